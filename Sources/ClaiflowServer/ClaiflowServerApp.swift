@@ -1,0 +1,95 @@
+import ClaiflowCore
+import ClaiflowStore
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+
+/// The assembled claiflow server: store, settings, authentication and the HTTP application.
+public struct ClaiflowServerApp: Sendable {
+    /// The store the server runs on.
+    public let store: Store
+    /// The parsed global variables.
+    public let settings: SettingsCache
+    /// The Hummingbird application; run it with `runService()`.
+    public let application: Application<RouterResponder<AppRequestContext>>
+    /// An admin API key generated at this start (first start without any key), to be shown once.
+    public let generatedAdminKey: String?
+
+    /// Opens the store, applies migrations, seeds the global variables, creates the first admin
+    /// key when none exists, and builds the HTTP application. `onServerRunning` receives the bound port.
+    public static func build(
+        configuration config: ServerConfiguration, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> ClaiflowServerApp {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = PrometheusMetricsFactory(registry: registry)
+        let store = try Store.open(url: config.database, logger: logger, metrics: metrics)
+        do {
+            let applied = try await store.migrate()
+            if !applied.isEmpty { logger.notice("schema migrated", metadata: ["versions": .string("\(applied)")]) }
+            let seeded = try await store.seedGlobalVariables(secret: Base64.encode(Secrets.randomBytes(32)), now: .now())
+            if !seeded.isEmpty { logger.notice("global variables seeded", metadata: ["names": .string("\(seeded)")]) }
+            let settings = SettingsCache()
+            for problem in try await settings.reload(from: store) {
+                logger.warning("invalid global variable ignored", metadata: ["problem": .string(problem)])
+            }
+            var generated: String?
+            if config.adminToken == nil {
+                let key = Secrets.newAPIKey()
+                let record = APIKey(
+                    uuid: Identifier.generate(), name: "bootstrap admin", role: .admin, keyHash: Secrets.sha256Hex(key),
+                    prefix: String(key.prefix(12)), created: .now())
+                if try await store.insertFirstAPIKey(record) { generated = key }
+            }
+            let authenticator = APIKeyAuthenticator(store: store, adminToken: config.adminToken)
+            let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator)
+            let router = buildRouter(useCases: useCases, registry: registry, metrics: metrics, config: config)
+            let refresher = SettingsRefresher(
+                cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(config.host, port: config.port), serverName: "claiflow"),
+                services: [refresher],
+                onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+                logger: logger)
+            return ClaiflowServerApp(store: store, settings: settings, application: app, generatedAdminKey: generated)
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    static func buildRouter(
+        useCases: OperatorUseCases, registry: PrometheusCollectorRegistry, metrics: PrometheusMetricsFactory,
+        config: ServerConfiguration
+    ) -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: ObservabilityMiddleware(metrics: metrics))
+        router.add(middleware: ErrorMiddleware())
+
+        let auth = useCases.authenticator
+        let system = SystemController(store: useCases.store, registry: registry)
+        system.registerPublic(on: router)
+        if config.metricsPublic {
+            system.registerMetrics(on: router)
+        } else {
+            system.registerMetrics(on: router.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .admin)))
+        }
+
+        let api = router.group("api/v1")
+        let operatorGroup = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .operator))
+        let adminGroup = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .admin, writeRole: .admin))
+        let globalsWrite = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .admin))
+
+        ClusterController(useCases: useCases).register(on: operatorGroup)
+        ClusterTokenController(useCases: useCases).register(on: operatorGroup)
+        SessionController(useCases: useCases).register(on: operatorGroup)
+        let globals = GlobalVariableController(useCases: useCases)
+        globals.registerReads(on: operatorGroup)
+        globals.registerWrites(on: globalsWrite)
+        APIKeyController(useCases: useCases).register(on: adminGroup)
+        return router
+    }
+}

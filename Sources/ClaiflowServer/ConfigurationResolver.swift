@@ -1,0 +1,65 @@
+import ClaiflowCore
+import Logging
+
+/// Resolves the server configuration from its three sources: command-line flags win over
+/// `CLAIFLOW_*` environment variables, which win over the config file, which wins over defaults.
+/// Keys are the config file's: `host`, `port`, `database`, `admin_token`, `log_level`,
+/// `metrics_public`; the environment variable of a key is `CLAIFLOW_` + its upper-case name.
+public enum ConfigurationResolver {
+    /// The keys understood, in the order of the configuration table.
+    public static let keys = ["host", "port", "database", "admin_token", "log_level", "metrics_public"]
+
+    /// The environment variable of a key: `CLAIFLOW_ADMIN_TOKEN` for `admin_token`.
+    public static func environmentName(_ key: String) -> String { "CLAIFLOW_" + key.uppercased() }
+
+    /// Resolves a configuration; throws a message naming the source and key of a bad value.
+    public static func resolve(
+        flags: [String: String], environment: [String: String], file: [String: String], fileName: String = "config file"
+    ) throws(ClaiflowError) -> ServerConfiguration {
+        for key in file.keys where !keys.contains(key) {
+            throw ClaiflowError(.badRequest, "\(fileName): unknown key \"\(key)\" (known: \(keys.joined(separator: ", ")))")
+        }
+        func value(_ key: String) -> (String, String)? {
+            if let v = flags[key] { return (v, "--" + key.replacingOccurrences(of: "_", with: "-")) }
+            if let v = environment[environmentName(key)] { return (v, environmentName(key)) }
+            if let v = file[key] { return (v, "\(fileName): \(key)") }
+            return nil
+        }
+        var c = ServerConfiguration()
+        if let (v, _) = value("host") { c.host = v }
+        if let (v, source) = value("port") {
+            guard let p = Int(v), (0...65535).contains(p) else {
+                throw ClaiflowError(.badRequest, "\(source): port must be a number from 0 to 65535, got \"\(v)\"")
+            }
+            c.port = p
+        }
+        if let (v, source) = value("database") {
+            guard v.hasPrefix("sqlite:") || v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") else {
+                throw ClaiflowError(
+                    .badRequest, "\(source): database must be sqlite:PATH or postgres://user:password@host:port/database")
+            }
+            c.database = v
+        }
+        if let (v, source) = value("admin_token") {
+            guard v.utf8.count >= 16 else {
+                throw ClaiflowError(.badRequest, "\(source): the admin token must be at least 16 characters")
+            }
+            c.adminToken = v
+        }
+        if let (v, source) = value("log_level") {
+            guard let level = Logger.Level(rawValue: v.lowercased()) else {
+                throw ClaiflowError(
+                    .badRequest, "\(source): log level must be trace, debug, info, notice, warning, error or critical, got \"\(v)\"")
+            }
+            c.logLevel = level
+        }
+        if let (v, source) = value("metrics_public") {
+            switch v.lowercased() {
+            case "true", "1", "yes": c.metricsPublic = true
+            case "false", "0", "no": c.metricsPublic = false
+            default: throw ClaiflowError(.badRequest, "\(source): metrics_public must be true or false, got \"\(v)\"")
+            }
+        }
+        return c
+    }
+}

@@ -1,0 +1,42 @@
+import ClaiflowCore
+import Foundation
+import Hummingbird
+
+/// Builds JSON responses the way the original server does: status 200, compact JSON followed by
+/// a newline (`?pretty` indents), `Content-Type: application/json; charset=UTF-8`.
+enum JSONResponse {
+    static let compact: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return e
+    }()
+    static let pretty: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes, .prettyPrinted, .sortedKeys]
+        return e
+    }()
+
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, request: Request?) throws -> Response {
+        let prettyRequested = request.map { QueryParameters($0).has("pretty") } ?? false
+        var data = try (prettyRequested ? pretty : compact).encode(value)
+        data.append(0x0A)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=UTF-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The `"OK"` body of deletes.
+    static func ok(_ request: Request) throws -> Response { try make("OK", request: request) }
+
+    /// An error body `{"code":N,"message":"…"}`.
+    static func error(_ e: ClaiflowError) -> Response {
+        var text = "{\"code\":\(e.code),\"message\":"
+        JSONValue.writeString(e.message, into: &text)
+        text += "}\n"
+        return Response(
+            status: .init(code: e.code),
+            headers: [.contentType: "application/json; charset=UTF-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

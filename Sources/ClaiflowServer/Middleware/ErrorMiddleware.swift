@@ -1,0 +1,45 @@
+import ClaiflowCore
+import ClaiflowStore
+import Hummingbird
+import Logging
+
+/// Turns every error into `{"code":N,"message":"…"}`. Errors that are the caller's (4xx) keep
+/// their message; server faults are logged with the request id and answered with a generic 500.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let mapped = Self.map(error, request: request)
+            if mapped.kind == .internal || mapped.kind == .unavailable {
+                context.logger.error(
+                    "request failed",
+                    metadata: ["error": .string(String(describing: error)), "method": .string(request.method.rawValue),
+                               "path": .string(request.uri.path)])
+            }
+            return JSONResponse.error(mapped)
+        }
+    }
+
+    static func map(_ error: any Error, request: Request) -> ClaiflowError {
+        switch error {
+        case let e as ClaiflowError:
+            return e
+        case let e as HTTPError:
+            if e.status == .notFound {
+                return ClaiflowError(.notFound, e.body ?? "no route for \(request.method) \(request.uri.path)")
+            }
+            if e.status == .contentTooLarge {
+                return ClaiflowError(.payloadTooLarge, "the request body is larger than \(HTTPLimits.maxBodySize) bytes")
+            }
+            let kind = ClaiflowError.Kind(rawValue: e.status.code) ?? (e.status.code < 500 ? .badRequest : .internal)
+            return ClaiflowError(kind, e.body ?? e.status.reasonPhrase)
+        case is StoreError:
+            return ClaiflowError(.internal, "internal error: the database failed; see the server log")
+        default:
+            return ClaiflowError(.internal, "internal error; see the server log")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Logging
+
+/// Everything `claiflow server` can be configured with. The CLI fills it from flags, then
+/// `CLAIFLOW_*` environment variables, then an optional config file, then these defaults.
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on.
+    public var host: String = "0.0.0.0"
+    /// HTTP port (the original's default).
+    public var port: Int = 8099
+    /// `sqlite:PATH` (embedded store) or `postgres://user:password@host:port/database`.
+    public var database: String = "sqlite:claiflow.sqlite"
+    /// A bootstrap admin API key accepted in addition to stored keys.
+    public var adminToken: String?
+    /// The log level.
+    public var logLevel: Logger.Level = .info
+    /// Whether `/metrics` is readable without an API key.
+    public var metricsPublic: Bool = false
+    /// How often global variables are re-read, so that changes made through other replicas apply.
+    public var settingsRefreshInterval: Duration = .seconds(5)
+
+    public init() {}
+
+    /// The configuration as `key=value` lines for the start-up log, secrets masked.
+    public var redactedDescription: [(String, String)] {
+        [
+            ("host", host), ("port", String(port)), ("database", Self.redactURL(database)),
+            ("admin_token", adminToken == nil ? "(not set)" : "********"), ("log_level", logLevel.rawValue),
+            ("metrics_public", String(metricsPublic)), ("settings_refresh_interval", "\(settingsRefreshInterval)"),
+        ]
+    }
+
+    /// Masks the password of a URL like `postgres://user:secret@host/db`.
+    public static func redactURL(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://"), let at = url.range(of: "@", range: schemeEnd.upperBound..<url.endIndex)
+        else { return url }
+        let userInfo = url[schemeEnd.upperBound..<at.lowerBound]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":********" + String(url[at.lowerBound...])
+    }
+}

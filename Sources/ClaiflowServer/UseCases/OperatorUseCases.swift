@@ -1,0 +1,161 @@
+import ClaiflowCore
+import ClaiflowQuery
+import ClaiflowStore
+
+/// The operator API's use cases: one function per operation, each validating what the store
+/// cannot and running one store transaction. HTTP handlers only decode input and call these.
+public struct OperatorUseCases: Sendable {
+    public let store: Store
+    public let settings: SettingsCache
+    public let authenticator: APIKeyAuthenticator
+
+    public init(store: Store, settings: SettingsCache, authenticator: APIKeyAuthenticator) {
+        self.store = store
+        self.settings = settings
+        self.authenticator = authenticator
+    }
+
+    // MARK: Clusters
+
+    /// Creates a cluster; the uuid is generated unless given.
+    public func createCluster(uuid: String?, name: String, summary: String?) async throws -> Cluster {
+        let now = Timestamp.now()
+        let c = Cluster(uuid: uuid ?? Identifier.generate(), name: name, summary: summary, created: now, updated: now)
+        try await store.insertCluster(c)
+        return c
+    }
+
+    /// Changes a cluster's name and/or summary.
+    public func updateCluster(uuid: String, name: String?, summary: String?) async throws -> Cluster {
+        guard name != nil || summary != nil else {
+            throw ClaiflowError(.badRequest, "nothing to change: give name and/or summary")
+        }
+        guard let c = try await store.updateCluster(uuid: uuid, name: name, summary: summary, now: .now()) else {
+            throw ClaiflowError.notFound("cluster", uuid)
+        }
+        return c
+    }
+
+    /// Deletes a cluster with everything that belongs to it.
+    public func deleteCluster(uuid: String) async throws {
+        guard try await store.deleteCluster(uuid: uuid) else { throw ClaiflowError.notFound("cluster", uuid) }
+    }
+
+    /// Whether an agent of the cluster is connected, with the versions it reported.
+    public func alive(clusterUUID: String) async throws -> (alive: Bool, session: ClusterSession?) {
+        guard let s = try await store.latestSession(clusterUUID: clusterUUID) else { return (false, nil) }
+        return (Timestamp.now() < s.expiresAt, s)
+    }
+
+    // MARK: Cluster tokens
+
+    /// The expiration of a token created or refreshed now: now + `ClusterToken/ExpirationTime`.
+    func tokenExpiration(from now: Timestamp) -> Timestamp {
+        now.adding(settings.settings.clusterTokenExpiration)
+    }
+
+    /// Creates a cluster token. Returns the token and its secret (generated unless given).
+    public func createClusterToken(uuid: String?, name: String, summary: String?, clusterUUID: String, secret: String?)
+        async throws -> (ClusterToken, String)
+    {
+        let now = Timestamp.now()
+        let secret = secret ?? Secrets.newClusterToken()
+        let t = ClusterToken(
+            uuid: uuid ?? Identifier.generate(), name: name, summary: summary, clusterUUID: clusterUUID,
+            tokenHash: Secrets.sha256Hex(secret), issuedAt: now, expiresAt: tokenExpiration(from: now), created: now,
+            updated: now)
+        try await store.insertClusterToken(t)
+        return (t, secret)
+    }
+
+    /// Updates a token; a new secret is hashed.
+    public func updateClusterToken(
+        uuid: String, name: String?, summary: String?, secret: String?, issuedAt: Timestamp?, expiresAt: Timestamp?
+    ) async throws -> ClusterToken {
+        guard name != nil || summary != nil || secret != nil || issuedAt != nil || expiresAt != nil else {
+            throw ClaiflowError(
+                .badRequest, "nothing to change: give name, summary, token, issued_at_time and/or expiration_time")
+        }
+        let changes = ClusterTokenChanges(
+            name: name, summary: summary, tokenHash: secret.map(Secrets.sha256Hex), issuedAt: issuedAt, expiresAt: expiresAt)
+        guard let t = try await store.updateClusterToken(uuid: uuid, changes: changes, now: .now()) else {
+            throw ClaiflowError.notFound("cluster token", uuid)
+        }
+        return t
+    }
+
+    /// Sets a token's expiration to now + `ClusterToken/ExpirationTime`.
+    public func refreshClusterToken(uuid: String) async throws -> ClusterToken {
+        let now = Timestamp.now()
+        guard
+            let t = try await store.updateClusterToken(
+                uuid: uuid, changes: ClusterTokenChanges(expiresAt: tokenExpiration(from: now)), now: now)
+        else { throw ClaiflowError.notFound("cluster token", uuid) }
+        return t
+    }
+
+    /// Expires a token now: agents using it stop at their next call.
+    public func expireClusterToken(uuid: String) async throws -> ClusterToken {
+        let now = Timestamp.now()
+        guard let t = try await store.updateClusterToken(uuid: uuid, changes: ClusterTokenChanges(expiresAt: now), now: now)
+        else { throw ClaiflowError.notFound("cluster token", uuid) }
+        return t
+    }
+
+    /// Deletes a token and its sessions.
+    public func deleteClusterToken(uuid: String) async throws {
+        guard try await store.deleteClusterToken(uuid: uuid) else { throw ClaiflowError.notFound("cluster token", uuid) }
+    }
+
+    // MARK: Sessions
+
+    /// One session.
+    public func session(uuid: String) async throws -> ClusterSession {
+        guard let s = try await store.session(uuid: uuid) else { throw ClaiflowError.notFound("session", uuid) }
+        return s
+    }
+
+    /// Deletes a session.
+    public func deleteSession(uuid: String) async throws {
+        guard try await store.deleteSession(uuid: uuid) else { throw ClaiflowError.notFound("session", uuid) }
+    }
+
+    // MARK: Global variables
+
+    /// One global variable.
+    public func globalVariable(uuid: String) async throws -> GlobalVariable {
+        guard let g = try await store.globalVariable(uuid: uuid) else { throw ClaiflowError.notFound("global variable", uuid) }
+        return g
+    }
+
+    /// Sets a global variable after checking its format; applies at once in this process.
+    public func updateGlobalVariable(uuid: String, value: String) async throws -> GlobalVariable {
+        if let known = KnownGlobalVariable(rawValue: uuid), let reason = known.validate(value) {
+            throw ClaiflowError.invalidField("value", "invalid value for \(known.name): \(reason)")
+        }
+        guard let g = try await store.updateGlobalVariable(uuid: uuid, value: value, now: .now()) else {
+            throw ClaiflowError.notFound("global variable", uuid)
+        }
+        try await settings.reload(from: store)
+        return g
+    }
+
+    // MARK: API keys
+
+    /// Creates an API key; returns it with the key text, which is shown only now.
+    public func createAPIKey(name: String, role: Role) async throws -> (APIKey, String) {
+        let key = Secrets.newAPIKey()
+        let k = APIKey(
+            uuid: Identifier.generate(), name: name, role: role, keyHash: Secrets.sha256Hex(key),
+            prefix: String(key.prefix(12)), created: .now())
+        try await store.insertAPIKey(k)
+        authenticator.forgetUnknownKeys()
+        return (k, key)
+    }
+
+    /// Deletes an API key; it stops working at once in this process.
+    public func deleteAPIKey(uuid: String) async throws {
+        guard try await store.deleteAPIKey(uuid: uuid) else { throw ClaiflowError.notFound("api key", uuid) }
+        authenticator.invalidate(keyUUID: uuid)
+    }
+}

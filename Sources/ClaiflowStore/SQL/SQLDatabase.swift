@@ -1,0 +1,28 @@
+/// Runs statements inside one read or one transaction.
+public protocol SQLExecutor: Sendable {
+    /// The dialect of the database behind this executor.
+    var dialect: SQLDialect { get }
+    /// Runs a statement and returns its rows.
+    func query(_ sql: SQL) async throws -> [SQLRow]
+    /// Runs a statement and returns the number of rows it changed.
+    @discardableResult
+    func execute(_ sql: SQL) async throws -> Int
+}
+
+/// A database connection pool that the store runs its use cases on: SQLite through GRDB or
+/// PostgreSQL through PostgresNIO. Everything above this protocol is shared by both.
+public protocol SQLDatabase: Sendable {
+    /// The dialect spoken.
+    var dialect: SQLDialect { get }
+    /// Runs read-only statements.
+    func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    /// Runs statements in one transaction: committed when the body returns, rolled back when it throws.
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    /// Closes the pool.
+    func close() async
+}
+
+extension SQLExecutor {
+    /// Runs a statement and returns its first row, if any.
+    public func first(_ sql: SQL) async throws -> SQLRow? { try await query(sql).first }
+}

@@ -1,0 +1,87 @@
+import ClaiflowCore
+import ClaiflowQuery
+import Logging
+import Metrics
+
+/// The persistence of claiflow: one function per use case, each one short transaction or read.
+///
+/// The use-case logic and the SQL are shared; the database behind it is either SQLite (GRDB,
+/// WAL — the embedded single-machine store) or PostgreSQL (PostgresNIO — for several replicas).
+/// Both pass the same contract test suite.
+public final class Store: Sendable {
+    /// The database connection pool.
+    public let database: any SQLDatabase
+    private let metrics: (any MetricsFactory)?
+
+    /// Wraps a database. `metrics` records a timer per store operation when given.
+    public init(database: any SQLDatabase, metrics: (any MetricsFactory)? = nil) {
+        self.database = database
+        self.metrics = metrics
+    }
+
+    /// Opens the store named by a database URL: `sqlite:PATH` or `postgres://user:pass@host:port/db`.
+    public static func open(url: String, logger: Logger, metrics: (any MetricsFactory)? = nil) throws -> Store {
+        if url.hasPrefix("sqlite:") {
+            var path = String(url.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
+            guard !path.isEmpty else { throw StoreError.configuration("sqlite: needs a file path, e.g. sqlite:claiflow.sqlite") }
+            return Store(database: try SQLiteDatabase(path: path), metrics: metrics)
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return Store(database: try PostgresDatabase(url: url, logger: logger), metrics: metrics)
+        }
+        throw StoreError.configuration("the database must be sqlite:PATH or postgres://user:password@host:port/database")
+    }
+
+    /// The SQL dialect of the database.
+    public var dialect: SQLDialect { database.dialect }
+
+    /// Applies pending schema migrations; returns the versions applied now.
+    @discardableResult
+    public func migrate() async throws -> [Int64] {
+        try await Migrations.run(on: database)
+    }
+
+    /// Closes the database.
+    public func close() async { await database.close() }
+
+    // MARK: - Plumbing
+
+    func read<T: Sendable>(_ op: String, _ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await timed(op) { try await database.read(body) }
+    }
+
+    @discardableResult
+    func write<T: Sendable>(_ op: String, _ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await timed(op) { try await database.transaction(body) }
+    }
+
+    private func timed<T>(_ op: String, _ body: () async throws -> T) async throws -> T {
+        guard let metrics else { return try await body() }
+        let start = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - start
+            let ns = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            Timer(label: "claiflow_store_operation_duration_seconds", dimensions: [("operation", op)], factory: metrics)
+                .recordNanoseconds(ns)
+        }
+        return try await body()
+    }
+
+    /// Runs a list query on a table and maps the rows.
+    func list<T: Sendable>(
+        _ op: String, table: String, query: ListQuery, extra: SQL? = nil, defaultOrder: String = "id",
+        map: @escaping @Sendable (SQLRow) throws -> T
+    ) async throws -> [T] {
+        let dialect = self.dialect
+        var sql: SQL = "SELECT * FROM \(raw: table)"
+        var conditions: [SQL] = []
+        if let c = query.condition { conditions.append(QueryRenderer.render(c, dialect: dialect)) }
+        if let extra { conditions.append(extra) }
+        if !conditions.isEmpty { sql += " WHERE " + SQL.join(conditions, separator: " AND ") }
+        sql += QueryRenderer.orderBy(query.order, fallback: defaultOrder)
+        if let page = query.page { sql += " LIMIT \(bind: page.limit) OFFSET \(bind: page.offset)" }
+        let finalSQL = sql
+        return try await read(op) { db in try await db.query(finalSQL).map(map) }
+    }
+}

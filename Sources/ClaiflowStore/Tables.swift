@@ -1,0 +1,47 @@
+import ClaiflowQuery
+
+/// The per-table whitelists of the list language: the only columns `q` and `o` may name, with
+/// their types. Secret columns (token and key hashes) are deliberately absent.
+public enum Tables {
+    /// `GET /api/v1/global_variables`. `value` is absent: filtering on it would leak the signing secret.
+    public static let globalVariable = TableSchema(
+        name: "global_variable",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("created", .timestamp),
+            ("updated", .timestamp),
+        ])
+
+    /// `GET /api/v1/cluster`.
+    public static let cluster = TableSchema(
+        name: "cluster",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("created", .timestamp),
+            ("updated", .timestamp),
+        ])
+
+    /// `GET /api/v1/cluster_token`.
+    public static let clusterToken = TableSchema(
+        name: "cluster_token",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("cluster_uuid", .text),
+            ("issued_at_time", .timestamp), ("expiration_time", .timestamp), ("created", .timestamp),
+            ("updated", .timestamp),
+        ])
+
+    /// `GET /api/v1/session`.
+    public static let session = TableSchema(
+        name: "session",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("cluster_client_token_uuid", .text), ("cluster_uuid", .text),
+            ("issued_at_time", .timestamp), ("expiration_time", .timestamp), ("client_version", .text),
+            ("client_lib_version", .text), ("created", .timestamp), ("updated", .timestamp),
+        ])
+
+    /// `GET /api/v1/api_key`.
+    public static let apiKey = TableSchema(
+        name: "api_key",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("role", .text), ("prefix", .text),
+            ("created", .timestamp),
+        ])
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's test command: starts a throwaway PostgreSQL on loopback (when the PostgreSQL
+# server binaries are installed and CLAIFLOW_TEST_POSTGRES_URL is not already set), so the store
+# contract suite runs against SQLite and PostgreSQL, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${CLAIFLOW_TEST_POSTGRES_URL:-}" ]; then
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    eval "$(bash scripts/start-postgres.sh)"
+  else
+    echo "test.sh: PostgreSQL is not installed; the PostgreSQL half of the store suite will not run" >&2
+  fi
+fi
+export CLAIFLOW_TEST_POSTGRES_URL="${CLAIFLOW_TEST_POSTGRES_URL:-}"
+swift test "$@"
