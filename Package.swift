@@ -73,14 +73,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "ClaiflowTestSupport",
+            dependencies: ["ClaiflowCore", "ClaiflowStore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "ClaiflowCoreTests", dependencies: ["ClaiflowCore"]),
         .testTarget(name: "ClaiflowQueryTests", dependencies: ["ClaiflowQuery"]),
-        .testTarget(name: "ClaiflowStoreTests", dependencies: ["ClaiflowStore", "ClaiflowCore", "ClaiflowQuery"]),
+        .testTarget(
+            name: "ClaiflowStoreTests", dependencies: ["ClaiflowStore", "ClaiflowCore", "ClaiflowQuery", "ClaiflowTestSupport"]),
         .testTarget(
             name: "ClaiflowServerTests",
             dependencies: [
-                "ClaiflowServer", "ClaiflowStore", "ClaiflowCore",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "ClaiflowServer", "ClaiflowStore", "ClaiflowCore", "ClaiflowQuery", "ClaiflowTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -96,7 +96,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
                     i += 1
                 }
                 guard n > 0, n <= 9 else { return nil }
-                for _ in n..<6 where n < 6 { frac *= 10 }
+                if n < 6 { for _ in n..<6 { frac *= 10 } }
             }
             if i < b.count {
                 if b[i] == 90 || b[i] == 122 {  // Z z
