@@ -15,6 +15,8 @@ public struct ClaiflowServerApp: Sendable {
     public let application: Application<RouterResponder<AppRequestContext>>
     /// An admin API key generated at this start (first start without any key), to be shown once.
     public let generatedAdminKey: String?
+    /// Every route the router serves, as `METHOD /path/{param}`.
+    public let routes: [String]
 
     /// Opens the store, applies migrations, seeds the global variables, creates the first admin
     /// key when none exists, and builds the HTTP application. `onServerRunning` receives the bound port.
@@ -53,7 +55,9 @@ public struct ClaiflowServerApp: Sendable {
                 services: [refresher],
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                 logger: logger)
-            return ClaiflowServerApp(store: store, settings: settings, application: app, generatedAdminKey: generated)
+            return ClaiflowServerApp(
+                store: store, settings: settings, application: app, generatedAdminKey: generated,
+                routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted())
         } catch {
             await store.close()
             throw error
