@@ -52,9 +52,10 @@ public enum JSONValue: Sendable, Hashable {
     public func field(_ key: String) -> JSONValue? {
         guard case .object(let dict) = self else { return nil }
         if let v = dict[key] { return v == .null ? nil : v }
+        // Several keys differing only in case: take the lexicographically first, so the choice is stable.
         let lower = key.lowercased()
-        for (k, v) in dict where k.lowercased() == lower { return v == .null ? nil : v }
-        return nil
+        guard let match = dict.keys.filter({ $0.lowercased() == lower }).min(), let v = dict[match] else { return nil }
+        return v == .null ? nil : v
     }
 
     /// Serializes compactly with sorted keys.

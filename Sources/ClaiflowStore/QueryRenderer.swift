@@ -31,7 +31,9 @@ enum QueryRenderer {
             case .le: sqlOp = "<="
             case .like: sqlOp = dialect == .postgres ? "ILIKE" : "LIKE"
             }
-            return column(col) + " \(raw: sqlOp) \(bind: value(v))"
+            // `\` escapes `%` and `_` on both databases (SQLite has no default escape character).
+            let escape = op == .like ? " ESCAPE '\\'" : ""
+            return column(col) + " \(raw: sqlOp) \(bind: value(v))\(raw: escape)"
         case .isNull(let col): return column(col) + " IS NULL"
         case .inList(let col, let values):
             return column(col) + " IN (" + SQL.join(values.map { "\(bind: value($0))" }, separator: ", ") + ")"

@@ -117,3 +117,26 @@ struct GlobalVariableTests {
         #expect(!Identifier.isValid("a'--"))
     }
 }
+
+@Suite("JSONValue")
+struct JSONValueTests {
+    @Test("fields are found case-insensitively, exact match first, null meaning absent, ties broken stably")
+    func fields() throws {
+        let v = try JSONValue.parse(#"{"Name":"a","NAME":"b","summary":null,"uuid":"x","UUID":"y"}"#)
+        #expect(v.field("name") == .string("b"))  // "NAME" < "Name"
+        #expect(v.field("uuid") == .string("x"))
+        #expect(v.field("summary") == nil)
+        #expect(v.field("missing") == nil)
+    }
+
+    @Test("malformed JSON is a 400")
+    func malformed() {
+        #expect(throws: ClaiflowError.self) { try JSONValue.parse("{") }
+        #expect(throws: ClaiflowError.self) { try JSONValue.parse("") }
+    }
+
+    @Test("integers, doubles and booleans stay distinct")
+    func types() throws {
+        #expect(try JSONValue.parse("[1, 1.5, true, null]") == .array([.integer(1), .number(1.5), .bool(true), .null]))
+    }
+}

@@ -78,6 +78,20 @@ struct AuthTests {
             return s.app.generatedAdminKey
         }
         #expect(second == nil)
+        // Without a configured admin token, the last admin key cannot be deleted.
+        try await TestServer.with(databaseURL: url, configure: { $0.adminToken = nil }) { s async throws in
+            let keys = try await s.request(.GET, "/api/v1/api_key", key: key)
+            let uuid = try #require(keys.array.first.flatMap { v -> String? in
+                if case .string(let u) = v.field("uuid") { return u } else { return nil }
+            })
+            let refused = try await s.request(.DELETE, "/api/v1/api_key/\(uuid)", key: key)
+            #expect(refused.status == 409)
+            #expect(refused.message.contains("last admin key"))
+            let other = try #require(
+                try await s.request(.POST, "/api/v1/api_key", json: #"{"name":"second","role":"admin"}"#, key: key).string("key"))
+            #expect(try await s.request(.DELETE, "/api/v1/api_key/\(uuid)", key: other).status == 200)
+            #expect(try await s.request(.GET, "/api/v1/cluster", key: key).status == 401)
+        }
         try await cleanup()
     }
 }

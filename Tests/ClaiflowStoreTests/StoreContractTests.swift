@@ -85,6 +85,11 @@ struct StoreContractTests {
             #expect(try await names(parse(schema, o: #"{"desc":"created"}"#)).first == "c9")
             #expect(try await names(parse(schema, o: #"{"desc":"created"}"#, p: #"{"limit":3,"page":2}"#)) == ["c6", "c5", "c4"])
             #expect(try await names(parse(schema, p: #"{"limit":4,"page":3}"#)) == ["c8", "c9"])
+            // `\` escapes LIKE wildcards the same way on both databases.
+            try await store.insertCluster(Self.cluster("p1", "50% off"))
+            try await store.insertCluster(Self.cluster("p2", "50x off"))
+            #expect(try await names(parse(schema, q: #"{"like":{"name":"50\\%%"}}"#)) == ["p1"])
+            #expect(try await names(parse(schema, q: #"{"like":{"name":"50_ off"}}"#)) == ["p1", "p2"])
             // A value that looks like SQL is only ever a bound parameter.
             #expect(try await names(parse(schema, q: #"{"eq":{"name":"x' OR '1'='1"}}"#)) == [])
         }

@@ -27,6 +27,9 @@ public final class APIKeyAuthenticator: Sendable {
         self.adminTokenHash = adminToken.flatMap { $0.isEmpty ? nil : Secrets.sha256Hex($0) }
     }
 
+    /// Whether an admin token is configured (so stored admin keys are not the only way in).
+    public var hasConfiguredAdminToken: Bool { adminTokenHash != nil }
+
     /// The principal for a presented bearer key, or nil when the key is unknown.
     public func authenticate(_ key: String) async throws -> Principal? {
         let hash = Secrets.sha256Hex(key)

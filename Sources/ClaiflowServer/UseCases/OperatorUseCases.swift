@@ -154,7 +154,16 @@ public struct OperatorUseCases: Sendable {
     }
 
     /// Deletes an API key; it stops working at once in this process.
+    /// Refuses to delete the last admin key when no admin token is configured (nobody could
+    /// manage keys afterwards).
     public func deleteAPIKey(uuid: String) async throws {
+        if !authenticator.hasConfiguredAdminToken {
+            let admins = try await store.apiKeys(ListQuery(condition: .compare(column: "role", op: .eq, value: .text("admin"))))
+            if admins.count == 1, admins.first?.uuid == uuid {
+                throw ClaiflowError(
+                    .conflict, "api key \"\(uuid)\" is the last admin key; create another admin key first")
+            }
+        }
         guard try await store.deleteAPIKey(uuid: uuid) else { throw ClaiflowError.notFound("api key", uuid) }
         authenticator.invalidate(keyUUID: uuid)
     }

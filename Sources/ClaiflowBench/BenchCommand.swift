@@ -1,0 +1,156 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ClaiflowCore
+import ClaiflowServer
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// `claiflow-bench`: measures the operator API over real HTTP on loopback.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "claiflow-bench",
+        abstract: "Measure create-cluster and filtered-list throughput over HTTP on the SQLite and PostgreSQL stores.",
+        discussion: """
+            Starts a claiflow server in this process on a loopback port for each database given, \
+            then drives it with an HTTP client: N cluster creates, then M filtered list requests, \
+            each with C requests in flight. Prints requests per second and latency percentiles.
+            """
+    )
+
+    @Option(help: "Databases to measure (repeatable): sqlite:PATH or postgres://… (default: a temporary SQLite file).")
+    var database: [String] = []
+
+    @Option(help: "Cluster creates per database.")
+    var creates: Int = 5000
+
+    @Option(help: "Filtered list requests per database.")
+    var lists: Int = 5000
+
+    @Option(help: "Requests in flight at once.")
+    var concurrency: Int = 16
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .error
+            return h
+        }
+        var databases = database
+        if databases.isEmpty {
+            databases = ["sqlite:" + FileManager.default.temporaryDirectory.appendingPathComponent("claiflow-bench-\(Identifier.generate()).sqlite").path]
+        }
+        print("claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("")
+        print(pad("store", 10) + pad("operation", 22) + pad("req/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "errors")
+        for db in databases {
+            let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
+            for result in try await measure(databaseURL: db) {
+                print(
+                    pad(kind, 10) + pad(result.name, 22) + pad(String(format: "%.0f", result.perSecond), 10)
+                        + pad(String(format: "%.2f", result.p50), 9) + pad(String(format: "%.2f", result.p99), 9)
+                        + String(result.errors))
+            }
+        }
+    }
+
+    struct Result {
+        let name: String
+        let perSecond: Double
+        let p50: Double
+        let p99: Double
+        let errors: Int
+    }
+
+    func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+
+    func measure(databaseURL: String) async throws -> [Result] {
+        var config = ServerConfiguration()
+        config.host = "127.0.0.1"
+        config.port = 0
+        config.database = databaseURL
+        config.adminToken = "bench-admin-token-" + Identifier.generate()
+        config.logLevel = .error
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try await ClaiflowServerApp.build(configuration: config, logger: logger) { continuation.yield($0) }
+        let group = ServiceGroup(services: [app.application], gracefulShutdownSignals: [], logger: logger)
+        let running = Task { try await group.run() }
+        var it = ports.makeAsyncIterator()
+        guard let port = await it.next() else { throw ValidationError("server did not start") }
+        let base = "http://127.0.0.1:\(port)"
+        let auth = "Bearer \(config.adminToken ?? "")"
+        let runID = Identifier.generate().prefix(8)
+
+        let create = try await drive(count: creates) { i in
+            var r = HTTPClientRequest(url: base + "/api/v1/cluster")
+            r.method = .POST
+            r.headers.add(name: "Authorization", value: auth)
+            r.headers.add(name: "Content-Type", value: "application/json")
+            r.body = .bytes(ByteBuffer(string: #"{"name":"bench-\#(runID)-\#(i % 100)","summary":"benchmark cluster \#(i)"}"#))
+            return r
+        }
+        let list = try await drive(count: lists) { i in
+            let q = #"{"and":[{"like":{"name":"bench-\#(runID)-\#(i % 100)%"}},{"gt":{"created":"2020-01-01"}}]}"#
+            let p = #"{"limit":20}"#
+            let enc = { (s: String) in s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+            var r = HTTPClientRequest(url: base + "/api/v1/cluster?q=\(enc(q))&o=\(enc(#"{"desc":"created"}"#))&p=\(enc(p))")
+            r.headers.add(name: "Authorization", value: auth)
+            return r
+        }
+        await group.triggerGracefulShutdown()
+        _ = await running.result
+        await app.store.close()
+        return [
+            Result(name: "create cluster", perSecond: create.rate, p50: create.p50, p99: create.p99, errors: create.errors),
+            Result(name: "filtered list (20)", perSecond: list.rate, p50: list.p50, p99: list.p99, errors: list.errors),
+        ]
+    }
+
+    /// Sends `count` requests with `concurrency` in flight; returns the rate and latency percentiles (ms).
+    func drive(count: Int, _ make: @escaping @Sendable (Int) -> HTTPClientRequest) async throws
+        -> (rate: Double, p50: Double, p99: Double, errors: Int)
+    {
+        let start = ContinuousClock.now
+        let perWorker = (count + concurrency - 1) / concurrency
+        let results = await withTaskGroup(of: ([Double], Int).self) { group in
+            for w in 0..<concurrency {
+                group.addTask {
+                    var latencies: [Double] = []
+                    var errors = 0
+                    for j in 0..<perWorker {
+                        let i = w * perWorker + j
+                        if i >= count { break }
+                        let t0 = ContinuousClock.now
+                        do {
+                            let response = try await HTTPClient.shared.execute(make(i), timeout: .seconds(30))
+                            _ = try await response.body.collect(upTo: 1 << 24)
+                            if response.status != .ok { errors += 1 }
+                        } catch {
+                            errors += 1
+                        }
+                        let d = ContinuousClock.now - t0
+                        latencies.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+                    }
+                    return (latencies, errors)
+                }
+            }
+            var all: [Double] = []
+            var errors = 0
+            for await (l, e) in group {
+                all += l
+                errors += e
+            }
+            return (all, errors)
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let sorted = results.0.sorted()
+        func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+        return (Double(sorted.count) / seconds, pct(0.5), pct(0.99), results.1)
+    }
+}
