@@ -9,16 +9,19 @@ extension Store {
             prefix: try r.text("prefix"), created: try r.timestamp("created"))
     }
 
+    static func insertSQL(_ k: APIKey) -> SQL {
+        """
+        INSERT INTO api_key (uuid, name, role, key_hash, prefix, created)
+        VALUES (\(bind: k.uuid), \(bind: k.name), \(bind: k.role.rawValue), \(bind: k.keyHash), \(bind: k.prefix),
+            \(bind: .timestamp(k.created)))
+        """
+    }
+
     /// Inserts an API key; 409 when the uuid exists.
     public func insertAPIKey(_ k: APIKey) async throws {
         do {
             try await write("api_key.insert") { db in
-                try await db.execute(
-                    """
-                    INSERT INTO api_key (uuid, name, role, key_hash, prefix, created)
-                    VALUES (\(bind: k.uuid), \(bind: k.name), \(bind: k.role.rawValue), \(bind: k.keyHash), \(bind: k.prefix),
-                        \(bind: .timestamp(k.created)))
-                    """)
+                try await db.execute(Self.insertSQL(k))
             }
         } catch StoreError.uniqueViolation {
             throw ClaiflowError(.conflict, "api key \"\(k.uuid)\" already exists")
@@ -32,12 +35,7 @@ extension Store {
         return try await write("api_key.bootstrap") { db in
             if dialect == .postgres { try await db.execute("SELECT pg_advisory_xact_lock(4242002)") }
             guard try await db.first("SELECT id FROM api_key LIMIT 1") == nil else { return false }
-            try await db.execute(
-                """
-                INSERT INTO api_key (uuid, name, role, key_hash, prefix, created)
-                VALUES (\(bind: k.uuid), \(bind: k.name), \(bind: k.role.rawValue), \(bind: k.keyHash), \(bind: k.prefix),
-                    \(bind: .timestamp(k.created)))
-                """)
+            try await db.execute(Self.insertSQL(k))
             return true
         }
     }
