@@ -27,6 +27,10 @@ let package = Package(
     targets: [
         .target(name: "ClaiflowCore"),
         .target(name: "ClaiflowQuery", dependencies: ["ClaiflowCore"]),
+        .systemLibrary(name: "CJQ", providers: [.apt(["libjq-dev"])]),
+        .target(name: "ClaiflowJQ", dependencies: ["CJQ", "ClaiflowCore"]),
+        .target(name: "ClaiflowSchema", dependencies: ["ClaiflowCore"]),
+        .target(name: "ClaiflowFlow", dependencies: ["ClaiflowCore", "ClaiflowJQ"]),
         .target(
             name: "ClaiflowStore",
             dependencies: [
@@ -38,12 +42,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            resources: [.copy("Resources/default-templates.json")]
         ),
         .target(
             name: "ClaiflowServer",
             dependencies: [
-                "ClaiflowCore", "ClaiflowQuery", "ClaiflowStore",
+                "ClaiflowCore", "ClaiflowQuery", "ClaiflowStore", "ClaiflowSchema", "ClaiflowFlow",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -80,6 +85,9 @@ let package = Package(
         ),
         .testTarget(name: "ClaiflowCoreTests", dependencies: ["ClaiflowCore"]),
         .testTarget(name: "ClaiflowQueryTests", dependencies: ["ClaiflowQuery"]),
+        .testTarget(name: "ClaiflowJQTests", dependencies: ["ClaiflowJQ", "ClaiflowCore"]),
+        .testTarget(name: "ClaiflowSchemaTests", dependencies: ["ClaiflowSchema", "ClaiflowCore"]),
+        .testTarget(name: "ClaiflowFlowTests", dependencies: ["ClaiflowFlow", "ClaiflowJQ", "ClaiflowCore"]),
         .testTarget(
             name: "ClaiflowStoreTests", dependencies: ["ClaiflowStore", "ClaiflowCore", "ClaiflowQuery", "ClaiflowTestSupport"]),
         .testTarget(

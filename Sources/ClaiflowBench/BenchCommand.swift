@@ -30,6 +30,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Filtered list requests per database.")
     var lists: Int = 5000
 
+    @Option(name: .customLong("service-creates"), help: "Service creates on 1 cluster per database (and a fiftieth of that on 100 clusters).")
+    var serviceCreates: Int = 2000
+
     @Option(help: "Requests in flight at once.")
     var concurrency: Int = 16
 
@@ -102,12 +105,47 @@ struct Bench: AsyncParsableCommand {
             r.headers.add(name: "Authorization", value: auth)
             return r
         }
+        // Services from a default template (inputs validated against its schema): on 1 cluster
+        // per request, and on 100 clusters per request (one transaction each).
+        let clusterIDs = (0..<100).map { "bench-\(runID)-c\($0)" }
+        for id in clusterIDs {
+            var r = HTTPClientRequest(url: base + "/api/v1/cluster")
+            r.method = .POST
+            r.headers.add(name: "Authorization", value: auth)
+            r.headers.add(name: "Content-Type", value: "application/json")
+            r.body = .bytes(ByteBuffer(string: #"{"uuid":"\#(id)","name":"\#(id)"}"#))
+            _ = try await HTTPClient.shared.execute(r, timeout: .seconds(30))
+        }
+        let serviceBody: @Sendable (String) -> String = { (clusters: String) in
+            #"{\#(clusters)"template_uuid":"00000000000000000000000000000001","inputs":{"namespace":"default","name":"web-0"}}"#
+        }
+        let one = try await drive(count: serviceCreates) { i in
+            var r = HTTPClientRequest(url: base + "/api/v1/cluster/\(clusterIDs[i % 100])/service")
+            r.method = .POST
+            r.headers.add(name: "Authorization", value: auth)
+            r.headers.add(name: "Content-Type", value: "application/json")
+            r.body = .bytes(ByteBuffer(string: serviceBody("")))
+            return r
+        }
+        let allClusters = "\"cluster_uuids\":[" + clusterIDs.map { "\"\($0)\"" }.joined(separator: ",") + "],"
+        let hundred = try await drive(count: serviceCreates / 50) { _ in
+            var r = HTTPClientRequest(url: base + "/api/v1/service")
+            r.method = .POST
+            r.headers.add(name: "Authorization", value: auth)
+            r.headers.add(name: "Content-Type", value: "application/json")
+            r.body = .bytes(ByteBuffer(string: serviceBody(allClusters)))
+            return r
+        }
         await group.triggerGracefulShutdown()
         _ = await running.result
         await app.store.close()
         return [
             Result(name: "create cluster", perSecond: create.rate, p50: create.p50, p99: create.p99, errors: create.errors),
             Result(name: "filtered list (20)", perSecond: list.rate, p50: list.p50, p99: list.p99, errors: list.errors),
+            Result(name: "service, 1 cluster", perSecond: one.rate, p50: one.p50, p99: one.p99, errors: one.errors),
+            Result(
+                name: "service, 100 clusters", perSecond: hundred.rate, p50: hundred.p50, p99: hundred.p99,
+                errors: hundred.errors),
         ]
     }
 

@@ -11,14 +11,13 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses a JSON text; throws a 400 that says where the syntax is wrong.
+    /// Parses a JSON text; throws a 400 that says where the syntax is wrong. Integers that fit
+    /// 64 bits stay exact; other numbers become doubles; of duplicate keys the last wins.
     public static func parse(_ data: some Collection<UInt8>) throws(ClaiflowError) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(data))
-        } catch let error as DecodingError {
-            throw ClaiflowError(.badRequest, "malformed JSON: \(Self.describe(error))")
+            return JSONValue(try JSONDocumentParser.parse(bytes: Array(data)))
         } catch {
-            throw ClaiflowError(.badRequest, "malformed JSON: \(error)")
+            throw ClaiflowError(.badRequest, "malformed JSON: \(error.message)")
         }
     }
 
@@ -27,11 +26,24 @@ public enum JSONValue: Sendable, Hashable {
         try parse(Array(text.utf8))
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .dataCorrupted(let c): return (c.underlyingError.map { "\($0)" } ?? c.debugDescription)
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c): return c.debugDescription
-        @unknown default: return "\(error)"
+    /// Converts a parsed document.
+    public init(_ doc: JSONDocument) {
+        switch doc {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .number(let text):
+            if let i = Int64(text) {
+                self = .integer(i)
+            } else {
+                self = .number(Double(text) ?? 0)
+            }
+        case .string(let s): self = .string(s)
+        case .array(let items): self = .array(items.map(JSONValue.init))
+        case .object(let members):
+            var dict: [String: JSONValue] = [:]
+            dict.reserveCapacity(members.count)
+            for m in members { dict[m.key] = JSONValue(m.value) }
+            self = .object(dict)
         }
     }
 

@@ -5,11 +5,11 @@ struct JSONConditionCompiler {
     let builder: ConditionBuilder
 
     /// Compiles a parsed JSON document, which must be one condition object.
-    func compile(_ json: QueryJSON) throws(ClaiflowError) -> Condition {
+    func compile(_ json: JSONDocument) throws(ClaiflowError) -> Condition {
         try condition(json, depth: 1)
     }
 
-    private func condition(_ json: QueryJSON, depth: Int) throws(ClaiflowError) -> Condition {
+    private func condition(_ json: JSONDocument, depth: Int) throws(ClaiflowError) -> Condition {
         try ConditionBuilder.checkDepth(depth)
         guard case .object(let members) = json else {
             throw ClaiflowError(
@@ -103,7 +103,7 @@ struct JSONConditionCompiler {
     }
 
     /// The single `"column": value` member of a comparison operand; the column must be known.
-    private func singleColumn(_ operand: QueryJSON, opName: String, form: String) throws(ClaiflowError) -> (String, QueryJSON) {
+    private func singleColumn(_ operand: JSONDocument, opName: String, form: String) throws(ClaiflowError) -> (String, JSONDocument) {
         guard case .object(let members) = operand else {
             throw ClaiflowError(.badRequest, "operator \(opName) expects an object \(form), got \(operand.kindName)")
         }
@@ -121,7 +121,7 @@ struct JSONConditionCompiler {
     }
 
     /// A JSON scalar as a raw value; arrays and objects are rejected.
-    private func scalar(_ json: QueryJSON, column: String, opName: String) throws(ClaiflowError) -> RawValue {
+    private func scalar(_ json: JSONDocument, column: String, opName: String) throws(ClaiflowError) -> RawValue {
         switch json {
         case .null: return .null
         case .bool(let b): return .bool(b)
@@ -134,7 +134,7 @@ struct JSONConditionCompiler {
         }
     }
 
-    private func keyList(_ members: [QueryJSON.Member]) -> String {
+    private func keyList(_ members: [JSONDocument.Member]) -> String {
         let shown = members.prefix(8).map { quoted($0.key) }.joined(separator: ", ")
         return members.count > 8 ? shown + ", …" : shown
     }

@@ -55,7 +55,7 @@ public struct ListQueryParser: Sendable {
             if text.unicodeScalars.first == "(" {
                 return try SExprConditionCompiler(builder: builder).compile(try SExprReader.read(text))
             }
-            let json = try QueryJSONParser.parse(text)
+            let json = try JSONDocumentParser.parse(text)
             guard case .object = json else {
                 throw ClaiflowError(
                     .badRequest,
@@ -70,7 +70,7 @@ public struct ListQueryParser: Sendable {
         guard let text = try given(o, parameter: "o") else { return [] }
         return try prefixed("o") { () throws(ClaiflowError) -> [OrderTerm] in
             var terms: [OrderTerm] = []
-            try collectOrder(try QueryJSONParser.parse(text), into: &terms)
+            try collectOrder(try JSONDocumentParser.parse(text), into: &terms)
             return terms
         }
     }
@@ -83,7 +83,7 @@ public struct ListQueryParser: Sendable {
         }
         return try prefixed("p") { () throws(ClaiflowError) -> Page in
             var settings = PageSettings()
-            try collectPage(try QueryJSONParser.parse(text), into: &settings)
+            try collectPage(try JSONDocumentParser.parse(text), into: &settings)
             let limit = settings.limit == nil || settings.limit == 0 ? defaultLimit : Int(settings.limit ?? 0)
             let page = settings.page ?? 1
             let (offset, overflow) = (page - 1).multipliedReportingOverflow(by: Int64(limit))
@@ -124,7 +124,7 @@ public struct ListQueryParser: Sendable {
 
     // MARK: - Order
 
-    private func collectOrder(_ json: QueryJSON, into terms: inout [OrderTerm]) throws(ClaiflowError) {
+    private func collectOrder(_ json: JSONDocument, into terms: inout [OrderTerm]) throws(ClaiflowError) {
         switch json {
         case .array(let elements):
             for element in elements {
@@ -172,7 +172,7 @@ public struct ListQueryParser: Sendable {
     }
 
     private func collectColumns(
-        _ json: QueryJSON, direction: String, into columns: inout [String], already: Int
+        _ json: JSONDocument, direction: String, into columns: inout [String], already: Int
     ) throws(ClaiflowError) {
         switch json {
         case .string(let column):
@@ -200,7 +200,7 @@ public struct ListQueryParser: Sendable {
         var pageText: String?
     }
 
-    private func collectPage(_ json: QueryJSON, into settings: inout PageSettings) throws(ClaiflowError) {
+    private func collectPage(_ json: JSONDocument, into settings: inout PageSettings) throws(ClaiflowError) {
         switch json {
         case .array(let elements):
             for element in elements {
@@ -243,7 +243,7 @@ public struct ListQueryParser: Sendable {
 
     /// A pagination number (a JSON number or a numeric string), truncated toward zero and
     /// saturated at the Int64 range, with its text for messages.
-    private func pageNumber(_ json: QueryJSON, key: String) throws(ClaiflowError) -> (Int64, String) {
+    private func pageNumber(_ json: JSONDocument, key: String) throws(ClaiflowError) -> (Int64, String) {
         let text: String
         let display: String
         switch json {

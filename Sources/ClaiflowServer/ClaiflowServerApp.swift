@@ -21,7 +21,7 @@ public struct ClaiflowServerApp: Sendable {
     /// Opens the store, applies migrations, seeds the global variables, creates the first admin
     /// key when none exists, and builds the HTTP application. `onServerRunning` receives the bound port.
     public static func build(
-        configuration config: ServerConfiguration, logger: Logger,
+        configuration config: ServerConfiguration, logger: Logger, checker: any FlowChecker = DefaultFlowChecker(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> ClaiflowServerApp {
         let registry = PrometheusCollectorRegistry()
@@ -46,7 +46,9 @@ public struct ClaiflowServerApp: Sendable {
             }
             let authenticator = APIKeyAuthenticator(store: store, adminToken: config.adminToken)
             let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator)
-            let router = buildRouter(useCases: useCases, registry: registry, metrics: metrics, config: config)
+            let services = ServiceUseCases(store: store, checker: checker)
+            let router = buildRouter(
+                useCases: useCases, services: services, registry: registry, metrics: metrics, config: config)
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             let app = Application(
@@ -65,8 +67,8 @@ public struct ClaiflowServerApp: Sendable {
     }
 
     static func buildRouter(
-        useCases: OperatorUseCases, registry: PrometheusCollectorRegistry, metrics: PrometheusMetricsFactory,
-        config: ServerConfiguration
+        useCases: OperatorUseCases, services: ServiceUseCases, registry: PrometheusCollectorRegistry,
+        metrics: PrometheusMetricsFactory, config: ServerConfiguration
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -90,6 +92,8 @@ public struct ClaiflowServerApp: Sendable {
         ClusterController(useCases: useCases).register(on: operatorGroup)
         ClusterTokenController(useCases: useCases).register(on: operatorGroup)
         SessionController(useCases: useCases).register(on: operatorGroup)
+        TemplateController(useCases: services).register(on: operatorGroup)
+        ServiceController(useCases: services).register(on: operatorGroup)
         let globals = GlobalVariableController(useCases: useCases)
         globals.registerReads(on: operatorGroup)
         globals.registerWrites(on: globalsWrite)

@@ -6,11 +6,19 @@ import ClaiflowCore
 /// Column conventions, the same on both stores: timestamps are `BIGINT` microseconds since the
 /// Unix epoch (exact and portable), identifiers and names are `TEXT`, booleans are `BIGINT` 0/1.
 enum Migrations {
-    /// `{ID}` is replaced by the dialect's auto-increment primary key.
-    static let all: [(version: Int64, name: String, statements: [String])] = [
-        (
-            1, "operator API foundation",
-            [
+    /// A numbered migration: DDL statements, then optional code (data seeding) in the same transaction.
+    struct Migration: Sendable {
+        let version: Int64
+        let name: String
+        /// `{ID}` is replaced by the dialect's auto-increment primary key.
+        let statements: [String]
+        var seed: (@Sendable (any SQLExecutor) async throws -> Void)? = nil
+    }
+
+    static let all: [Migration] = [
+        Migration(
+            version: 1, name: "operator API foundation",
+            statements: [
                 """
                 CREATE TABLE global_variable (
                     id {ID}, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, summary TEXT,
@@ -44,7 +52,41 @@ enum Migrations {
                     key_hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL, created BIGINT NOT NULL)
                 """,
             ]
-        )
+        ),
+        Migration(
+            version: 2, name: "templates and services",
+            statements: [
+                """
+                CREATE TABLE template (
+                    id {ID}, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, summary TEXT, flow TEXT NOT NULL,
+                    inputs TEXT NOT NULL, origin TEXT NOT NULL, builtin BIGINT NOT NULL DEFAULT 0,
+                    created BIGINT NOT NULL, updated BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE service (
+                    id {ID}, cluster_uuid TEXT NOT NULL, uuid TEXT NOT NULL, name TEXT NOT NULL, summary TEXT,
+                    template_uuid TEXT NOT NULL, flow TEXT NOT NULL, inputs TEXT NOT NULL, step_max BIGINT NOT NULL,
+                    priority BIGINT NOT NULL, webhook TEXT, status BIGINT NOT NULL, step_seq BIGINT NOT NULL,
+                    cancel_requested BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL, updated BIGINT NOT NULL,
+                    CONSTRAINT service_cluster_uuid UNIQUE (cluster_uuid, uuid))
+                """,
+                "CREATE INDEX service_queue ON service (cluster_uuid, status, priority, created)",
+                "CREATE INDEX service_created ON service (created)",
+                """
+                CREATE TABLE service_status (
+                    id {ID}, cluster_uuid TEXT NOT NULL, uuid TEXT NOT NULL, step_max BIGINT NOT NULL,
+                    step_seq BIGINT NOT NULL, status BIGINT NOT NULL, started BIGINT, ended BIGINT, message TEXT,
+                    created BIGINT NOT NULL)
+                """,
+                "CREATE INDEX service_status_service ON service_status (cluster_uuid, uuid, id)",
+                """
+                CREATE TABLE service_result (
+                    id {ID}, cluster_uuid TEXT NOT NULL, uuid TEXT NOT NULL, result_type BIGINT NOT NULL,
+                    result TEXT NOT NULL, created BIGINT NOT NULL, CONSTRAINT service_result_service UNIQUE (cluster_uuid, uuid))
+                """,
+            ],
+            seed: { db in try await DefaultTemplates.insert(into: db, now: .now()) }
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {
@@ -74,6 +116,7 @@ enum Migrations {
                     let text = statement.replacingOccurrences(of: "{ID}", with: idColumn(dialect))
                     try await db.execute(SQL(stringLiteral: text))
                 }
+                try await migration.seed?(db)
                 try await db.execute(
                     """
                     INSERT INTO schema_migration (version, name, applied)

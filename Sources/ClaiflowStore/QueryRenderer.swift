@@ -14,9 +14,13 @@ enum QueryRenderer {
     }
 
     /// Column names come from the whitelist, so they are safe as identifiers; they are still quoted.
-    static func column(_ name: String) -> SQL { SQL(stringLiteral: "\"\(name)\"") }
+    static func column(_ name: String, _ aliases: [String: String] = [:]) -> SQL {
+        SQL(stringLiteral: "\"\(aliases[name] ?? name)\"")
+    }
 
-    static func render(_ c: Condition, dialect: SQLDialect) -> SQL {
+    static func render(_ c: Condition, dialect: SQLDialect, aliases: [String: String] = [:]) -> SQL {
+        func column(_ name: String) -> SQL { QueryRenderer.column(name, aliases) }
+        func render(_ c: Condition, dialect: SQLDialect) -> SQL { QueryRenderer.render(c, dialect: dialect, aliases: aliases) }
         switch c {
         case .and(let items): return "(" + SQL.join(items.map { render($0, dialect: dialect) }, separator: " AND ") + ")"
         case .or(let items): return "(" + SQL.join(items.map { render($0, dialect: dialect) }, separator: " OR ") + ")"
@@ -43,8 +47,8 @@ enum QueryRenderer {
     }
 
     /// `ORDER BY` for the given terms, always ending with a unique column so pages are stable.
-    static func orderBy(_ terms: [OrderTerm], fallback: String) -> SQL {
-        var parts = terms.map { column($0.column) + ($0.descending ? " DESC" : " ASC") }
+    static func orderBy(_ terms: [OrderTerm], fallback: String, aliases: [String: String] = [:]) -> SQL {
+        var parts = terms.map { column($0.column, aliases) + ($0.descending ? " DESC" : " ASC") }
         if !terms.contains(where: { $0.column == fallback }) { parts.append(column(fallback) + " ASC") }
         return " ORDER BY " + SQL.join(parts, separator: ", ")
     }

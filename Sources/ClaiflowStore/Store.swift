@@ -71,15 +71,19 @@ public final class Store: Sendable {
     /// Runs a list query on a table and maps the rows.
     func list<T: Sendable>(
         _ op: String, table: String, query: ListQuery, extra: SQL? = nil, defaultOrder: String = "id",
-        map: @escaping @Sendable (SQLRow) throws -> T
+        newestFirst: Bool = false, aliases: [String: String] = [:], map: @escaping @Sendable (SQLRow) throws -> T
     ) async throws -> [T] {
         let dialect = self.dialect
         var sql: SQL = "SELECT * FROM \(raw: table)"
         var conditions: [SQL] = []
-        if let c = query.condition { conditions.append(QueryRenderer.render(c, dialect: dialect)) }
+        if let c = query.condition { conditions.append(QueryRenderer.render(c, dialect: dialect, aliases: aliases)) }
         if let extra { conditions.append(extra) }
         if !conditions.isEmpty { sql += " WHERE " + SQL.join(conditions, separator: " AND ") }
-        sql += QueryRenderer.orderBy(query.order, fallback: defaultOrder)
+        if query.order.isEmpty, newestFirst {
+            sql += " ORDER BY \(raw: defaultOrder) DESC"
+        } else {
+            sql += QueryRenderer.orderBy(query.order, fallback: defaultOrder, aliases: aliases)
+        }
         if let page = query.page { sql += " LIMIT \(bind: page.limit) OFFSET \(bind: page.offset)" }
         let finalSQL = sql
         return try await read(op) { db in try await db.query(finalSQL).map(map) }

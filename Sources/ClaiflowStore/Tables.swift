@@ -44,4 +44,23 @@ public enum Tables {
             ("id", .integer), ("uuid", .text), ("name", .text), ("role", .text), ("prefix", .text),
             ("created", .timestamp),
         ])
+
+    /// `GET /api/v1/template`.
+    public static let template = TableSchema(
+        name: "template",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("origin", .text),
+            ("builtin", .integer), ("created", .timestamp), ("updated", .timestamp),
+        ])
+
+    /// `GET /api/v1/service`. `status` and `step_seq` are the current ones; `subscribed_channel`
+    /// is the original's name of `webhook`.
+    public static let service = TableSchema(
+        name: "service",
+        columns: [
+            ("id", .integer), ("cluster_uuid", .text), ("uuid", .text), ("name", .text), ("summary", .text),
+            ("template_uuid", .text), ("step_max", .integer), ("priority", .integer), ("webhook", .text),
+            ("subscribed_channel", .text), ("status", .integer), ("step_seq", .integer), ("created", .timestamp),
+            ("updated", .timestamp),
+        ])
 }

@@ -32,7 +32,7 @@ public final class SettingsCache: Sendable {
 
 /// Re-reads the global variables every `interval`, so that a change made through another
 /// replica applies here within that time. Reads all four rows each time (no offset to miss).
-struct SettingsRefresher: Service {
+struct SettingsRefresher: ServiceLifecycle.Service {
     let cache: SettingsCache
     let store: Store
     let interval: Duration

@@ -47,10 +47,13 @@ extension Store {
         }
     }
 
-    /// Deletes a cluster with its tokens and sessions (and, once they exist, its services with
-    /// their history) in one transaction. Returns false when it did not exist.
+    /// Deletes a cluster with its tokens, sessions and services (with their statuses and
+    /// results) in one transaction. Returns false when it did not exist.
     public func deleteCluster(uuid: String) async throws -> Bool {
         try await write("cluster.delete") { db in
+            try await db.execute("DELETE FROM service_result WHERE cluster_uuid = \(bind: uuid)")
+            try await db.execute("DELETE FROM service_status WHERE cluster_uuid = \(bind: uuid)")
+            try await db.execute("DELETE FROM service WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_session WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_token WHERE cluster_uuid = \(bind: uuid)")
             return try await db.execute("DELETE FROM cluster WHERE uuid = \(bind: uuid)") > 0

@@ -1,24 +1,24 @@
-import ClaiflowCore
-
 /// A parsed JSON value. Numbers keep their literal text so that no precision is lost and
 /// booleans can never be confused with 0/1; objects keep their keys in document order
 /// (duplicates included) so that callers can reject ambiguous input.
-indirect enum QueryJSON {
+public indirect enum JSONDocument: Sendable {
     /// One `"key": value` member of an object.
-    struct Member {
-        let key: String
-        let value: QueryJSON
+    public struct Member: Sendable {
+        /// The key.
+        public let key: String
+        /// The value.
+        public let value: JSONDocument
     }
 
     case null
     case bool(Bool)
     case number(String)
     case string(String)
-    case array([QueryJSON])
+    case array([JSONDocument])
     case object([Member])
 
     /// A short description of the kind of value, for error messages.
-    var kindName: String {
+    public var kindName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -32,20 +32,25 @@ indirect enum QueryJSON {
 
 /// A strict RFC 8259 JSON parser working on UTF-8 bytes, with a nesting limit so that hostile
 /// input cannot exhaust the stack.
-struct QueryJSONParser {
+public struct JSONDocumentParser {
     /// The deepest array/object nesting accepted.
-    static let maxDepth = 128
+    public static let maxDepth = 128
 
     private let bytes: [UInt8]
     private var index = 0
 
-    private init(_ text: String) {
-        self.bytes = Array(text.utf8)
+    private init(_ bytes: [UInt8]) {
+        self.bytes = bytes
     }
 
     /// Parses a complete JSON document (surrounding whitespace allowed).
-    static func parse(_ text: String) throws(ClaiflowError) -> QueryJSON {
-        var parser = QueryJSONParser(text)
+    public static func parse(_ text: String) throws(ClaiflowError) -> JSONDocument {
+        try parse(bytes: Array(text.utf8))
+    }
+
+    /// Parses a complete JSON document given as UTF-8 bytes.
+    public static func parse(bytes: [UInt8]) throws(ClaiflowError) -> JSONDocument {
+        var parser = JSONDocumentParser(bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -77,7 +82,7 @@ struct QueryJSONParser {
         }
     }
 
-    private mutating func parseValue(depth: Int) throws(ClaiflowError) -> QueryJSON {
+    private mutating func parseValue(depth: Int) throws(ClaiflowError) -> JSONDocument {
         guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
@@ -99,10 +104,10 @@ struct QueryJSONParser {
         index += w.count
     }
 
-    private mutating func parseObject(depth: Int) throws(ClaiflowError) -> QueryJSON {
+    private mutating func parseObject(depth: Int) throws(ClaiflowError) -> JSONDocument {
         guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
         index += 1  // {
-        var members: [QueryJSON.Member] = []
+        var members: [JSONDocument.Member] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -121,7 +126,7 @@ struct QueryJSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            members.append(QueryJSON.Member(key: key, value: value))
+            members.append(JSONDocument.Member(key: key, value: value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input, expected ',' or '}'") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -135,10 +140,10 @@ struct QueryJSONParser {
         }
     }
 
-    private mutating func parseArray(depth: Int) throws(ClaiflowError) -> QueryJSON {
+    private mutating func parseArray(depth: Int) throws(ClaiflowError) -> JSONDocument {
         guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
         index += 1  // [
-        var elements: [QueryJSON] = []
+        var elements: [JSONDocument] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1

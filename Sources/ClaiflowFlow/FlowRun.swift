@@ -1,0 +1,441 @@
+import ClaiflowCore
+import ClaiflowJQ
+
+/// `it[2]`: one instance of an iteration, part of the full id of a nested step.
+struct InstancePart: Hashable, Sendable {
+    var id: String
+    var index: Int
+}
+
+/// Identifies a step instance in the flow store: `o[1].i[0].c` = prefix [o[1], i[0]], id "c".
+struct StepKey: Hashable, Sendable {
+    var prefix: [InstancePart]
+    var id: String
+
+    /// The full id as the original rendered it: `o[1].i[0].c`.
+    var display: String {
+        var out = ""
+        for part in prefix { out += "\(part.id)[\(part.index)]." }
+        return out + id
+    }
+}
+
+/// What a step instance has written to the flow store.
+struct StepRecord: Sendable {
+    var inputs: JSONValue?
+    var outputs: JSONValue?
+    var key: Int?
+    var val: JSONValue?
+    var len: Int?
+}
+
+/// The state of one run of a flow: the flow store and the evaluation of references.
+/// Used by one task only.
+final class FlowRun {
+    private let inputs: JSONValue
+    private let commands: [String: FlowCommand]
+    private let isCancelled: @Sendable () async -> Bool
+    private var store: [StepKey: StepRecord] = [:]
+    /// Values already converted for jq, so that repeated lookups into a large value (a list of
+    /// pods read once per iteration) do not convert it every time. Invalidated on every write.
+    private var converted: [ValueSource: JQValue] = [:]
+
+    /// A value that references read from.
+    private enum ValueSource: Hashable {
+        case inputs
+        case slot(StepKey, Slot)
+    }
+
+    init(inputs: JSONValue, commands: [String: FlowCommand], isCancelled: @escaping @Sendable () async -> Bool) {
+        self.inputs = inputs
+        self.commands = commands
+        self.isCancelled = isCancelled
+    }
+
+    func cancellationRequested() async -> Bool {
+        if Task.isCancelled { return true }
+        return await isCancelled()
+    }
+
+    // MARK: - Phase A: $inputs references of top-level steps
+
+    /// Resolves every reference of the top-level steps that depends only on the service inputs,
+    /// so that a service with a bad `$inputs…` fails before anything runs (as in the original).
+    func checkInputsReferences(of steps: [FlowStep]) throws(FlowFailure) {
+        for step in steps {
+            let fullID = step.id
+            func check(_ reference: Reference, _ location: String) throws(FlowFailure) {
+                guard reference.dependsOnInputsOnly else { return }
+                _ = try resolve(reference, location: location, stepID: fullID, prefix: [])
+            }
+            switch step.body {
+            case .command(_, .object(let template)):
+                try template.forEachReference(check)
+            case .command(_, .reference(let reference)):
+                guard reference.dependsOnInputsOnly else { continue }
+                _ = try commandInputs(.reference(reference), stepID: fullID, prefix: [])
+            case .command(_, .none):
+                continue
+            case .range(let source, _):
+                try source.forEachReference(check)
+            case .print(.reference(let reference)):
+                try check(reference, "$print.hide")
+            case .print(.ids):
+                continue
+            }
+        }
+    }
+
+    // MARK: - Execution
+
+    /// Runs one step instance and returns its outputs.
+    func execute(_ step: FlowStep, prefix: [InstancePart], siblings: [FlowStep]) async throws(FlowFailure) -> JSONValue {
+        let key = StepKey(prefix: prefix, id: step.id)
+        let fullID = key.display
+        switch step.body {
+        case .command(let name, let inputSpec):
+            let inputs = try commandInputs(inputSpec, stepID: fullID, prefix: prefix)
+            if let inputs { write(inputs, to: key, .inputs) }
+            guard let command = commands[name] else {
+                throw Self.failure(fullID, "command \(Self.quote(name)) is not registered")
+            }
+            let outputs: JSONValue
+            do {
+                outputs = try await command(FlowCommandCall(command: name, stepID: fullID, inputs: inputs))
+            } catch is CancellationError {
+                throw .canceled("step \(Self.quote(fullID)): canceled")
+            } catch {
+                throw Self.failure(fullID, "command \(Self.quote(name)) failed: \(Self.describe(error))")
+            }
+            if Self.containsNonFiniteNumber(outputs), let bad = Self.nonFiniteNumberPath(outputs) {
+                throw Self.failure(fullID, "command \(Self.quote(name)) returned a number that JSON cannot represent at \(bad)")
+            }
+            write(outputs, to: key, .outputs)
+            return outputs
+
+        case .range(let sourceTemplate, let children):
+            let source = try evaluate(sourceTemplate, stepID: fullID, prefix: prefix)
+            let elements: [JSONValue]
+            switch source {
+            case .array(let array): elements = array
+            case .null: elements = []
+            default:
+                throw Self.failure(fullID, "$range: resolved to \(source.typeName) \(Self.excerpt(source)), expected an array")
+            }
+            store[key, default: StepRecord()].len = elements.count
+            var outputs: [JSONValue] = []
+            for (index, element) in elements.enumerated() {
+                write(.integer(Int64(index)), to: key, .key)
+                write(element, to: key, .val)
+                let childPrefix = prefix + [InstancePart(id: step.id, index: index)]
+                for child in children {
+                    if await cancellationRequested() {
+                        throw .canceled("step \(Self.quote(fullID)): canceled")
+                    }
+                    outputs.append(try await execute(child, prefix: childPrefix, siblings: children))
+                }
+            }
+            let result: JSONValue = outputs.isEmpty ? .null : .array(outputs)
+            write(result, to: key, .outputs)
+            return result
+
+        case .print(let hideSpec):
+            let hidden: Set<String>
+            switch hideSpec {
+            case .ids(let ids):
+                hidden = ids
+            case .reference(let reference):
+                let value = try resolve(reference, location: "$print.hide", stepID: fullID, prefix: prefix)
+                guard case .array(let elements) = value else {
+                    throw Self.failure(
+                        fullID,
+                        "$print.hide: reference \(Self.quote(reference.text)) resolved to \(value.typeName), expected an array of step ids")
+                }
+                var ids = Set<String>()
+                for element in elements {
+                    guard case .success(let id) = FlowParser.formatID(element) else {
+                        throw Self.failure(fullID, "$print.hide: \(Self.excerpt(element)) is not a step id")
+                    }
+                    ids.insert(id)
+                }
+                hidden = ids
+            }
+            let outputs = JSONValue.array(printEntries(siblings, prefix: prefix, hidden: hidden))
+            write(outputs, to: key, .outputs)
+            return outputs
+        }
+    }
+
+    /// Stores a slot value and forgets its converted form.
+    private func write(_ value: JSONValue, to key: StepKey, _ slot: Slot) {
+        switch slot {
+        case .inputs: store[key, default: StepRecord()].inputs = value
+        case .outputs: store[key, default: StepRecord()].outputs = value
+        case .val: store[key, default: StepRecord()].val = value
+        case .key: store[key, default: StepRecord()].key = Self.integer(value)
+        }
+        converted[.slot(key, slot)] = nil
+    }
+
+    /// The print summary of an array of steps: commands as `{id, command, inputs?, outputs?}`,
+    /// iterations as the array of their children's entries over all iterations.
+    private func printEntries(_ steps: [FlowStep], prefix: [InstancePart], hidden: Set<String>) -> [JSONValue] {
+        var entries: [JSONValue] = []
+        for step in steps where !hidden.contains(step.id) {
+            let key = StepKey(prefix: prefix, id: step.id)
+            let record = store[key]
+            switch step.body {
+            case .command(let name, _):
+                var entry: [String: JSONValue] = ["id": .string(key.display), "command": .string(name)]
+                if let inputs = record?.inputs { entry["inputs"] = inputs }
+                if let outputs = record?.outputs { entry["outputs"] = outputs }
+                entries.append(.object(entry))
+            case .range(_, let children):
+                var nested: [JSONValue] = []
+                for index in 0..<(record?.len ?? 0) {
+                    nested += printEntries(children, prefix: prefix + [InstancePart(id: step.id, index: index)], hidden: hidden)
+                }
+                entries.append(.array(nested))
+            case .print:
+                continue
+            }
+        }
+        return entries
+    }
+
+    // MARK: - References
+
+    private func commandInputs(_ spec: FlowStep.CommandInputs, stepID: String, prefix: [InstancePart]) throws(FlowFailure) -> JSONValue? {
+        switch spec {
+        case .none:
+            return nil
+        case .object(let template):
+            return try evaluate(template, stepID: stepID, prefix: prefix)
+        case .reference(let reference):
+            let value = try resolve(reference, location: "inputs", stepID: stepID, prefix: prefix)
+            guard case .object = value else {
+                throw Self.failure(
+                    stepID,
+                    "inputs: reference \(Self.quote(reference.text)) resolved to \(value.typeName) \(Self.excerpt(value)), expected an object")
+            }
+            return value
+        }
+    }
+
+    private func evaluate(_ template: ValueTemplate, stepID: String, prefix: [InstancePart]) throws(FlowFailure) -> JSONValue {
+        switch template {
+        case .literal(let value):
+            return value
+        case .reference(let reference, let location):
+            return try resolve(reference, location: location, stepID: stepID, prefix: prefix)
+        case .array(let elements):
+            var values: [JSONValue] = []
+            values.reserveCapacity(elements.count)
+            for element in elements { values.append(try evaluate(element, stepID: stepID, prefix: prefix)) }
+            return .array(values)
+        case .object(let members):
+            var values: [String: JSONValue] = [:]
+            for (key, member) in members { values[key] = try evaluate(member, stepID: stepID, prefix: prefix) }
+            return .object(values)
+        }
+    }
+
+    /// Evaluates a reference, turning an evaluation error into the step's failure text.
+    private func resolve(
+        _ reference: Reference, location: String, stepID: String, prefix: [InstancePart]
+    ) throws(FlowFailure) -> JSONValue {
+        do throws(EvaluationError) {
+            return try value(of: reference, prefix: prefix)
+        } catch {
+            throw Self.failure(stepID, "\(location): reference \(Self.quote(reference.text)): \(error.reason)")
+        }
+    }
+
+    struct EvaluationError: Error {
+        var reason: String
+    }
+
+    /// The jq program every path lookup runs: `getpath` over `[value, path]`.
+    private static let getPath: Result<JQProgram, ClaiflowError> = Result { () throws(ClaiflowError) -> JQProgram in
+        try JQProgram(filter: ".[1] as $path | .[0] | getpath($path)")
+    }
+
+    func value(of reference: Reference, prefix: [InstancePart]) throws(EvaluationError) -> JSONValue {
+        switch reference.target {
+        case .inputs(let path):
+            return try lookup(inputs, from: .inputs, path: path, prefix: prefix, source: "the inputs")
+        case .inputsFilter(let program):
+            let outputs: [JSONValue]
+            do throws(ClaiflowError) {
+                outputs = try program.run(inputs)
+            } catch {
+                throw EvaluationError(reason: error.message)
+            }
+            guard let first = outputs.first(where: { $0 != .null }) else {
+                throw EvaluationError(reason: "the jq filter over the inputs produced no value other than null")
+            }
+            return first
+        case .step(let target):
+            var parts = Array(prefix.prefix(target.level))
+            var id = target.root
+            for hop in target.hops {
+                let index: Int
+                switch hop.index {
+                case .literal(let i):
+                    index = i
+                case .reference(let nested):
+                    let v = try value(of: nested, prefix: prefix)
+                    guard let i = Self.integer(v), i >= 0 else {
+                        throw EvaluationError(
+                            reason: "the iteration index \(Self.quote(nested.text)) is \(Self.excerpt(v)), expected a non-negative integer")
+                    }
+                    index = i
+                }
+                parts.append(InstancePart(id: id, index: index))
+                id = hop.child
+            }
+            let key = StepKey(prefix: parts, id: id)
+            guard let record = store[key] else {
+                throw EvaluationError(reason: "step \(Self.quote(key.display)) has not run")
+            }
+            let base: JSONValue?
+            switch target.slot {
+            case .outputs: base = record.outputs
+            case .inputs: base = record.inputs
+            case .key: base = record.key.map { .integer(Int64($0)) }
+            case .val: base = record.val
+            }
+            guard let base else {
+                switch target.slot {
+                case .outputs: throw EvaluationError(reason: "step \(Self.quote(key.display)) has no outputs yet")
+                case .inputs: throw EvaluationError(reason: "step \(Self.quote(key.display)) has no inputs")
+                case .key, .val: throw EvaluationError(reason: "iteration \(Self.quote(key.display)) has not started an iteration")
+                }
+            }
+            return try lookup(
+                base, from: .slot(key, target.slot), path: target.path, prefix: prefix, source: "\(key.display).\(target.slot.rawValue)")
+        }
+    }
+
+    /// Applies a jq path (`getpath` semantics) to a value. A path that leads to an existing
+    /// `null` gives `null`; a path through a missing key or index is an error.
+    private func lookup(
+        _ base: JSONValue, from origin: ValueSource, path: [PathSegment], prefix: [InstancePart], source: String
+    ) throws(EvaluationError) -> JSONValue {
+        guard !path.isEmpty else { return base }
+        var components: [JSONValue] = []
+        components.reserveCapacity(path.count)
+        for segment in path {
+            switch segment {
+            case .key(let key): components.append(.string(key))
+            case .index(let i): components.append(.integer(Int64(i)))
+            case .dynamic(let nested):
+                let v = try value(of: nested, prefix: prefix)
+                if case .string = v {
+                    components.append(v)
+                } else if let i = Self.integer(v) {
+                    components.append(.integer(Int64(i)))
+                } else {
+                    throw EvaluationError(
+                        reason: "the index \(Self.quote(nested.text)) is \(Self.excerpt(v)), expected a string or an integer")
+                }
+            }
+        }
+        let result: JSONValue?
+        do throws(ClaiflowError) {
+            let program = try Self.getPath.get()
+            let input: JQValue
+            if let cached = converted[origin] {
+                input = cached
+            } else {
+                input = JQValue(base)
+                converted[origin] = input
+            }
+            result = try program.first(JQValue(array: [input, JQValue(.array(components))]))
+        } catch {
+            throw EvaluationError(reason: "\(error.message) (path \(Location.render(components)) in \(source))")
+        }
+        if let result, result != .null { return result }
+        if let missing = Self.firstMissing(base, components) {
+            throw EvaluationError(reason: "\(Location.render(components[...missing])) not found in \(source)")
+        }
+        return .null
+    }
+
+    // MARK: - Helpers
+
+    /// A step failure: `step "<id>": <reason>`.
+    static func failure(_ stepID: String, _ reason: String) -> FlowFailure {
+        .failed("step \(Self.quote(stepID)): \(reason)")
+    }
+
+    static func quote(_ text: String) -> String { FlowParser.quote(text) }
+
+    /// The index of the first path component that does not exist in `value`, or nil when the
+    /// whole path exists.
+    static func firstMissing(_ value: JSONValue, _ path: [JSONValue]) -> Int? {
+        var current = value
+        for (i, component) in path.enumerated() {
+            switch (current, component) {
+            case (.object(let members), .string(let key)):
+                guard let next = members[key] else { return i }
+                current = next
+            case (.array(let elements), .integer(let n)):
+                let index = n < 0 ? Int(n) + elements.count : Int(n)
+                guard elements.indices.contains(index) else { return i }
+                current = elements[index]
+            default:
+                return i
+            }
+        }
+        return nil
+    }
+
+    static func integer(_ value: JSONValue) -> Int? {
+        switch value {
+        case .integer(let i): return Int(exactly: i)
+        case .number(let d): return d.rounded(.towardZero) == d ? Int(exactly: d) : nil
+        default: return nil
+        }
+    }
+
+    /// A short rendering of a value for messages.
+    static func excerpt(_ value: JSONValue) -> String {
+        let text = value.serialized()
+        return text.count > 80 ? String(text.prefix(77)) + "..." : text
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? ClaiflowError { return error.message }
+        if let error = error as? FlowCommandError { return error.message }
+        return String(describing: error)
+    }
+
+    static func containsNonFiniteNumber(_ value: JSONValue) -> Bool {
+        switch value {
+        case .number(let d): !d.isFinite
+        case .array(let elements): elements.contains(where: containsNonFiniteNumber)
+        case .object(let members): members.values.contains(where: containsNonFiniteNumber)
+        default: false
+        }
+    }
+
+    /// The location of a NaN or infinite number in a command's outputs, if any.
+    static func nonFiniteNumberPath(_ value: JSONValue, at path: String = "outputs") -> String? {
+        switch value {
+        case .number(let d): return d.isFinite ? nil : path
+        case .array(let elements):
+            for (i, element) in elements.enumerated() {
+                if let bad = nonFiniteNumberPath(element, at: "\(path)[\(i)]") { return bad }
+            }
+            return nil
+        case .object(let members):
+            for (key, member) in members {
+                if let bad = nonFiniteNumberPath(member, at: Location.appending(path, key: key)) { return bad }
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,243 @@
+import ClaiflowCore
+import ClaiflowQuery
+import ClaiflowStore
+import Synchronization
+
+/// The template and service use cases.
+public struct ServiceUseCases: Sendable {
+    public let store: Store
+    public let checker: any FlowChecker
+    private let schemas = SchemaCache()
+
+    public init(store: Store, checker: any FlowChecker) {
+        self.store = store
+        self.checker = checker
+    }
+
+    /// The most clusters one create request may name.
+    public static let maxClustersPerRequest = 1000
+
+    // MARK: Templates
+
+    /// A template's flow and schema, checked.
+    func checkTemplate(flow: JSONValue, inputs: JSONValue) throws(ClaiflowError) -> (FlowInfo, String) {
+        let info: FlowInfo
+        do {
+            info = try checker.check(flow: flow)
+        } catch {
+            throw ClaiflowError.invalidField("flow", error.message)
+        }
+        do {
+            _ = try checker.compile(schema: inputs)
+        } catch {
+            throw ClaiflowError.invalidField("inputs", error.message)
+        }
+        return (info, inputs.serialized())
+    }
+
+    /// Creates a template after validating its flow and its inputs schema.
+    public func createTemplate(
+        uuid: String?, name: String, summary: String?, flow: JSONValue, inputs: JSONValue, origin: String
+    ) async throws -> Template {
+        let (info, schemaText) = try checkTemplate(flow: flow, inputs: inputs)
+        let now = Timestamp.now()
+        let t = Template(
+            uuid: uuid ?? Identifier.generate(), name: name, summary: summary, flow: info.normalized, inputs: schemaText,
+            origin: origin, builtin: false, created: now, updated: now)
+        try await store.insertTemplate(t)
+        return t
+    }
+
+    /// Changes a template; a new flow or schema is validated first.
+    public func updateTemplate(
+        uuid: String, name: String?, summary: String?, flow: JSONValue?, inputs: JSONValue?, origin: String?
+    ) async throws -> Template {
+        var changes = TemplateChanges(name: name, summary: summary, origin: origin)
+        if let flow {
+            do {
+                changes.flow = try checker.check(flow: flow).normalized
+            } catch {
+                throw ClaiflowError.invalidField("flow", error.message)
+            }
+        }
+        if let inputs {
+            do {
+                _ = try checker.compile(schema: inputs)
+            } catch {
+                throw ClaiflowError.invalidField("inputs", error.message)
+            }
+            changes.inputs = inputs.serialized()
+        }
+        guard !changes.isEmpty else {
+            throw ClaiflowError(.badRequest, "nothing to change: give name, summary, flow, inputs and/or origin")
+        }
+        guard let t = try await store.updateTemplate(uuid: uuid, changes: changes, now: .now()) else {
+            throw ClaiflowError.notFound("template", uuid)
+        }
+        return t
+    }
+
+    /// Deletes a template. A built-in one needs `force`.
+    public func deleteTemplate(uuid: String, force: Bool) async throws {
+        guard let t = try await store.template(uuid: uuid) else { throw ClaiflowError.notFound("template", uuid) }
+        if t.builtin, !force {
+            throw ClaiflowError(
+                .conflict, "template \"\(uuid)\" is built in; delete it with ?force=true if you really mean to (it will not come back)")
+        }
+        guard try await store.deleteTemplate(uuid: uuid) else { throw ClaiflowError.notFound("template", uuid) }
+    }
+
+    /// A template's flow facts.
+    public func flowInfo(of t: Template) -> FlowInfo? {
+        guard let json = try? JSONValue.parse(t.flow) else { return nil }
+        return try? checker.check(flow: json)
+    }
+
+    // MARK: Services
+
+    /// What a service create request asks for.
+    public struct CreateServices: Sendable {
+        public var clusterUUIDs: [String]
+        public var uuid: String?
+        public var name: String?
+        public var summary: String?
+        public var templateUUID: String?
+        public var flow: JSONValue?
+        public var inputs: JSONValue?
+        public var priority: Int?
+        public var webhook: String?
+
+        public init(
+            clusterUUIDs: [String], uuid: String? = nil, name: String? = nil, summary: String? = nil,
+            templateUUID: String? = nil, flow: JSONValue? = nil, inputs: JSONValue? = nil, priority: Int? = nil,
+            webhook: String? = nil
+        ) {
+            self.clusterUUIDs = clusterUUIDs
+            self.uuid = uuid
+            self.name = name
+            self.summary = summary
+            self.templateUUID = templateUUID
+            self.flow = flow
+            self.inputs = inputs
+            self.priority = priority
+            self.webhook = webhook
+        }
+    }
+
+    /// Creates one service per cluster (all or none) from a template — inputs validated against
+    /// its schema — or from an inline flow. Returns them with their initial status.
+    public func createServices(_ r: CreateServices) async throws -> [ServiceDetail] {
+        var seen = Set<String>()
+        for c in r.clusterUUIDs where !seen.insert(c).inserted {
+            throw ClaiflowError.invalidField("cluster_uuids", "cluster \"\(c)\" is listed twice")
+        }
+        let flowText: String
+        let stepMax: Int
+        var name = r.name
+        var summary = r.summary
+        var priority = r.priority
+        let templateUUID: String
+        switch (r.templateUUID, r.flow) {
+        case (.some, .some):
+            throw ClaiflowError(.badRequest, "give either template_uuid or flow, not both")
+        case (.none, .none):
+            throw ClaiflowError(.badRequest, "field \"template_uuid\": is required (or give an inline flow)")
+        case (.some(let uuid), .none):
+            guard let t = try await store.template(uuid: uuid) else {
+                throw ClaiflowError.invalidField("template_uuid", "template \"\(uuid)\" does not exist")
+            }
+            let schema = try schemas.schema(for: t, checker: checker)
+            // Absent inputs are checked as `{}` (so a schema with nothing required accepts them) and stored as null.
+            let violations = schema.violations(of: r.inputs ?? .object([:]))
+            if !violations.isEmpty {
+                throw ClaiflowError(
+                    .badRequest, "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
+            }
+            guard let info = flowInfo(of: t) else {
+                throw ClaiflowError(.badRequest, "template \"\(uuid)\" has an invalid flow; fix the template first")
+            }
+            flowText = t.flow
+            stepMax = info.stepMax
+            templateUUID = t.uuid
+            if name?.isEmpty ?? true { name = t.name }
+            if summary == nil { summary = t.summary }
+            if priority == nil { priority = t.origin == "system" ? ServicePriority.high.rawValue : ServicePriority.low.rawValue }
+        case (.none, .some(let flow)):
+            let info: FlowInfo
+            do {
+                info = try checker.check(flow: flow)
+            } catch {
+                throw ClaiflowError.invalidField("flow", error.message)
+            }
+            flowText = info.normalized
+            stepMax = info.stepMax
+            templateUUID = ""
+        }
+        let uuid = r.uuid ?? Identifier.generate()
+        let now = Timestamp.now()
+        let services = r.clusterUUIDs.map { cluster in
+            Service(
+                clusterUUID: cluster, uuid: uuid, name: (name?.isEmpty ?? true) ? uuid : name ?? uuid, summary: summary,
+                templateUUID: templateUUID, flow: flowText, inputs: (r.inputs ?? .null).serialized(), stepMax: stepMax,
+                priority: priority ?? ServicePriority.low.rawValue, webhook: r.webhook, status: .regist, stepSeq: 0,
+                cancelRequested: false, created: now, updated: now)
+        }
+        try await store.insertServices(services)
+        return services.map { s in
+            ServiceDetail(
+                service: s,
+                statuses: [
+                    ServiceStatusRecord(
+                        stepMax: stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil, created: now)
+                ], result: nil)
+        }
+    }
+
+    /// Lists services with their status histories.
+    public func listServices(_ query: ListQuery) async throws -> [ServiceDetail] {
+        let services = try await store.services(query)
+        let histories = try await store.statusHistories(of: services)
+        return services.map { s in
+            ServiceDetail(service: s, statuses: histories[s.clusterUUID + "/" + s.uuid] ?? [], result: nil)
+        }
+    }
+
+    /// One service with its history and result.
+    public func service(clusterUUID: String, uuid: String) async throws -> ServiceDetail {
+        guard let d = try await store.serviceDetail(clusterUUID: clusterUUID, uuid: uuid) else {
+            throw ClaiflowError(.notFound, "service \"\(uuid)\" not found on cluster \"\(clusterUUID)\"")
+        }
+        return d
+    }
+
+    /// Cancels a service; 409 when it had already finished.
+    public func cancel(clusterUUID: String, uuid: String) async throws -> ServiceDetail {
+        guard let outcome = try await store.cancelService(clusterUUID: clusterUUID, uuid: uuid, now: .now()) else {
+            throw ClaiflowError(.notFound, "service \"\(uuid)\" not found on cluster \"\(clusterUUID)\"")
+        }
+        if case .alreadyFinished(let s) = outcome {
+            throw ClaiflowError(.conflict, "service \"\(uuid)\" has already finished (\(s.status.name))")
+        }
+        return try await service(clusterUUID: clusterUUID, uuid: uuid)
+    }
+}
+
+/// Compiled input schemas by template, reused until the template changes.
+final class SchemaCache: Sendable {
+    private let entries = Mutex<[String: (updated: Timestamp, schema: any InputsSchema)]>([:])
+
+    func schema(for t: Template, checker: any FlowChecker) throws -> any InputsSchema {
+        if let hit = entries.withLock({ $0[t.uuid] }), hit.updated == t.updated { return hit.schema }
+        let schema: any InputsSchema
+        do {
+            schema = try checker.compile(schema: try JSONValue.parse(t.inputs))
+        } catch {
+            throw ClaiflowError(.badRequest, "template \"\(t.uuid)\" has an invalid inputs schema: \(error.message)")
+        }
+        entries.withLock { e in
+            if e.count > 10_000 { e.removeAll() }
+            e[t.uuid] = (t.updated, schema)
+        }
+        return schema
+    }
+}

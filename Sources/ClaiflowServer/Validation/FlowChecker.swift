@@ -1,0 +1,33 @@
+import ClaiflowCore
+
+/// What the server needs to know about a flow: it is valid, how many top-level steps it has,
+/// which commands it runs.
+public struct FlowInfo: Sendable, Equatable {
+    /// The number of top-level steps (the service's `step_max`).
+    public var stepMax: Int
+    /// The command names the flow uses.
+    public var commands: [String]
+    /// The flow re-serialized as compact JSON text.
+    public var normalized: String
+
+    public init(stepMax: Int, commands: [String], normalized: String) {
+        self.stepMax = stepMax
+        self.commands = commands
+        self.normalized = normalized
+    }
+}
+
+/// A compiled JSON Schema for template inputs.
+public protocol InputsSchema: Sendable {
+    /// The violations of an inputs document, each naming the JSON pointer and the keyword; empty when valid.
+    func violations(of inputs: JSONValue) -> [String]
+}
+
+/// Validates flows and input schemas for the template and service use cases. The real
+/// implementation is backed by ClaiflowFlow and ClaiflowSchema.
+public protocol FlowChecker: Sendable {
+    /// Parses and validates a flow; throws a 400 naming the step and the reason.
+    func check(flow: JSONValue) throws(ClaiflowError) -> FlowInfo
+    /// Compiles an inputs schema; throws a 400 naming the pointer and the problem.
+    func compile(schema: JSONValue) throws(ClaiflowError) -> any InputsSchema
+}

@@ -1,0 +1,161 @@
+import ClaiflowCore
+import ClaiflowQuery
+
+extension Store {
+    static func service(_ r: SQLRow) throws -> Service {
+        guard let status = ServiceStatus(rawValue: Int(try r.integer("status"))) else {
+            throw StoreError.corrupt("unknown service status")
+        }
+        return Service(
+            clusterUUID: try r.text("cluster_uuid"), uuid: try r.text("uuid"), name: try r.text("name"),
+            summary: r.optionalText("summary"), templateUUID: try r.text("template_uuid"), flow: try r.text("flow"),
+            inputs: try r.text("inputs"), stepMax: Int(try r.integer("step_max")), priority: Int(try r.integer("priority")),
+            webhook: r.optionalText("webhook"), status: status, stepSeq: Int(try r.integer("step_seq")),
+            cancelRequested: try r.integer("cancel_requested") != 0, created: try r.timestamp("created"),
+            updated: try r.timestamp("updated"))
+    }
+
+    static func statusRecord(_ r: SQLRow) throws -> ServiceStatusRecord {
+        guard let status = ServiceStatus(rawValue: Int(try r.integer("status"))) else {
+            throw StoreError.corrupt("unknown service status")
+        }
+        return ServiceStatusRecord(
+            stepMax: Int(try r.integer("step_max")), stepSeq: Int(try r.integer("step_seq")), status: status,
+            started: r.optionalTimestamp("started"), ended: r.optionalTimestamp("ended"), message: r.optionalText("message"),
+            created: try r.timestamp("created"))
+    }
+
+    static func appendStatusSQL(_ s: Service, _ rec: ServiceStatusRecord) -> SQL {
+        """
+        INSERT INTO service_status (cluster_uuid, uuid, step_max, step_seq, status, started, ended, message, created)
+        VALUES (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: rec.stepMax), \(bind: rec.stepSeq), \(bind: rec.status.rawValue),
+            \(bind: rec.started.map { .timestamp($0) } ?? .null), \(bind: rec.ended.map { .timestamp($0) } ?? .null),
+            \(bind: rec.message), \(bind: .timestamp(rec.created)))
+        """
+    }
+
+    /// Inserts services (one per cluster) with their initial `regist` status rows in one
+    /// transaction: all or none. 400 naming `cluster_uuid` when a cluster does not exist, 409 when
+    /// a uuid is already used on one of the clusters.
+    public func insertServices(_ services: [Service]) async throws {
+        do {
+            try await write("service.insert") { db in
+                for clusterUUID in Set(services.map(\.clusterUUID)).sorted() {
+                    guard try await db.first("SELECT id FROM cluster WHERE uuid = \(bind: clusterUUID)") != nil else {
+                        throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(clusterUUID)\" does not exist")
+                    }
+                }
+                for s in services {
+                    try await db.execute(
+                        """
+                        INSERT INTO service (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
+                            priority, webhook, status, step_seq, cancel_requested, created, updated)
+                        VALUES (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
+                            \(bind: s.flow), \(bind: s.inputs), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
+                            \(bind: s.status.rawValue), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
+                            \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
+                        """)
+                    try await db.execute(
+                        Self.appendStatusSQL(
+                            s,
+                            ServiceStatusRecord(
+                                stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil,
+                                created: s.created)))
+                }
+            }
+        } catch StoreError.uniqueViolation {
+            let clusters = services.map(\.clusterUUID)
+            throw ClaiflowError(
+                .conflict,
+                "service \"\(services.first?.uuid ?? "")\" already exists on \(clusters.count == 1 ? "cluster \"\(clusters[0])\"" : "one of the clusters")")
+        }
+    }
+
+    /// Lists services (without history), newest first unless the query orders them.
+    public func services(_ query: ListQuery) async throws -> [Service] {
+        try await list(
+            "service.list", table: "service", query: query, newestFirst: true, aliases: ["subscribed_channel": "webhook"],
+            map: Self.service)
+    }
+
+    /// The status histories of services, oldest first, keyed by `cluster_uuid/uuid`.
+    public func statusHistories(of services: [Service]) async throws -> [String: [ServiceStatusRecord]] {
+        guard !services.isEmpty else { return [:] }
+        let keys = services.map { SQL("(cluster_uuid = \(bind: $0.clusterUUID) AND uuid = \(bind: $0.uuid))") }
+        let condition = SQL.join(keys, separator: " OR ")
+        return try await read("service.statuses") { db in
+            var out: [String: [ServiceStatusRecord]] = [:]
+            for row in try await db.query("SELECT * FROM service_status WHERE \(condition) ORDER BY id") {
+                out[try row.text("cluster_uuid") + "/" + row.text("uuid"), default: []].append(try Self.statusRecord(row))
+            }
+            return out
+        }
+    }
+
+    /// One service with its history and result, or nil.
+    public func serviceDetail(clusterUUID: String, uuid: String) async throws -> ServiceDetail? {
+        try await read("service.get") { db in
+            guard
+                let s = try await db.first(
+                    "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
+                ).map(Self.service)
+            else { return nil }
+            let statuses = try await db.query(
+                "SELECT * FROM service_status WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid) ORDER BY id"
+            ).map(Self.statusRecord)
+            let result = try await db.first(
+                "SELECT * FROM service_result WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
+            ).map { r in
+                ServiceResult(saveType: Int(try r.integer("result_type")), result: try r.text("result"), created: try r.timestamp("created"))
+            }
+            return ServiceDetail(service: s, statuses: statuses, result: result)
+        }
+    }
+
+    /// What a cancel request did.
+    public enum CancelOutcome: Sendable, Equatable {
+        /// The service had not been delivered: it is `canceled` now.
+        case canceled(Service)
+        /// The service is running: the request is recorded for its agent.
+        case requested(Service)
+        /// The service had already finished.
+        case alreadyFinished(Service)
+    }
+
+    /// Cancels a service: a queued one ends `canceled` at once, a delivered one gets
+    /// `cancel_requested`; nil when it does not exist.
+    public func cancelService(clusterUUID: String, uuid: String, now: Timestamp) async throws -> CancelOutcome? {
+        try await write("service.cancel") { db in
+            guard
+                var s = try await db.first(
+                    "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
+                ).map(Self.service)
+            else { return nil }
+            if s.status.isTerminal { return .alreadyFinished(s) }
+            if s.status == .regist {
+                try await db.execute(
+                    """
+                    UPDATE service SET status = \(bind: ServiceStatus.canceled.rawValue), updated = \(bind: .timestamp(now))
+                    WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
+                    """)
+                try await db.execute(
+                    Self.appendStatusSQL(
+                        s,
+                        ServiceStatusRecord(
+                            stepMax: s.stepMax, stepSeq: s.stepSeq, status: .canceled, started: nil, ended: now,
+                            message: "canceled by an operator", created: now)))
+                s.status = .canceled
+                s.updated = now
+                return .canceled(s)
+            }
+            try await db.execute(
+                """
+                UPDATE service SET cancel_requested = 1, updated = \(bind: .timestamp(now))
+                WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
+                """)
+            s.cancelRequested = true
+            s.updated = now
+            return .requested(s)
+        }
+    }
+}
