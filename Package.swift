@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "ClaiflowBench",
             dependencies: [
-                "ClaiflowCore", "ClaiflowServer", "ClaiflowStore",
+                "ClaiflowCore", "ClaiflowServer", "ClaiflowStore", "ClaiflowFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -33,6 +33,9 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("service-creates"), help: "Service creates on 1 cluster per database (and a fiftieth of that on 100 clusters).")
     var serviceCreates: Int = 2000
 
+    @Option(name: .customLong("flow-runs"), help: "Flow evaluations of the 3-step flow benchmark.")
+    var flowRuns: Int = 20000
+
     @Option(help: "Requests in flight at once.")
     var concurrency: Int = 16
 
@@ -49,6 +52,11 @@ struct Bench: AsyncParsableCommand {
         print("claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("")
         print(pad("store", 10) + pad("operation", 22) + pad("req/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "errors")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let single = try await FlowBench.measure(runs: flowRuns, concurrency: 1)
+        let parallel = try await FlowBench.measure(runs: flowRuns, concurrency: cores)
+        print(pad("-", 10) + pad("flow eval, 3 steps", 22) + pad(String(format: "%.0f", single), 10) + "(1 task)")
+        print(pad("-", 10) + pad("flow eval, 3 steps", 22) + pad(String(format: "%.0f", parallel), 10) + "(\(cores) tasks)")
         for db in databases {
             let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
             for result in try await measure(databaseURL: db) {

@@ -40,27 +40,44 @@ extension Store {
     public func insertServices(_ services: [Service]) async throws {
         do {
             try await write("service.insert") { db in
-                for clusterUUID in Set(services.map(\.clusterUUID)).sorted() {
-                    guard try await db.first("SELECT id FROM cluster WHERE uuid = \(bind: clusterUUID)") != nil else {
-                        throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(clusterUUID)\" does not exist")
+                let wanted = Array(Set(services.map(\.clusterUUID))).sorted()
+                for chunk in stride(from: 0, to: wanted.count, by: 500) {
+                    let ids = wanted[chunk..<min(chunk + 500, wanted.count)]
+                    let found = Set(
+                        try await db.query(
+                            "SELECT uuid FROM cluster WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ") + ")"
+                        ).map { try $0.text("uuid") })
+                    if let missing = ids.first(where: { !found.contains($0) }) {
+                        throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
                     }
                 }
-                for s in services {
-                    try await db.execute(
+                // Multi-row INSERTs: one round trip per 100 services, not two per service.
+                for chunk in stride(from: 0, to: services.count, by: 100) {
+                    let batch = services[chunk..<min(chunk + 100, services.count)]
+                    let rows = batch.map { s -> SQL in
                         """
-                        INSERT INTO service (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
-                            priority, webhook, status, step_seq, cancel_requested, created, updated)
-                        VALUES (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
+                        (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
                             \(bind: s.flow), \(bind: s.inputs), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
                             \(bind: s.status.rawValue), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
                             \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
-                        """)
+                        """
+                    }
                     try await db.execute(
-                        Self.appendStatusSQL(
-                            s,
-                            ServiceStatusRecord(
-                                stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil,
-                                created: s.created)))
+                        """
+                        INSERT INTO service (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
+                            priority, webhook, status, step_seq, cancel_requested, created, updated) VALUES
+                        """ + SQL.join(rows, separator: ", "))
+                    let statuses = batch.map { s -> SQL in
+                        """
+                        (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.stepMax), 0, \(bind: ServiceStatus.regist.rawValue),
+                            NULL, NULL, NULL, \(bind: .timestamp(s.created)))
+                        """
+                    }
+                    try await db.execute(
+                        """
+                        INSERT INTO service_status (cluster_uuid, uuid, step_max, step_seq, status, started, ended, message, created)
+                        VALUES
+                        """ + SQL.join(statuses, separator: ", "))
                 }
             }
         } catch StoreError.uniqueViolation {
