@@ -170,6 +170,19 @@ struct ServiceAPITests {
             let requested = try await s.request(.POST, "/api/v1/cluster/c1/service/d/cancel")
             #expect(requested.json?.field("status") == .integer(1))
             #expect(requested.json?.field("cancel_requested") == .bool(true))
+
+            // A succeeded service shows its result (written by the agent protocol in the dispatch milestone).
+            try await s.store.database.transaction { db in
+                try await db.execute("UPDATE service SET status = 4 WHERE uuid = 'd'")
+                try await db.execute(
+                    "INSERT INTO service_result (cluster_uuid, uuid, result_type, result, created) VALUES ('c1', 'd', 1, '{\"ok\":true}', 5)")
+            }
+            let result = try await s.request(.GET, "/api/v1/cluster/c1/service/d/result")
+            #expect(result.status == 200)
+            #expect(result.json == .object(["save_type": .integer(1), "result": .string("{\"ok\":true}"), "created": .string("1970-01-01T00:00:00.000005Z")]))
+            let detail = try await s.request(.GET, "/api/v1/cluster/c1/service/d")
+            #expect(detail.json?.field("results") == .array([result.json ?? .null]))
+            #expect(try await s.request(.POST, "/api/v1/cluster/c1/service/d/cancel").status == 409)
         }
     }
 
