@@ -103,6 +103,8 @@ public struct Service: Sendable, Equatable {
     public var stepSeq: Int
     /// Whether an operator asked to cancel it while it was running.
     public var cancelRequested: Bool
+    /// The agent session that holds it (while `sent` or `processing`).
+    public var sessionUUID: String? = nil
     public var created: Timestamp
     public var updated: Timestamp
 

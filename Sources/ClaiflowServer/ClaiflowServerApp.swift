@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 /// The assembled claiflow server: store, settings, authentication and the HTTP application.
 public struct ClaiflowServerApp: Sendable {
@@ -11,6 +12,8 @@ public struct ClaiflowServerApp: Sendable {
     public let store: Store
     /// The parsed global variables.
     public let settings: SettingsCache
+    /// The agent protocol's use cases and dispatch machinery.
+    public let agents: AgentUseCases
     /// The Hummingbird application; run it with `runService()`.
     public let application: Application<RouterResponder<AppRequestContext>>
     /// An admin API key generated at this start (first start without any key), to be shown once.
@@ -45,20 +48,26 @@ public struct ClaiflowServerApp: Sendable {
                 if try await store.insertFirstAPIKey(record) { generated = key }
             }
             let authenticator = APIKeyAuthenticator(store: store, adminToken: config.adminToken)
-            let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator)
-            let services = ServiceUseCases(store: store, checker: checker)
+            let hub = DispatchHub()
+            let sweeper = DispatchSweeper(store: store, settings: settings, hub: hub, logger: logger, metrics: metrics)
+            let keepAlive = KeepAliveBatcher(store: store, logger: logger)
+            let agents = AgentUseCases(
+                store: store, settings: settings, hub: hub, sweeper: sweeper, keepAlive: keepAlive, logger: logger)
+            let events = DispatchEvents(hub: hub, store: store, agents: agents)
+            let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator, events: events)
+            let services = ServiceUseCases(store: store, checker: checker, events: events)
             let router = buildRouter(
-                useCases: useCases, services: services, registry: registry, metrics: metrics, config: config)
+                useCases: useCases, services: services, agents: agents, registry: registry, metrics: metrics, config: config)
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             let app = Application(
                 router: router,
                 configuration: .init(address: .hostname(config.host, port: config.port), serverName: "claiflow"),
-                services: [refresher],
+                services: [refresher, keepAlive, sweeper, EventListener(store: store, hub: hub, agents: agents, logger: logger), HubCloser(hub: hub)],
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                 logger: logger)
             return ClaiflowServerApp(
-                store: store, settings: settings, application: app, generatedAdminKey: generated,
+                store: store, settings: settings, agents: agents, application: app, generatedAdminKey: generated,
                 routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted())
         } catch {
             await store.close()
@@ -67,7 +76,7 @@ public struct ClaiflowServerApp: Sendable {
     }
 
     static func buildRouter(
-        useCases: OperatorUseCases, services: ServiceUseCases, registry: PrometheusCollectorRegistry,
+        useCases: OperatorUseCases, services: ServiceUseCases, agents: AgentUseCases, registry: PrometheusCollectorRegistry,
         metrics: PrometheusMetricsFactory, config: ServerConfiguration
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
@@ -98,6 +107,17 @@ public struct ClaiflowServerApp: Sendable {
         globals.registerReads(on: operatorGroup)
         globals.registerWrites(on: globalsWrite)
         APIKeyController(useCases: useCases).register(on: adminGroup)
+        AgentController(agents: agents).register(on: router)
         return router
+    }
+}
+
+/// Ends every parked poll when the server shuts down, so that it stops promptly.
+struct HubCloser: ServiceLifecycle.Service {
+    let hub: DispatchHub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        hub.shutdown()
     }
 }

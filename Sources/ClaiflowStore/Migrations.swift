@@ -87,6 +87,17 @@ enum Migrations {
             ],
             seed: { db in try await DefaultTemplates.insert(into: db, now: .now()) }
         ),
+        Migration(
+            version: 3, name: "dispatch leases",
+            statements: [
+                "ALTER TABLE service ADD COLUMN session_uuid TEXT",
+                "ALTER TABLE service ADD COLUMN lease_expires BIGINT",
+                "ALTER TABLE service ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0",
+                "CREATE INDEX service_lease ON service (status, lease_expires)",
+                "CREATE INDEX service_status_created ON service (status, created)",
+                "CREATE INDEX service_session ON service (session_uuid)",
+            ]
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {

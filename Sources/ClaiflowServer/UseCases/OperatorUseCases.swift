@@ -8,11 +8,13 @@ public struct OperatorUseCases: Sendable {
     public let store: Store
     public let settings: SettingsCache
     public let authenticator: APIKeyAuthenticator
+    let events: DispatchEvents?
 
-    public init(store: Store, settings: SettingsCache, authenticator: APIKeyAuthenticator) {
+    init(store: Store, settings: SettingsCache, authenticator: APIKeyAuthenticator, events: DispatchEvents? = nil) {
         self.store = store
         self.settings = settings
         self.authenticator = authenticator
+        self.events = events
     }
 
     // MARK: Clusters
@@ -39,6 +41,7 @@ public struct OperatorUseCases: Sendable {
     /// Deletes a cluster with everything that belongs to it.
     public func deleteCluster(uuid: String) async throws {
         guard try await store.deleteCluster(uuid: uuid) else { throw ClaiflowError.notFound("cluster", uuid) }
+        await events?.clusterDeleted(uuid)
     }
 
     /// Whether an agent of the cluster is connected, with the versions it reported.
@@ -81,6 +84,7 @@ public struct OperatorUseCases: Sendable {
         guard let t = try await store.updateClusterToken(uuid: uuid, changes: changes, now: .now()) else {
             throw ClaiflowError.notFound("cluster token", uuid)
         }
+        await events?.tokenChanged(uuid)
         return t
     }
 
@@ -99,12 +103,14 @@ public struct OperatorUseCases: Sendable {
         let now = Timestamp.now()
         guard let t = try await store.updateClusterToken(uuid: uuid, changes: ClusterTokenChanges(expiresAt: now), now: now)
         else { throw ClaiflowError.notFound("cluster token", uuid) }
+        await events?.tokenChanged(uuid)
         return t
     }
 
     /// Deletes a token and its sessions.
     public func deleteClusterToken(uuid: String) async throws {
         guard try await store.deleteClusterToken(uuid: uuid) else { throw ClaiflowError.notFound("cluster token", uuid) }
+        await events?.tokenChanged(uuid)
     }
 
     // MARK: Sessions

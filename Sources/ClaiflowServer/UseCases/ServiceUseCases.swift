@@ -8,10 +8,12 @@ public struct ServiceUseCases: Sendable {
     public let store: Store
     public let checker: any FlowChecker
     private let schemas = SchemaCache()
+    let events: DispatchEvents?
 
-    public init(store: Store, checker: any FlowChecker) {
+    init(store: Store, checker: any FlowChecker, events: DispatchEvents? = nil) {
         self.store = store
         self.checker = checker
+        self.events = events
     }
 
     /// The most clusters one create request may name.
@@ -183,6 +185,7 @@ public struct ServiceUseCases: Sendable {
                 cancelRequested: false, created: now, updated: now)
         }
         try await store.insertServices(services)
+        events?.servicesCreated(on: r.clusterUUIDs, validUntil: now.adding(.seconds(1)))
         return services.map { s in
             ServiceDetail(
                 service: s,

@@ -73,6 +73,15 @@ public final class PostgresDatabase: SQLDatabase {
         } catch let e as PSQLError { throw Self.map(e) }
     }
 
+    /// Listens on a channel on one pooled connection until cancelled or the connection fails.
+    func listen(channel: String, _ handler: @escaping @Sendable (String) async -> Void) async throws {
+        try await client.withConnection { conn in
+            try await conn.listen(on: channel) { notifications in
+                for try await n in notifications { await handler(n.payload) }
+            }
+        }
+    }
+
     public func close() async {
         runTask.cancel()
         _ = await runTask.value

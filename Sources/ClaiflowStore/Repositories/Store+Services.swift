@@ -6,13 +6,15 @@ extension Store {
         guard let status = ServiceStatus(rawValue: Int(try r.integer("status"))) else {
             throw StoreError.corrupt("unknown service status")
         }
-        return Service(
+        var s = Service(
             clusterUUID: try r.text("cluster_uuid"), uuid: try r.text("uuid"), name: try r.text("name"),
             summary: r.optionalText("summary"), templateUUID: try r.text("template_uuid"), flow: try r.text("flow"),
             inputs: try r.text("inputs"), stepMax: Int(try r.integer("step_max")), priority: Int(try r.integer("priority")),
             webhook: r.optionalText("webhook"), status: status, stepSeq: Int(try r.integer("step_seq")),
             cancelRequested: try r.integer("cancel_requested") != 0, created: try r.timestamp("created"),
             updated: try r.timestamp("updated"))
+        s.sessionUUID = r.optionalText("session_uuid")
+        return s
     }
 
     static func statusRecord(_ r: SQLRow) throws -> ServiceStatusRecord {
@@ -38,8 +40,10 @@ extension Store {
     /// transaction: all or none. 400 naming `cluster_uuid` when a cluster does not exist, 409 when
     /// a uuid is already used on one of the clusters.
     public func insertServices(_ services: [Service]) async throws {
+        let wakeups = Self.notifySQL(services.map { "wake:" + $0.clusterUUID }, dialect: dialect)
         do {
             try await write("service.insert") { db in
+                for n in wakeups { _ = try await db.query(n) }
                 let wanted = Array(Set(services.map(\.clusterUUID))).sorted()
                 for chunk in stride(from: 0, to: wanted.count, by: 500) {
                     let ids = wanted[chunk..<min(chunk + 500, wanted.count)]

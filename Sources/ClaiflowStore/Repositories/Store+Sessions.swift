@@ -11,10 +11,7 @@ extension Store {
             updated: try r.timestamp("updated"))
     }
 
-    /// Inserts a session or, when its uuid exists, refreshes its expiry, versions and `updated`.
-    public func upsertSession(_ s: ClusterSession) async throws {
-        try await write("session.upsert") { db in
-            try await db.execute(
+    static func upsertSessionSQL(_ s: ClusterSession) -> SQL {
                 """
                 INSERT INTO cluster_session (uuid, cluster_uuid, cluster_client_token_uuid, issued_at_time,
                     expiration_time, client_version, client_lib_version, created, updated)
@@ -24,8 +21,12 @@ extension Store {
                 ON CONFLICT (uuid) DO UPDATE SET expiration_time = excluded.expiration_time,
                     client_version = excluded.client_version, client_lib_version = excluded.client_lib_version,
                     updated = excluded.updated
-                """)
-        }
+                """
+    }
+
+    /// Inserts a session or, when its uuid exists, refreshes its expiry, versions and `updated`.
+    public func upsertSession(_ s: ClusterSession) async throws {
+        try await write("session.upsert") { db in try await db.execute(Self.upsertSessionSQL(s)) }
     }
 
     /// Lists sessions.

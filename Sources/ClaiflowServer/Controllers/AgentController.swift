@@ -1,0 +1,159 @@
+import ClaiflowCore
+import ClaiflowStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The agent API over REST (`/api/v1/client/*`), wire-compatible with the original's.
+struct AgentController {
+    let agents: AgentUseCases
+
+    func register(on router: Router<AppRequestContext>) {
+        let group = router.group("api/v1/client")
+        group.post("auth", use: auth)
+        group.get("service", use: poll)
+        group.put("service", use: report)
+    }
+
+    /// The session token: `x-sudory-client-token`, overridden by `Authorization: <scheme> <token>`.
+    static func bearer(_ request: Request) throws -> String {
+        var token = request.headers[.xSudoryClientToken] ?? ""
+        if let auth = request.headers[.authorization], let space = auth.firstIndex(of: " ") {
+            token = String(auth[auth.index(after: space)...]).trimmingCharacters(in: .whitespaces)
+        }
+        guard !token.isEmpty else {
+            throw ClaiflowError(.unauthorized, "missing session token: send Authorization: Bearer <token> from /api/v1/client/auth")
+        }
+        return token
+    }
+
+    struct AuthReply: Encodable {
+        let token_type: String
+        let access_token: String
+        let expires_in: Int64?
+    }
+
+    @Sendable func auth(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await RequestBody.read(request, context: context)
+        let cluster = try body.string("cluster_uuid", required: true, allowEmpty: false, maxLength: 64) ?? ""
+        let assertion = try body.string("assertion", required: true, allowEmpty: false, maxLength: 255) ?? ""
+        let version = try body.string("client_version", maxLength: 64)
+        let lib = try body.string("client_lib_version", maxLength: 64)
+        let (token, expiresIn, claims) = try await agents.authenticate(
+            clusterUUID: cluster, assertion: assertion, clientVersion: version, clientLibVersion: lib)
+        context.logger.notice(
+            "agent authenticated",
+            metadata: ["cluster_uuid": .string(cluster), "session_uuid": .string(claims.uuid),
+                       "client_version": .string(version ?? "")])
+        var response = try JSONResponse.make(
+            AuthReply(token_type: "Bearer", access_token: token, expires_in: expiresIn > 0 ? expiresIn : nil), request: request)
+        response.headers[.xSudoryClientToken] = token
+        return response
+    }
+
+    /// A polled service, as the original's REST poll returns it.
+    struct PolledService: Encodable {
+        let cluster_uuid: String
+        let uuid: String
+        let name: String
+        let summary: String?
+        let template_uuid: String
+        let flow: String
+        let inputs: JSONValue
+        let step_max: Int
+        let subscribed_channel: String?
+        let priority: Int
+        let created: Timestamp
+
+        init(_ s: Service) {
+            cluster_uuid = s.clusterUUID
+            uuid = s.uuid
+            name = s.name
+            summary = s.summary
+            template_uuid = s.templateUUID
+            flow = s.flow
+            inputs = (try? JSONValue.parse(s.inputs)) ?? .null
+            step_max = s.stepMax
+            subscribed_channel = s.webhook
+            priority = s.priority
+            created = s.created
+        }
+
+        func encode(to encoder: Encoder) throws {
+            enum K: String, CodingKey {
+                case cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max, subscribed_channel, priority, created
+            }
+            var c = encoder.container(keyedBy: K.self)
+            try c.encode(cluster_uuid, forKey: .cluster_uuid)
+            try c.encode(uuid, forKey: .uuid)
+            try c.encode(name, forKey: .name)
+            try c.encodeIfPresent(summary, forKey: .summary)
+            try c.encode(template_uuid, forKey: .template_uuid)
+            try c.encode(flow, forKey: .flow)
+            try c.encode(inputs, forKey: .inputs)
+            try c.encode(step_max, forKey: .step_max)
+            try c.encodeIfPresent(subscribed_channel, forKey: .subscribed_channel)
+            try c.encode(priority, forKey: .priority)
+            try c.encode(created, forKey: .created)
+        }
+    }
+
+    @Sendable func poll(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let session = try await agents.session(bearer: try Self.bearer(request))
+        let params = QueryParameters(request)
+        let limit = params["limit"].flatMap(Int.init).map { $0 <= 0 ? 1 : $0 } ?? 1
+        var wait = AgentUseCases.defaultWait
+        if let w = params["wait"] {
+            guard let seconds = Double(w), seconds >= 0, seconds.isFinite else {
+                throw ClaiflowError(.badRequest, "parameter wait: must be a number of seconds from 0 to 60")
+            }
+            wait = .milliseconds(Int64(min(seconds, 60) * 1000))
+        }
+        let services = try await agents.poll(session, limit: limit, wait: wait)
+        if !services.isEmpty {
+            context.logger.info(
+                "services delivered",
+                metadata: ["cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
+                           "count": .stringConvertible(services.count)])
+        }
+        return try JSONResponse.make(services.map(PolledService.init), request: request)
+    }
+
+    @Sendable func report(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await RequestBody.read(request, context: context)
+        let session = try await agents.session(bearer: try Self.bearer(request))
+        let uuid = try body.identifier("uuid", required: true) ?? ""
+        guard case .integer(let seq) = body.json.field("sequence") ?? .null, seq >= 0, seq < 10_000 else {
+            throw ClaiflowError.invalidField("sequence", "must be the 0-based index of a top-level step")
+        }
+        guard case .integer(let st) = body.json.field("status") ?? .null,
+            let status = ServiceStatus(rawValue: Int(st)), [.processing, .succeeded, .failed].contains(status)
+        else {
+            throw ClaiflowError.invalidField("status", "must be 2 (processing), 4 (succeeded) or 8 (failed)")
+        }
+        let result = try body.string("result", maxLength: 16 << 20)
+        let error = try body.string("error", maxLength: 1 << 20)
+        let started = try body.timestamp("started")
+        let ended = try body.timestamp("ended")
+        let zero = Timestamp(microseconds: -62_135_596_800_000_000)  // 0001-01-01T00:00:00Z: "no time"
+        let cancel = try await agents.report(
+            session, uuid: uuid,
+            report: StepReportInput(
+                sequence: Int(seq), status: status, result: result, error: error, started: started == zero ? nil : started,
+                ended: ended == zero ? nil : ended))
+        var response = try JSONResponse.ok(request)
+        if cancel {
+            response.headers[.claiflowCancel] = "true"
+            context.logger.notice(
+                "agent told to stop a canceled service",
+                metadata: ["cluster_uuid": .string(session.claims.clusterUUID), "service_uuid": .string(uuid)])
+        }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let xSudoryClientToken = Self("x-sudory-client-token")!
+    /// Set on a report's response when an operator canceled the service: the agent should stop it.
+    static let claiflowCancel = Self("X-Claiflow-Cancel")!
+}

@@ -1,0 +1,212 @@
+import ClaiflowCore
+import ClaiflowStore
+import Logging
+import Synchronization
+
+/// An authenticated agent call: the verified claims of its session token.
+public struct AgentSession: Sendable, Equatable {
+    public var claims: SessionClaims
+    /// When the cluster token behind the session expires.
+    public var tokenExpires: Timestamp
+}
+
+/// The agent protocol's use cases (handshake, poll, report), shared by the REST and gRPC transports.
+public final class AgentUseCases: Sendable {
+    /// The longest a poll may park.
+    public static let maxWait: Duration = .seconds(60)
+    /// How long a poll parks when the agent does not say.
+    public static let defaultWait: Duration = .seconds(30)
+    /// The most services one poll may return.
+    public static let maxLimit = 100
+    /// How often a `sent` service may be delivered before it fails.
+    public static let maxAttempts = 3
+
+    let store: Store
+    let settings: SettingsCache
+    let tokens: SessionTokens
+    let hub: DispatchHub
+    let tokenCache: TokenCache
+    let keepAlive: KeepAliveBatcher
+    let sweeper: DispatchSweeper
+    let logger: Logger
+
+    init(store: Store, settings: SettingsCache, hub: DispatchHub, sweeper: DispatchSweeper, keepAlive: KeepAliveBatcher, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.tokens = SessionTokens(settings: settings)
+        self.hub = hub
+        self.tokenCache = TokenCache(store: store)
+        self.keepAlive = keepAlive
+        self.sweeper = sweeper
+        self.logger = logger
+    }
+
+    /// The number of polls parked now.
+    public var parkedPolls: Int { hub.parkedCount }
+
+    // MARK: Handshake
+
+    /// Checks a cluster token and opens a session: returns the session JWT and its lifetime in seconds.
+    public func authenticate(clusterUUID: String, assertion: String, clientVersion: String?, clientLibVersion: String?)
+        async throws -> (token: String, expiresIn: Int64, claims: SessionClaims)
+    {
+        guard let t = try await store.clusterToken(hash: Secrets.sha256Hex(assertion)), t.clusterUUID == clusterUUID else {
+            throw ClaiflowError(.badRequest, "invalid cluster token: no such token for cluster \"\(clusterUUID)\"")
+        }
+        let now = Timestamp.now()
+        guard now < t.expiresAt else { throw ClaiflowError(.badRequest, "cluster token was expired") }
+        let exp = min(t.expiresAt.unixSeconds, now.unixSeconds + 24 * 3600)
+        let claims = SessionClaims(
+            clusterUUID: clusterUUID, tokenUUID: t.uuid, uuid: Identifier.generate(), iat: now.unixSeconds, exp: exp,
+            clientVersion: clientVersion.flatMap { $0.isEmpty ? nil : $0 }, clientLibVersion: clientLibVersion ?? "",
+            tokenHashPrefix: String(t.tokenHash.prefix(12)))
+        let jwt = try await tokens.sign(claims)
+        let expiry = now.adding(settings.settings.sessionExpiration)
+        try await store.upsertSession(
+            ClusterSession(
+                uuid: claims.uuid, clusterUUID: clusterUUID, clusterTokenUUID: t.uuid, issuedAt: now, expiresAt: expiry,
+                clientVersion: claims.clientVersion, clientLibVersion: clientLibVersion, created: now, updated: now))
+        keepAlive.touched(claims.uuid, at: now)
+        return (jwt, exp - now.unixSeconds, claims)
+    }
+
+    /// Verifies a session token on every call: signature and expiry, and that its cluster token
+    /// still exists, is unexpired and belongs to the claimed cluster. 401 otherwise.
+    public func session(bearer: String) async throws -> AgentSession {
+        try await check(try await tokens.verify(bearer))
+    }
+
+    /// The token checks of ``session(bearer:)`` for claims already verified.
+    func check(_ claims: SessionClaims) async throws -> AgentSession {
+        guard let t = try await tokenCache.token(uuid: claims.tokenUUID) else {
+            throw ClaiflowError(.unauthorized, "the cluster token of this session was deleted")
+        }
+        guard t.clusterUUID == claims.clusterUUID, claims.tokenHashPrefix.map({ t.tokenHash.hasPrefix($0) }) ?? true else {
+            throw ClaiflowError(.unauthorized, "the cluster token of this session was changed; authenticate again")
+        }
+        guard Timestamp.now() < t.expiresAt else {
+            throw ClaiflowError(.unauthorized, "the cluster token of this session has expired")
+        }
+        return AgentSession(claims: claims, tokenExpires: t.expiresAt)
+    }
+
+    // MARK: Poll
+
+    /// Returns up to `limit` services for the session's cluster, claiming them; when there are
+    /// none, parks until one is created, the wait passes (then `[]`), or the token is revoked (401).
+    public func poll(_ session: AgentSession, limit: Int, wait: Duration) async throws -> [Service] {
+        let cluster = session.claims.clusterUUID
+        let s = settings.settings
+        keepAlive.touch(session, expiration: s.sessionExpiration)
+        let deadline = ContinuousClock.now + min(wait, Self.maxWait)
+        var current = session
+        while true {
+            let generation = hub.generation(of: cluster)
+            if !hub.isKnownEmpty(cluster) {
+                let now = Timestamp.now()
+                let settings = self.settings.settings
+                let claimed = try await store.claimServices(
+                    clusterUUID: cluster, sessionUUID: current.claims.uuid, limit: max(1, min(limit, Self.maxLimit)),
+                    validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
+                    leaseUntil: now.adding(settings.sessionExpiration), now: now)
+                if !claimed.isEmpty {
+                    sweeper.note(deadline: now.adding(settings.sessionExpiration))
+                    return claimed.map(\.service)
+                }
+                hub.markEmpty(cluster, generation: generation)
+            }
+            let remaining = deadline - ContinuousClock.now
+            let untilTokenExpiry = Duration.microseconds(current.tokenExpires.microseconds - Timestamp.now().microseconds)
+            let park = min(remaining, untilTokenExpiry)
+            if park <= .zero { return [] }
+            switch await hub.wait(cluster: cluster, tokenUUID: current.claims.tokenUUID, generation: generation, timeout: park) {
+            case .work: continue
+            case .timeout, .shutdown:
+                if Timestamp.now() >= current.tokenExpires {
+                    throw ClaiflowError(.unauthorized, "the cluster token of this session has expired")
+                }
+                return []
+            case .revoked:
+                tokenCache.invalidate(uuid: current.claims.tokenUUID)
+                current = try await check(current.claims)
+            }
+        }
+    }
+
+    // MARK: Report
+
+    /// Records a step report; returns whether the agent should stop the service (canceled).
+    public func report(_ session: AgentSession, uuid: String, report: StepReportInput) async throws -> Bool {
+        let s = settings.settings
+        keepAlive.touch(session, expiration: s.sessionExpiration)
+        let now = Timestamp.now()
+        let outcome = try await store.recordReport(
+            clusterUUID: session.claims.clusterUUID, uuid: uuid, sessionUUID: session.claims.uuid, report: report,
+            leaseUntil: now.adding(s.sessionExpiration), now: now)
+        switch outcome {
+        case .notFound:
+            throw ClaiflowError(.notFound, "service \"\(uuid)\" not found on cluster \"\(session.claims.clusterUUID)\"")
+        case .finished(let svc):
+            throw ClaiflowError(.conflict, "service \"\(uuid)\" has already finished (\(svc.status.name))")
+        case .notHeld:
+            throw ClaiflowError(.conflict, "service \"\(uuid)\" is not delivered to this session")
+        case .duplicate(_, let cancel):
+            return cancel
+        case .recorded(_, let cancel):
+            if report.sequence >= 0 { sweeper.note(deadline: now.adding(s.sessionExpiration)) }
+            return cancel
+        }
+    }
+}
+
+/// Cluster tokens by uuid, cached for a moment (every agent call checks its token); a change
+/// made through any replica drops the entry at once (events).
+final class TokenCache: Sendable {
+    static let ttl: Duration = .seconds(2)
+    private let store: Store
+    private let entries = Mutex<[String: (token: ClusterToken?, until: ContinuousClock.Instant)]>([:])
+
+    init(store: Store) { self.store = store }
+
+    func token(uuid: String) async throws -> ClusterToken? {
+        let now = ContinuousClock.now
+        if let hit = entries.withLock({ $0[uuid] }), hit.until > now { return hit.token }
+        let t = try await store.clusterToken(uuid: uuid)
+        entries.withLock { e in
+            if e.count > 100_000 { e.removeAll() }
+            e[uuid] = (t, now + Self.ttl)
+        }
+        return t
+    }
+
+    func invalidate(uuid: String) { entries.withLock { _ = $0.removeValue(forKey: uuid) } }
+    func invalidateAll() { entries.withLock { $0.removeAll() } }
+}
+
+/// What the operator use cases tell the dispatch machinery, here and (through PostgreSQL
+/// `NOTIFY`) in the other replicas.
+public struct DispatchEvents: Sendable {
+    let hub: DispatchHub
+    let store: Store
+    let agents: AgentUseCases
+
+    /// New services exist on these clusters (the `NOTIFY` went out with their transaction).
+    func servicesCreated(on clusters: [String], validUntil: Timestamp) {
+        hub.wake(clusters: clusters)
+        agents.sweeper.note(deadline: validUntil)
+    }
+
+    /// A cluster token was changed, expired or deleted: its sessions must re-check it now.
+    func tokenChanged(_ uuid: String) async {
+        agents.tokenCache.invalidate(uuid: uuid)
+        hub.revoke(tokenUUID: uuid)
+        try? await store.publish(["token:" + uuid])
+    }
+
+    /// A cluster was deleted: its agents stop.
+    func clusterDeleted(_ uuid: String) async {
+        agents.tokenCache.invalidateAll()
+        hub.revoke(cluster: uuid)
+        try? await store.publish(["cluster:" + uuid])
+    }
+}

@@ -1,0 +1,142 @@
+import Synchronization
+
+/// Parked long polls, in memory, keyed by cluster: a wake-up is a dictionary lookup, not a query.
+///
+/// Each cluster has a generation counter, bumped by every wake-up. A poll reads it before it
+/// looks for work and hands it to ``wait(cluster:tokenUUID:generation:timeout:)``: if work arrived
+/// in between, the wait returns at once, so no wake-up is ever lost. The same counter lets a poll
+/// skip the database when nothing happened for its cluster since its last empty look.
+public final class DispatchHub: Sendable {
+    /// Why a parked poll resumed.
+    public enum Wake: Sendable, Equatable {
+        case work
+        case revoked
+        case timeout
+        case shutdown
+    }
+
+    private struct Waiter {
+        let tokenUUID: String
+        let continuation: CheckedContinuation<Wake, Never>
+    }
+
+    private struct State {
+        var nextID: UInt64 = 0
+        var generations: [String: UInt64] = [:]
+        var waiters: [String: [UInt64: Waiter]] = [:]
+        var emptyAt: [String: UInt64] = [:]
+        var shuttingDown = false
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The cluster's generation now.
+    public func generation(of cluster: String) -> UInt64 { state.withLock { $0.generations[cluster] ?? 0 } }
+
+    /// Records that the cluster had no claimable work at `generation`.
+    public func markEmpty(_ cluster: String, generation: UInt64) {
+        state.withLock { $0.emptyAt[cluster] = generation }
+    }
+
+    /// Whether the cluster is known to have no claimable work (nothing woke it since it was found empty).
+    public func isKnownEmpty(_ cluster: String) -> Bool {
+        state.withLock { s in
+            guard let at = s.emptyAt[cluster] else { return false }
+            return at == (s.generations[cluster] ?? 0)
+        }
+    }
+
+    /// The number of polls parked now.
+    public var parkedCount: Int { state.withLock { $0.waiters.values.reduce(0) { $0 + $1.count } } }
+
+    /// Parks until the cluster is woken, the token revoked, the timeout passes, the task is
+    /// cancelled (the client went away) or the server shuts down.
+    public func wait(cluster: String, tokenUUID: String, generation: UInt64, timeout: Duration) async -> Wake {
+        let id = state.withLock { s -> UInt64 in
+            s.nextID += 1
+            return s.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Wake, Never>) in
+                let immediate: Wake? = state.withLock { s in
+                    if s.shuttingDown { return .shutdown }
+                    if (s.generations[cluster] ?? 0) != generation { return .work }
+                    s.waiters[cluster, default: [:]][id] = Waiter(tokenUUID: tokenUUID, continuation: c)
+                    return nil
+                }
+                if let immediate {
+                    c.resume(returning: immediate)
+                    return
+                }
+                Task { [weak self] in
+                    try? await Task.sleep(for: timeout)
+                    self?.resume(cluster: cluster, id: id, with: .timeout)
+                }
+            }
+        } onCancel: {
+            self.resume(cluster: cluster, id: id, with: .shutdown)
+        }
+    }
+
+    private func resume(cluster: String, id: UInt64, with wake: Wake) {
+        let waiter = state.withLock { s -> Waiter? in
+            let w = s.waiters[cluster]?.removeValue(forKey: id)
+            if s.waiters[cluster]?.isEmpty == true { s.waiters[cluster] = nil }
+            return w
+        }
+        waiter?.continuation.resume(returning: wake)
+    }
+
+    /// Wakes every poll parked on the clusters (new or requeued work).
+    public func wake(clusters: some Sequence<String>) {
+        var woken: [Waiter] = []
+        state.withLock { s in
+            for c in Set(clusters) {
+                s.generations[c, default: 0] &+= 1
+                if let ws = s.waiters.removeValue(forKey: c) { woken += ws.values }
+            }
+        }
+        for w in woken { w.continuation.resume(returning: .work) }
+    }
+
+    /// Forgets every "known empty" mark (after events may have been missed).
+    public func forgetEmpty() { state.withLock { $0.emptyAt.removeAll() } }
+
+    /// Ends the polls parked with a token (revoked, expired, deleted or changed).
+    public func revoke(tokenUUID: String) {
+        endWaiters { $0.tokenUUID == tokenUUID }
+    }
+
+    /// Ends the polls parked on a cluster (deleted).
+    public func revoke(cluster: String) {
+        let ws = state.withLock { s in s.waiters.removeValue(forKey: cluster).map { Array($0.values) } ?? [] }
+        for w in ws { w.continuation.resume(returning: .revoked) }
+    }
+
+    private func endWaiters(_ match: (Waiter) -> Bool) {
+        var ended: [Waiter] = []
+        state.withLock { s in
+            for (cluster, ws) in s.waiters {
+                for (id, w) in ws where match(w) {
+                    ended.append(w)
+                    s.waiters[cluster]?[id] = nil
+                }
+                if s.waiters[cluster]?.isEmpty == true { s.waiters[cluster] = nil }
+            }
+        }
+        for w in ended { w.continuation.resume(returning: .revoked) }
+    }
+
+    /// Ends every parked poll (graceful shutdown) and refuses new waits.
+    public func shutdown() {
+        let all = state.withLock { s -> [Waiter] in
+            s.shuttingDown = true
+            let ws = s.waiters.values.flatMap { $0.values }
+            s.waiters.removeAll()
+            return ws
+        }
+        for w in all { w.continuation.resume(returning: .shutdown) }
+    }
+}

@@ -1,0 +1,40 @@
+import ClaiflowCore
+import Logging
+
+/// Cross-replica events on PostgreSQL (`LISTEN`/`NOTIFY` on one channel). On SQLite there is one
+/// process, so nothing is sent and nothing is listened to.
+extension Store {
+    /// The channel claiflow's events travel on.
+    public static let eventChannel = "claiflow_events"
+
+    /// `SELECT pg_notify(…)` for each event, to run inside the transaction that causes them: the
+    /// notification is delivered when (and only if) the transaction commits.
+    static func notifySQL(_ events: [String], dialect: SQLDialect) -> [SQL] {
+        guard dialect == .postgres else { return [] }
+        return Set(events).sorted().map { "SELECT pg_notify(\(bind: Store.eventChannel), \(bind: $0))" }
+    }
+
+    /// Publishes events outside of a transaction (PostgreSQL only).
+    public func publish(_ events: [String]) async throws {
+        let statements = Self.notifySQL(events, dialect: dialect)
+        guard !statements.isEmpty else { return }
+        try await write("events.publish") { db in
+            for s in statements { _ = try await db.query(s) }
+        }
+    }
+
+    /// Receives events published by any replica until the task is cancelled, reconnecting after
+    /// errors. Returns at once on SQLite.
+    public func listenForEvents(logger: Logger, _ handler: @escaping @Sendable (String) async -> Void) async {
+        guard let pg = database as? PostgresDatabase else { return }
+        while !Task.isCancelled {
+            do {
+                try await pg.listen(channel: Self.eventChannel, handler)
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("event listener failed; reconnecting", metadata: ["error": .string("\(error)")])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
