@@ -39,6 +39,18 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Requests in flight at once.")
     var concurrency: Int = 16
 
+    @Option(name: .customLong("dispatch-agents"), help: "Simulated agents for the dispatch benchmark (0 skips it).")
+    var dispatchAgents: Int = 1000
+
+    @Option(name: .customLong("dispatch-latency-samples"), help: "Services created one at a time to measure pickup latency.")
+    var dispatchLatencySamples: Int = 1000
+
+    @Option(name: .customLong("dispatch-cycles"), help: "Full cycles (create, poll, processing, succeeded) for the throughput figure.")
+    var dispatchCycles: Int = 5000
+
+    @Flag(name: .customLong("dispatch-only"), help: "Run only the dispatch benchmark.")
+    var dispatchOnly = false
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -52,6 +64,23 @@ struct Bench: AsyncParsableCommand {
         print("claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("")
         print(pad("store", 10) + pad("operation", 22) + pad("req/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "errors")
+        if dispatchAgents > 0 {
+            print("")
+            print(pad("store", 10) + pad("agents parked", 15) + pad("idle stmt/s", 13) + pad("pickup p50 ms", 15) + pad("p99 ms", 9) + pad("cycles/s", 10) + "errors")
+            for db in databases {
+                let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
+                let f = try await DispatchBench(
+                    databaseURL: db, agents: dispatchAgents, latencySamples: dispatchLatencySamples, cycles: dispatchCycles,
+                    concurrency: concurrency
+                ).run()
+                print(
+                    pad(kind, 10) + pad(String(f.parked), 15) + pad(String(format: "%.2f", f.idleStatementsPerSecond), 13)
+                        + pad(String(format: "%.2f", f.pickupP50), 15) + pad(String(format: "%.2f", f.pickupP99), 9)
+                        + pad(String(format: "%.0f", f.cyclesPerSecond), 10) + String(f.errors))
+            }
+            if dispatchOnly { return }
+            print("")
+        }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let single = try await FlowBench.measure(runs: flowRuns, concurrency: 1)
         let parallel = try await FlowBench.measure(runs: flowRuns, concurrency: cores)

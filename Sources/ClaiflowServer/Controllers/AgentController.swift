@@ -120,7 +120,7 @@ struct AgentController {
     }
 
     @Sendable func report(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let body = try await RequestBody.read(request, context: context)
+        let body = try await RequestBody.read(request, context: context, limit: HTTPLimits.maxReportSize)
         let session = try await agents.session(bearer: try Self.bearer(request))
         let uuid = try body.identifier("uuid", required: true) ?? ""
         guard case .integer(let seq) = body.json.field("sequence") ?? .null, seq >= 0, seq < 10_000 else {
@@ -131,7 +131,7 @@ struct AgentController {
         else {
             throw ClaiflowError.invalidField("status", "must be 2 (processing), 4 (succeeded) or 8 (failed)")
         }
-        let result = try body.string("result", maxLength: 16 << 20)
+        let result = try body.string("result", maxLength: HTTPLimits.maxReportSize)
         let error = try body.string("error", maxLength: 1 << 20)
         let started = try body.timestamp("started")
         let ended = try body.timestamp("ended")

@@ -98,7 +98,10 @@ public final class AgentUseCases: Sendable {
         let cluster = session.claims.clusterUUID
         let s = settings.settings
         keepAlive.touch(session, expiration: s.sessionExpiration)
-        let deadline = ContinuousClock.now + min(wait, Self.maxWait)
+        // Parking longer than half the session window would let the session (and the leases of
+        // the services the agent is running) lapse while it waits.
+        let halfWindow = Duration.nanoseconds(max(s.sessionExpiration.nanoseconds / 2, 100_000_000))
+        let deadline = ContinuousClock.now + min(wait, Self.maxWait, halfWindow)
         var current = session
         while true {
             let generation = hub.generation(of: cluster)

@@ -24,13 +24,15 @@ public struct AppRequestContext: RequestContext {
     }
 
     /// Bodies are read by the handlers with their own limit.
-    public var maxUploadSize: Int { HTTPLimits.maxBodySize }
+    public var maxUploadSize: Int { HTTPLimits.maxReportSize }
 }
 
 /// Limits of the HTTP edge.
 public enum HTTPLimits {
     /// The largest request body accepted (413 above it).
     public static let maxBodySize = 1 << 20
+    /// The largest step report accepted (a step's result can be a big Kubernetes list).
+    public static let maxReportSize = 32 << 20
     /// The longest name accepted.
     public static let maxNameLength = 255
     /// The longest summary accepted.

@@ -9,12 +9,14 @@ struct RequestBody {
 
     /// Reads the body: at most ``HTTPLimits/maxBodySize`` bytes (413 above), empty means `{}`,
     /// otherwise `Content-Type: application/json` and a JSON object.
-    static func read(_ request: Request, context: AppRequestContext) async throws -> RequestBody {
+    static func read(_ request: Request, context: AppRequestContext, limit: Int = HTTPLimits.maxBodySize) async throws
+        -> RequestBody
+    {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: HTTPLimits.maxBodySize)
+            buffer = try await request.body.collect(upTo: limit)
         } catch {
-            throw ClaiflowError(.payloadTooLarge, "the request body is larger than \(HTTPLimits.maxBodySize) bytes")
+            throw ClaiflowError(.payloadTooLarge, "the request body is larger than \(limit) bytes")
         }
         if buffer.readableBytes == 0 { return RequestBody(json: .object([:])) }
         let contentType = request.headers[.contentType]?.lowercased() ?? ""

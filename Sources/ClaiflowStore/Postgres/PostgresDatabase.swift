@@ -10,6 +10,8 @@ public final class PostgresDatabase: SQLDatabase {
     let client: PostgresClient
     private let runTask: Task<Void, Never>
     private let logger: Logger
+    let counter = StatementCounter()
+    public var statementsExecuted: Int { counter.value }
 
     /// Connects to `postgres://user:password@host:port/database[?sslmode=disable|require|verify-full]`.
     /// `sslmode` defaults to `disable`; use `require` (encrypted) or `verify-full` (encrypted and the
@@ -51,7 +53,7 @@ public final class PostgresDatabase: SQLDatabase {
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { conn in
-                try await body(PostgresExecutor(connection: conn, logger: logger))
+                try await body(PostgresExecutor(connection: conn, logger: logger, counter: counter))
             }
         } catch let e as PSQLError { throw Self.map(e) }
     }
@@ -59,7 +61,7 @@ public final class PostgresDatabase: SQLDatabase {
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { conn in
-                let exec = PostgresExecutor(connection: conn, logger: logger)
+                let exec = PostgresExecutor(connection: conn, logger: logger, counter: counter)
                 try await exec.execute("BEGIN")
                 do {
                     let result = try await body(exec)
@@ -101,6 +103,7 @@ public final class PostgresDatabase: SQLDatabase {
 struct PostgresExecutor: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
+    let counter: StatementCounter
     var dialect: SQLDialect { .postgres }
 
     func query(_ sql: SQL) async throws -> [SQLRow] {
@@ -121,6 +124,7 @@ struct PostgresExecutor: SQLExecutor {
 
     private func run(_ sql: SQL) async throws -> PostgresQueryResult {
         let (text, binds) = sql.render(.postgres)
+        counter.increment()
         var bindings = PostgresBindings(capacity: binds.count)
         for b in binds {
             switch b {

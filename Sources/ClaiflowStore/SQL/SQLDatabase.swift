@@ -20,6 +20,17 @@ public protocol SQLDatabase: Sendable {
     func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Closes the pool.
     func close() async
+    /// How many statements ran so far (for the benchmark's idle-load figure and diagnostics).
+    var statementsExecuted: Int { get }
+}
+
+import Synchronization
+
+/// Counts executed statements.
+final class StatementCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
 }
 
 extension SQLExecutor {

@@ -13,6 +13,8 @@ public final class SQLiteDatabase: SQLDatabase {
     public let dialect = SQLDialect.sqlite
     let pool: DatabasePool
     private let writeLock = AsyncLock()
+    let counter = StatementCounter()
+    public var statementsExecuted: Int { counter.value }
 
     /// Opens (creating if needed) the database file at `path`.
     public init(path: String) throws {
@@ -34,12 +36,12 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await body(SQLiteReader(pool: pool))
+        try await body(SQLiteReader(pool: pool, counter: counter))
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await writeLock.withLock {
-            let writer = SQLiteWriter(pool: pool)
+            let writer = SQLiteWriter(pool: pool, counter: counter)
             try await Self.mapErrors { try await pool.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") } }
             do {
                 let result = try await body(writer)
@@ -108,10 +110,12 @@ public final class SQLiteDatabase: SQLDatabase {
 
 struct SQLiteReader: SQLExecutor {
     let pool: DatabasePool
+    let counter: StatementCounter
     var dialect: SQLDialect { .sqlite }
 
     func query(_ sql: SQL) async throws -> [SQLRow] {
         let (text, binds) = sql.render(.sqlite)
+        counter.increment()
         return try await SQLiteDatabase.mapErrors { try await pool.read { db in try SQLiteDatabase.rows(db, text, binds) } }
     }
 
@@ -123,10 +127,12 @@ struct SQLiteReader: SQLExecutor {
 
 struct SQLiteWriter: SQLExecutor {
     let pool: DatabasePool
+    let counter: StatementCounter
     var dialect: SQLDialect { .sqlite }
 
     func query(_ sql: SQL) async throws -> [SQLRow] {
         let (text, binds) = sql.render(.sqlite)
+        counter.increment()
         return try await SQLiteDatabase.mapErrors {
             try await pool.writeWithoutTransaction { db in try SQLiteDatabase.rows(db, text, binds) }
         }
@@ -135,6 +141,7 @@ struct SQLiteWriter: SQLExecutor {
     @discardableResult
     func execute(_ sql: SQL) async throws -> Int {
         let (text, binds) = sql.render(.sqlite)
+        counter.increment()
         return try await SQLiteDatabase.mapErrors {
             try await pool.writeWithoutTransaction { db in
                 try db.execute(sql: text, arguments: SQLiteDatabase.arguments(binds))
