@@ -62,13 +62,36 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.yaml")]
         ),
+        .target(
+            name: "ClaiflowAgentCommands",
+            dependencies: [
+                "ClaiflowCore", "ClaiflowFlow",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "ClaiflowAgent",
+            dependencies: [
+                "ClaiflowCore", "ClaiflowFlow",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "claiflow",
             dependencies: [
-                "ClaiflowCore", "ClaiflowServer", "ClaiflowStore",
+                "ClaiflowCore", "ClaiflowServer", "ClaiflowStore", "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowFlow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -86,6 +109,23 @@ let package = Package(
             dependencies: ["ClaiflowCore", "ClaiflowStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ClaiflowCoreTests", dependencies: ["ClaiflowCore"]),
+        .testTarget(
+            name: "ClaiflowAgentCommandsTests",
+            dependencies: [
+                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "ClaiflowAgentTests",
+            dependencies: [
+                "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowServer", "ClaiflowStore", "ClaiflowCore", "ClaiflowFlow",
+                "ClaiflowTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "ClaiflowQueryTests", dependencies: ["ClaiflowQuery"]),
         .testTarget(name: "ClaiflowJQTests", dependencies: ["ClaiflowJQ", "ClaiflowCore"]),
         .testTarget(name: "ClaiflowSchemaTests", dependencies: ["ClaiflowSchema", "ClaiflowCore"]),

@@ -106,7 +106,15 @@ struct EventListener: ServiceLifecycle.Service {
         // A service that returns ends the whole group, so this one lives until shutdown even
         // when there is nothing to listen to (SQLite).
         await cancelWhenGracefulShutdown {
-            await store.listenForEvents(logger: logger) { event in
+            await store.listenForEvents(
+                logger: logger,
+                onConnect: {
+                    // Events may have been missed while not listening: trust no "known empty"
+                    // mark and no cached token.
+                    hub.forgetEmpty()
+                    agents.tokenCache.invalidateAll()
+                }
+            ) { event in
                 handle(event)
             }
         }

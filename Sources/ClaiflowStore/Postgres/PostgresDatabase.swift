@@ -76,9 +76,12 @@ public final class PostgresDatabase: SQLDatabase {
     }
 
     /// Listens on a channel on one pooled connection until cancelled or the connection fails.
-    func listen(channel: String, _ handler: @escaping @Sendable (String) async -> Void) async throws {
+    func listen(
+        channel: String, onConnect: @escaping @Sendable () async -> Void, _ handler: @escaping @Sendable (String) async -> Void
+    ) async throws {
         try await client.withConnection { conn in
             try await conn.listen(on: channel) { notifications in
+                await onConnect()
                 for try await n in notifications { await handler(n.payload) }
             }
         }

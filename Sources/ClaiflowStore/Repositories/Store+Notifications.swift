@@ -25,11 +25,15 @@ extension Store {
 
     /// Receives events published by any replica until the task is cancelled, reconnecting after
     /// errors. Returns at once on SQLite.
-    public func listenForEvents(logger: Logger, _ handler: @escaping @Sendable (String) async -> Void) async {
+    /// `onConnect` runs each time listening (re)starts: events may have been missed before it.
+    public func listenForEvents(
+        logger: Logger, onConnect: @escaping @Sendable () async -> Void = {},
+        _ handler: @escaping @Sendable (String) async -> Void
+    ) async {
         guard let pg = database as? PostgresDatabase else { return }
         while !Task.isCancelled {
             do {
-                try await pg.listen(channel: Self.eventChannel, handler)
+                try await pg.listen(channel: Self.eventChannel, onConnect: onConnect, handler)
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("event listener failed; reconnecting", metadata: ["error": .string("\(error)")])
