@@ -14,6 +14,8 @@ public struct ClaiflowServerApp: Sendable {
     public let settings: SettingsCache
     /// The agent protocol's use cases and dispatch machinery.
     public let agents: AgentUseCases
+    /// The webhook outbox sender.
+    public let deliverer: WebhookDeliverer
     /// The Hummingbird application; run it with `runService()`.
     public let application: Application<RouterResponder<AppRequestContext>>
     /// An admin API key generated at this start (first start without any key), to be shown once.
@@ -48,26 +50,36 @@ public struct ClaiflowServerApp: Sendable {
                 if try await store.insertFirstAPIKey(record) { generated = key }
             }
             let authenticator = APIKeyAuthenticator(store: store, adminToken: config.adminToken)
+            var key = config.encryptionKey ?? ""
+            if key.isEmpty { key = try await store.installationKey(generate: { SecretBox.newKey() }) }
+            let box = try SecretBox(base64Key: key)
+            let deliverer = WebhookDeliverer(
+                store: store, box: box, retryInitial: config.webhookRetryInitial.swiftDuration, logger: logger, metrics: metrics)
+            let webhooks = WebhookUseCases(store: store, box: box, deliverer: deliverer)
             let hub = DispatchHub()
-            let sweeper = DispatchSweeper(store: store, settings: settings, hub: hub, logger: logger, metrics: metrics)
+            let sweeper = DispatchSweeper(
+                store: store, settings: settings, hub: hub, deliverer: deliverer, logger: logger, metrics: metrics)
             let keepAlive = KeepAliveBatcher(store: store, logger: logger)
             let agents = AgentUseCases(
-                store: store, settings: settings, hub: hub, sweeper: sweeper, keepAlive: keepAlive, logger: logger)
-            let events = DispatchEvents(hub: hub, store: store, agents: agents)
+                store: store, settings: settings, hub: hub, sweeper: sweeper, keepAlive: keepAlive, deliverer: deliverer,
+                logger: logger)
+            let events = DispatchEvents(hub: hub, store: store, agents: agents, deliverer: deliverer)
             let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator, events: events)
             let services = ServiceUseCases(store: store, checker: checker, events: events)
             let router = buildRouter(
-                useCases: useCases, services: services, agents: agents, registry: registry, metrics: metrics, config: config)
+                useCases: useCases, services: services, agents: agents, webhooks: webhooks, registry: registry, metrics: metrics,
+                config: config)
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             let app = Application(
                 router: router,
                 configuration: .init(address: .hostname(config.host, port: config.port), serverName: "claiflow"),
-                services: [refresher, keepAlive, sweeper, EventListener(store: store, hub: hub, agents: agents, logger: logger), HubCloser(hub: hub)],
+                services: [refresher, keepAlive, sweeper, deliverer, EventListener(store: store, hub: hub, agents: agents, logger: logger), HubCloser(hub: hub)],
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                 logger: logger)
             return ClaiflowServerApp(
-                store: store, settings: settings, agents: agents, application: app, generatedAdminKey: generated,
+                store: store, settings: settings, agents: agents, deliverer: deliverer, application: app,
+                generatedAdminKey: generated,
                 routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted())
         } catch {
             await store.close()
@@ -76,7 +88,8 @@ public struct ClaiflowServerApp: Sendable {
     }
 
     static func buildRouter(
-        useCases: OperatorUseCases, services: ServiceUseCases, agents: AgentUseCases, registry: PrometheusCollectorRegistry,
+        useCases: OperatorUseCases, services: ServiceUseCases, agents: AgentUseCases, webhooks: WebhookUseCases,
+        registry: PrometheusCollectorRegistry,
         metrics: PrometheusMetricsFactory, config: ServerConfiguration
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
@@ -103,6 +116,7 @@ public struct ClaiflowServerApp: Sendable {
         SessionController(useCases: useCases).register(on: operatorGroup)
         TemplateController(useCases: services).register(on: operatorGroup)
         ServiceController(useCases: services).register(on: operatorGroup)
+        WebhookController(webhooks: webhooks).register(on: operatorGroup)
         let globals = GlobalVariableController(useCases: useCases)
         globals.registerReads(on: operatorGroup)
         globals.registerWrites(on: globalsWrite)

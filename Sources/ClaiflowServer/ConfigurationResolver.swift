@@ -7,7 +7,9 @@ import Logging
 /// `metrics_public`; the environment variable of a key is `CLAIFLOW_` + its upper-case name.
 public enum ConfigurationResolver {
     /// The keys understood, in the order of the configuration table.
-    public static let keys = ["host", "port", "database", "admin_token", "log_level", "metrics_public"]
+    public static let keys = [
+        "host", "port", "database", "admin_token", "log_level", "metrics_public", "encryption_key", "webhook_retry_initial",
+    ]
 
     /// The environment variable of a key: `CLAIFLOW_ADMIN_TOKEN` for `admin_token`.
     public static func environmentName(_ key: String) -> String { "CLAIFLOW_" + key.uppercased() }
@@ -59,6 +61,18 @@ public enum ConfigurationResolver {
             case "false", "0", "no": c.metricsPublic = false
             default: throw ClaiflowError(.badRequest, "\(source): metrics_public must be true or false, got \"\(v)\"")
             }
+        }
+        if let (v, source) = value("encryption_key") {
+            guard let bytes = Base64.decode(v), bytes.count == 32 else {
+                throw ClaiflowError(.badRequest, "\(source): the encryption key must be 32 random bytes in standard base64 (openssl rand -base64 32)")
+            }
+            c.encryptionKey = v
+        }
+        if let (v, source) = value("webhook_retry_initial") {
+            guard let d = GoDuration(parsing: v), d.nanoseconds >= 10_000_000, d.nanoseconds <= 3_600_000_000_000 else {
+                throw ClaiflowError(.badRequest, "\(source): webhook_retry_initial must be a duration from 10ms to 1h, got \"\(v)\"")
+            }
+            c.webhookRetryInitial = d
         }
         return c
     }

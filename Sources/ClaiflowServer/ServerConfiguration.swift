@@ -1,3 +1,4 @@
+import ClaiflowCore
 import Logging
 
 /// Everything `claiflow server` can be configured with. The CLI fills it from flags, then
@@ -17,6 +18,11 @@ public struct ServerConfiguration: Sendable {
     public var metricsPublic: Bool = false
     /// How often global variables are re-read, so that changes made through other replicas apply.
     public var settingsRefreshInterval: Duration = .seconds(5)
+    /// The AES-256 key (base64 of 32 bytes) that encrypts webhook headers and secrets at rest.
+    /// When absent, one is generated at first start and kept in the database.
+    public var encryptionKey: String?
+    /// The delay before the first webhook retry; it doubles with each attempt.
+    public var webhookRetryInitial: GoDuration = .seconds(5)
 
     public init() {}
 
@@ -26,6 +32,8 @@ public struct ServerConfiguration: Sendable {
             ("host", host), ("port", String(port)), ("database", Self.redactURL(database)),
             ("admin_token", adminToken == nil ? "(not set)" : "********"), ("log_level", logLevel.rawValue),
             ("metrics_public", String(metricsPublic)), ("settings_refresh_interval", "\(settingsRefreshInterval)"),
+            ("encryption_key", encryptionKey == nil ? "(in the database)" : "********"),
+            ("webhook_retry_initial", webhookRetryInitial.description),
         ]
     }
 

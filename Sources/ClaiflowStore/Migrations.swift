@@ -98,6 +98,30 @@ enum Migrations {
                 "CREATE INDEX service_session ON service (session_uuid)",
             ]
         ),
+        Migration(
+            version: 4, name: "webhooks and their delivery outbox",
+            statements: [
+                """
+                CREATE TABLE webhook (
+                    id {ID}, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, summary TEXT, url TEXT NOT NULL,
+                    method TEXT NOT NULL, headers TEXT NOT NULL, timeout BIGINT NOT NULL DEFAULT 0,
+                    condition_validator BIGINT NOT NULL DEFAULT 0, condition_filter TEXT, secret TEXT NOT NULL,
+                    content_encoding TEXT NOT NULL DEFAULT 'identity', tls_verify BIGINT NOT NULL DEFAULT 1,
+                    created BIGINT NOT NULL, updated BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE webhook_delivery (
+                    id {ID}, uuid TEXT NOT NULL UNIQUE, webhook_uuid TEXT NOT NULL, cluster_uuid TEXT NOT NULL,
+                    service_uuid TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0,
+                    next_attempt BIGINT, lease_until BIGINT, last_code BIGINT, last_error TEXT,
+                    created BIGINT NOT NULL, updated BIGINT NOT NULL, delivered BIGINT)
+                """,
+                "CREATE INDEX webhook_delivery_due ON webhook_delivery (status, next_attempt)",
+                "CREATE INDEX webhook_delivery_webhook ON webhook_delivery (webhook_uuid, id)",
+                "CREATE INDEX webhook_delivery_order ON webhook_delivery (webhook_uuid, cluster_uuid, service_uuid, status, id)",
+                "CREATE TABLE installation_key (id BIGINT PRIMARY KEY, value TEXT NOT NULL, created BIGINT NOT NULL)",
+            ]
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {

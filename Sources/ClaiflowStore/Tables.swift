@@ -63,4 +63,22 @@ public enum Tables {
             ("subscribed_channel", .text), ("status", .integer), ("step_seq", .integer), ("created", .timestamp),
             ("updated", .timestamp),
         ])
+
+    /// `GET /api/v1/webhook`. `headers` and `secret` are not filterable.
+    public static let webhook = TableSchema(
+        name: "webhook",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("url", .text), ("method", .text),
+            ("timeout", .integer), ("condition_validator", .integer), ("condition_filter", .text),
+            ("content_encoding", .text), ("created", .timestamp), ("updated", .timestamp),
+        ])
+
+    /// `GET /api/v1/webhook/{uuid}/delivery`.
+    public static let delivery = TableSchema(
+        name: "webhook_delivery",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("cluster_uuid", .text), ("service_uuid", .text), ("status", .text),
+            ("attempts", .integer), ("next_attempt", .timestamp), ("last_code", .integer), ("created", .timestamp),
+            ("updated", .timestamp), ("delivered", .timestamp),
+        ])
 }

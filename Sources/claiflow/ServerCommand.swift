@@ -12,8 +12,9 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Run the claiflow server (operator API and, later, the agent API).",
         discussion: """
             Every option can also be set by an environment variable (CLAIFLOW_HOST, CLAIFLOW_PORT, \
-            CLAIFLOW_DATABASE, CLAIFLOW_ADMIN_TOKEN, CLAIFLOW_LOG_LEVEL, CLAIFLOW_METRICS_PUBLIC) or in a \
-            YAML config file (keys host, port, database, admin_token, log_level, metrics_public). \
+            CLAIFLOW_DATABASE, CLAIFLOW_ADMIN_TOKEN, CLAIFLOW_LOG_LEVEL, CLAIFLOW_METRICS_PUBLIC, \
+            CLAIFLOW_ENCRYPTION_KEY, CLAIFLOW_WEBHOOK_RETRY_INITIAL) or in a YAML config file (keys host, port, \
+            database, admin_token, log_level, metrics_public, encryption_key, webhook_retry_initial). \
             Flags win over the environment, which wins over the file.
             """
     )
@@ -36,6 +37,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-public"), help: "true to serve /metrics without an API key (default false).")
     var metricsPublic: String?
 
+    @Option(name: .customLong("encryption-key"), help: "AES-256 key (base64 of 32 bytes) for secrets at rest; default: generated and kept in the database.")
+    var encryptionKey: String?
+
+    @Option(name: .customLong("webhook-retry-initial"), help: "Delay before the first webhook retry, doubling each attempt (default 5s).")
+    var webhookRetryInitial: String?
+
     @Option(help: "A YAML config file (also CLAIFLOW_CONFIG).")
     var config: String?
 
@@ -53,6 +60,8 @@ struct ServerCommand: AsyncParsableCommand {
         flags["admin_token"] = adminToken
         flags["log_level"] = logLevel
         flags["metrics_public"] = metricsPublic
+        flags["encryption_key"] = encryptionKey
+        flags["webhook_retry_initial"] = webhookRetryInitial
         let configuration: ServerConfiguration
         do {
             configuration = try ConfigurationResolver.resolve(

@@ -58,6 +58,12 @@ struct ServiceAPITests {
     func createMany() async throws {
         try await TestServer.with { s in
             try await Self.setUp(s, clusters: ["c1", "c2", "c3"])
+            #expect(try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"hook1","name":"h","url":"http://127.0.0.1:9/x","method":"POST"}"#).status == 200)
+            let noHook = try await s.request(
+                .POST, "/api/v1/service",
+                json: #"{"cluster_uuids":["c1"],"template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"},"webhook":"nope"}"#)
+            #expect(noHook.status == 400)
+            #expect(noHook.message.contains("\"webhook\""))
             let body = #"{"cluster_uuids":["c1","c2","c3"],"uuid":"many","template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"},"subscribed_channel":"hook1"}"#
             let created = try await s.request(.POST, "/api/v1/service", json: body)
             #expect(created.status == 200, "\(created.body)")

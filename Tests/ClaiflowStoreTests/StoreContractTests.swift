@@ -34,7 +34,7 @@ struct StoreContractTests {
         try await StoreFixture.withStore(kind) { store in
             #expect(try await store.migrate() == [])
             let rows = try await store.database.read { db in try await db.query("SELECT version FROM schema_migration") }
-            #expect(rows.count == 3)
+            #expect(rows.count == 4)
         }
     }
 

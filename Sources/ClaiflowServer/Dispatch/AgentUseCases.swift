@@ -28,9 +28,14 @@ public final class AgentUseCases: Sendable {
     let tokenCache: TokenCache
     let keepAlive: KeepAliveBatcher
     let sweeper: DispatchSweeper
+    let deliverer: WebhookDeliverer
     let logger: Logger
 
-    init(store: Store, settings: SettingsCache, hub: DispatchHub, sweeper: DispatchSweeper, keepAlive: KeepAliveBatcher, logger: Logger) {
+    init(
+        store: Store, settings: SettingsCache, hub: DispatchHub, sweeper: DispatchSweeper, keepAlive: KeepAliveBatcher,
+        deliverer: WebhookDeliverer, logger: Logger
+    ) {
+        self.deliverer = deliverer
         self.store = store
         self.settings = settings
         self.tokens = SessionTokens(settings: settings)
@@ -113,6 +118,7 @@ public final class AgentUseCases: Sendable {
                     validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
                     leaseUntil: now.adding(settings.sessionExpiration), now: now)
                 if !claimed.isEmpty {
+                    deliverer.poke()
                     sweeper.note(deadline: now.adding(settings.sessionExpiration))
                     return claimed.map(\.service)
                 }
@@ -156,6 +162,7 @@ public final class AgentUseCases: Sendable {
         case .duplicate(_, let cancel):
             return cancel
         case .recorded(_, let cancel):
+            deliverer.poke()
             if report.sequence >= 0 { sweeper.note(deadline: now.adding(s.sessionExpiration)) }
             return cancel
         }
@@ -192,11 +199,16 @@ public struct DispatchEvents: Sendable {
     let hub: DispatchHub
     let store: Store
     let agents: AgentUseCases
+    let deliverer: WebhookDeliverer
+
+    /// Status changes were written (their webhook deliveries with them): send them soon.
+    func statusChanged() { deliverer.poke() }
 
     /// New services exist on these clusters (the `NOTIFY` went out with their transaction).
     func servicesCreated(on clusters: [String], validUntil: Timestamp) {
         hub.wake(clusters: clusters)
         agents.sweeper.note(deadline: validUntil)
+        deliverer.poke()
     }
 
     /// A cluster token was changed, expired or deleted: its sessions must re-check it now.

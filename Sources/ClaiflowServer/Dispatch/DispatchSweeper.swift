@@ -17,14 +17,19 @@ final class DispatchSweeper: ServiceLifecycle.Service, Sendable {
     private let store: Store
     private let settings: SettingsCache
     private let hub: DispatchHub
+    private let deliverer: WebhookDeliverer
     private let logger: Logger
     private let metrics: any MetricsFactory
     private let next = Mutex<Timestamp?>(nil)
 
-    init(store: Store, settings: SettingsCache, hub: DispatchHub, logger: Logger, metrics: any MetricsFactory) {
+    init(
+        store: Store, settings: SettingsCache, hub: DispatchHub, deliverer: WebhookDeliverer, logger: Logger,
+        metrics: any MetricsFactory
+    ) {
         self.store = store
         self.settings = settings
         self.hub = hub
+        self.deliverer = deliverer
         self.logger = logger
         self.metrics = metrics
     }
@@ -43,6 +48,7 @@ final class DispatchSweeper: ServiceLifecycle.Service, Sendable {
             now: now, validAfter: now.adding(GoDuration(nanoseconds: -s.serviceValidityPeriod.nanoseconds)),
             maxAttempts: AgentUseCases.maxAttempts)
         if !changes.isEmpty {
+            deliverer.poke()
             let requeued = changes.filter { $0.record.status == .regist }.map(\.service.clusterUUID)
             if !requeued.isEmpty {
                 hub.wake(clusters: requeued)

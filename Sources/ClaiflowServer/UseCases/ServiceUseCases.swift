@@ -175,6 +175,9 @@ public struct ServiceUseCases: Sendable {
             stepMax = info.stepMax
             templateUUID = ""
         }
+        if let hook = r.webhook, try await store.webhook(uuid: hook) == nil {
+            throw ClaiflowError.invalidField("webhook", "webhook \"\(hook)\" does not exist")
+        }
         let uuid = r.uuid ?? Identifier.generate()
         let now = Timestamp.now()
         let services = r.clusterUUIDs.map { cluster in
@@ -221,6 +224,7 @@ public struct ServiceUseCases: Sendable {
         if case .alreadyFinished(let s) = outcome {
             throw ClaiflowError(.conflict, "service \"\(uuid)\" has already finished (\(s.status.name))")
         }
+        events?.statusChanged()
         return try await service(clusterUUID: clusterUUID, uuid: uuid)
     }
 }

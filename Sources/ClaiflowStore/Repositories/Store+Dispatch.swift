@@ -5,10 +5,16 @@ import ClaiflowQuery
 public struct StatusChange: Sendable, Equatable {
     public var service: Service
     public var record: ServiceStatusRecord
+    /// For a step report: the status the agent reported (the record holds the stored one).
+    public var reported: ServiceStatus?
+    /// For a step report: the step's result text.
+    public var result: String?
 
-    public init(service: Service, record: ServiceStatusRecord) {
+    public init(service: Service, record: ServiceStatusRecord, reported: ServiceStatus? = nil, result: String? = nil) {
         self.service = service
         self.record = record
+        self.reported = reported
+        self.result = result
     }
 }
 
@@ -62,6 +68,7 @@ extension Store {
                 "INSERT INTO service_status (cluster_uuid, uuid, step_max, step_seq, status, started, ended, message, created) VALUES "
                     + SQL.join(rows, separator: ", "))
         }
+        try await enqueueDeliveries(db, changes)
     }
 
     /// Claims up to `limit` queued services of a cluster for a session — priority first, then the
@@ -166,7 +173,7 @@ extension Store {
             let record = ServiceStatusRecord(
                 stepMax: s.stepMax, stepSeq: r.sequence, status: stored, started: r.started, ended: r.ended,
                 message: r.error.flatMap { $0.isEmpty ? nil : $0 }, created: now)
-            var changes = [StatusChange(service: s, record: record)]
+            var changes = [StatusChange(service: s, record: record, reported: r.status, result: r.result)]
             s.status = stored
             s.stepSeq = r.sequence
             s.updated = now

@@ -27,15 +27,6 @@ extension Store {
             created: try r.timestamp("created"))
     }
 
-    static func appendStatusSQL(_ s: Service, _ rec: ServiceStatusRecord) -> SQL {
-        """
-        INSERT INTO service_status (cluster_uuid, uuid, step_max, step_seq, status, started, ended, message, created)
-        VALUES (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: rec.stepMax), \(bind: rec.stepSeq), \(bind: rec.status.rawValue),
-            \(bind: rec.started.map { .timestamp($0) } ?? .null), \(bind: rec.ended.map { .timestamp($0) } ?? .null),
-            \(bind: rec.message), \(bind: .timestamp(rec.created)))
-        """
-    }
-
     /// Inserts services (one per cluster) with their initial `regist` status rows in one
     /// transaction: all or none. 400 naming `cluster_uuid` when a cluster does not exist, 409 when
     /// a uuid is already used on one of the clusters.
@@ -71,17 +62,15 @@ extension Store {
                         INSERT INTO service (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
                             priority, webhook, status, step_seq, cancel_requested, created, updated) VALUES
                         """ + SQL.join(rows, separator: ", "))
-                    let statuses = batch.map { s -> SQL in
-                        """
-                        (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.stepMax), 0, \(bind: ServiceStatus.regist.rawValue),
-                            NULL, NULL, NULL, \(bind: .timestamp(s.created)))
-                        """
-                    }
-                    try await db.execute(
-                        """
-                        INSERT INTO service_status (cluster_uuid, uuid, step_max, step_seq, status, started, ended, message, created)
-                        VALUES
-                        """ + SQL.join(statuses, separator: ", "))
+                    try await Self.insertStatusRows(
+                        db,
+                        batch.map { s in
+                            StatusChange(
+                                service: s,
+                                record: ServiceStatusRecord(
+                                    stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil,
+                                    created: s.created))
+                        })
                 }
             }
         } catch StoreError.uniqueViolation {
@@ -159,13 +148,16 @@ extension Store {
                     UPDATE service SET status = \(bind: ServiceStatus.canceled.rawValue), updated = \(bind: .timestamp(now))
                     WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
                     """)
-                try await db.execute(
-                    Self.appendStatusSQL(
-                        s,
-                        ServiceStatusRecord(
-                            stepMax: s.stepMax, stepSeq: s.stepSeq, status: .canceled, started: nil, ended: now,
-                            message: "canceled by an operator", created: now)))
                 s.status = .canceled
+                try await Self.insertStatusRows(
+                    db,
+                    [
+                        StatusChange(
+                            service: s,
+                            record: ServiceStatusRecord(
+                                stepMax: s.stepMax, stepSeq: s.stepSeq, status: .canceled, started: nil, ended: now,
+                                message: "canceled by an operator", created: now))
+                    ])
                 s.updated = now
                 return .canceled(s)
             }

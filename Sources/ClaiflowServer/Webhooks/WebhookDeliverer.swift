@@ -1,0 +1,210 @@
+import AsyncHTTPClient
+import ClaiflowCore
+import ClaiflowStore
+import CompressNIO
+import Crypto
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+
+/// Sends the webhook outbox: background workers (safe with several replicas — claims are
+/// exclusive) that deliver each pending event with Standard Webhooks signatures, retry with
+/// exponential backoff and jitter up to ``maxAttempts``, and keep the order of one service's events.
+public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
+    /// Attempts before a delivery is `failed`.
+    public static let maxAttempts = 8
+    /// The default request timeout.
+    public static let defaultTimeout: Duration = .seconds(10)
+    static let batch = 16
+
+    /// What one attempt did.
+    public struct Attempt: Sendable, Equatable {
+        public var sent: Bool
+        public var conditionMatched: Bool
+        public var statusCode: Int?
+        public var error: String?
+        public var delivered: Bool { sent && (statusCode.map { (200..<300).contains($0) } ?? false) }
+    }
+
+    let store: Store
+    let box: SecretBox
+    let retryInitial: Duration
+    let logger: Logger
+    let metrics: any MetricsFactory
+    private let verifying: HTTPClient
+    private let insecure: HTTPClient
+    private let poked = Atomic<Bool>(false)
+
+    init(store: Store, box: SecretBox, retryInitial: Duration, logger: Logger, metrics: any MetricsFactory) {
+        self.store = store
+        self.box = box
+        self.retryInitial = retryInitial
+        self.logger = logger
+        self.metrics = metrics
+        var tls = HTTPClient.Configuration()
+        tls.redirectConfiguration = .disallow
+        verifying = HTTPClient(eventLoopGroupProvider: .singleton, configuration: tls)
+        var noVerify = tls
+        noVerify.tlsConfiguration = .makeClientConfiguration()
+        noVerify.tlsConfiguration?.certificateVerification = .none
+        insecure = HTTPClient(eventLoopGroupProvider: .singleton, configuration: noVerify)
+    }
+
+    /// New deliveries are waiting (this replica wrote them or an operator asked for a redelivery).
+    func poke() { poked.store(true, ordering: .relaxed) }
+
+    /// The delay before attempt `n + 1` after `n` failed attempts: initial × 2^(n−1), ±20 % jitter, at most an hour.
+    func backoff(afterAttempts n: Int) -> Duration {
+        let base = Double(retryInitial.components.seconds) + Double(retryInitial.components.attoseconds) / 1e18
+        let seconds = min(base * pow(2, Double(max(0, n - 1))), 3600) * Double.random(in: 0.8...1.2)
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    /// Signs and sends one payload to a webhook (its condition first).
+    func send(webhook w: Webhook, id: String, body: String, payload: JSONValue) async -> Attempt {
+        if w.conditionValidator == .jq {
+            guard let condition = try? WebhookCondition(filter: w.conditionFilter ?? "."), condition.matches(payload) else {
+                return Attempt(sent: false, conditionMatched: false, statusCode: nil, error: nil)
+            }
+        }
+        let timestamp = String(Timestamp.now().unixSeconds)
+        let keyBytes: [UInt8] =
+            w.secret.hasPrefix("whsec_") ? (Base64.decode(String(w.secret.dropFirst(6))) ?? []) : Array(w.secret.utf8)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(id).\(timestamp).\(body)".utf8), using: SymmetricKey(data: keyBytes))
+        var request = HTTPClientRequest(url: w.url)
+        request.method = HTTPMethod(rawValue: w.method)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, values) in w.headers.sorted(by: { $0.key < $1.key }) {
+            for (i, v) in values.enumerated() {
+                if i == 0 { request.headers.replaceOrAdd(name: name, value: v) } else { request.headers.add(name: name, value: v) }
+            }
+        }
+        request.headers.replaceOrAdd(name: "webhook-id", value: id)
+        request.headers.replaceOrAdd(name: "webhook-timestamp", value: timestamp)
+        request.headers.replaceOrAdd(name: "webhook-signature", value: "v1," + Data(mac).base64EncodedString())
+        request.headers.replaceOrAdd(name: "User-Agent", value: "claiflow-webhook")
+        var buffer = ByteBuffer(string: body)
+        if w.contentEncoding == "gzip" {
+            do {
+                buffer = try buffer.compress(with: .gzip())
+                request.headers.replaceOrAdd(name: "Content-Encoding", value: "gzip")
+            } catch {
+                return Attempt(sent: false, conditionMatched: true, statusCode: nil, error: "gzip failed: \(error)")
+            }
+        }
+        request.body = .bytes(buffer)
+        let timeout: Duration = w.timeoutSeconds > 0 ? .seconds(w.timeoutSeconds) : Self.defaultTimeout
+        let start = ContinuousClock.now
+        do {
+            let response = try await (w.tlsVerify ? verifying : insecure).execute(request, timeout: .init(timeout))
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            Timer(label: "claiflow_webhook_delivery_duration_seconds", factory: metrics)
+                .recordNanoseconds(Int64((ContinuousClock.now - start).components.attoseconds / 1_000_000_000 + (ContinuousClock.now - start).components.seconds * 1_000_000_000))
+            return Attempt(sent: true, conditionMatched: true, statusCode: Int(response.status.code), error: nil)
+        } catch {
+            return Attempt(sent: true, conditionMatched: true, statusCode: nil, error: String(describing: error))
+        }
+    }
+
+    /// Claims and sends what is due; returns how many were handled.
+    @discardableResult
+    func deliverDue() async throws -> Int {
+        let now = Timestamp.now()
+        let due = try await store.claimDeliveries(limit: Self.batch, now: now, leaseUntil: now.adding(.seconds(300)))
+        guard !due.isEmpty else { return 0 }
+        var hooks: [String: Webhook?] = [:]
+        for uuid in Set(due.map(\.webhookUUID)) {
+            hooks[uuid] = try await store.webhook(uuid: uuid).flatMap { s in
+                var w = s.webhook
+                guard let secret = try? box.open(s.sealedSecret) else { return nil }
+                w.secret = secret
+                if let h = try? box.open(s.sealedHeaders), case .object(let o)? = try? JSONValue.parse(h) {
+                    w.headers = o.mapValues { v in
+                        if case .array(let a) = v { a.compactMap { if case .string(let s) = $0 { s } else { nil } } } else { [] }
+                    }
+                }
+                return w
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for d in due {
+                let hook = hooks[d.webhookUUID] ?? nil
+                group.addTask { await self.deliver(d, hook) }
+            }
+        }
+        return due.count
+    }
+
+    private func deliver(_ d: WebhookDelivery, _ hook: Webhook?) async {
+        let now = Timestamp.now()
+        func outcome(_ status: DeliveryStatus) {
+            Counter(label: "claiflow_webhook_deliveries_total", dimensions: [("outcome", status.rawValue)], factory: metrics).increment()
+        }
+        guard let hook else {
+            try? await store.finishDelivery(uuid: d.uuid, status: .failed, code: nil, error: "the webhook no longer exists", nextAttempt: nil, now: now)
+            outcome(.failed)
+            return
+        }
+        let payload = (try? JSONValue.parse(d.payload)) ?? .null
+        let attempt = await send(webhook: hook, id: d.uuid, body: d.payload, payload: payload)
+        let status: DeliveryStatus
+        var next: Timestamp?
+        var error = attempt.error
+        if !attempt.conditionMatched {
+            status = .skipped
+        } else if attempt.delivered {
+            status = .delivered
+        } else {
+            if error == nil, let code = attempt.statusCode { error = "the receiver answered \(code)" }
+            if d.attempts >= Self.maxAttempts {
+                status = .failed
+            } else {
+                status = .pending
+                let delay = backoff(afterAttempts: d.attempts)
+                next = now.adding(GoDuration(nanoseconds: delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000))
+            }
+        }
+        do {
+            try await store.finishDelivery(uuid: d.uuid, status: status, code: attempt.statusCode, error: error, nextAttempt: next, now: Timestamp.now())
+        } catch {
+            logger.warning("could not record a webhook delivery", metadata: ["delivery": .string(d.uuid), "error": .string("\(error)")])
+        }
+        outcome(status)
+        if status == .failed {
+            logger.warning("webhook delivery failed for good", metadata: ["webhook": .string(hook.uuid), "delivery": .string(d.uuid), "error": .string(error ?? "")])
+        }
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var handled = 0
+            do {
+                handled = try await deliverDue()
+            } catch {
+                logger.warning("webhook delivery round failed", metadata: ["error": .string("\(error)")])
+            }
+            if handled > 0 { continue }
+            // Nothing due now: sleep until the next due delivery (re-read every few seconds,
+            // for other replicas' writes) or until poked.
+            var wait: Duration = .seconds(5)
+            if let queue = try? await store.deliveryQueue() {
+                Gauge(label: "claiflow_webhook_queue_depth", factory: metrics).record(queue.depth)
+                if let next = queue.next {
+                    let ms = max(0, (next.microseconds - Timestamp.now().microseconds) / 1000)
+                    wait = min(wait, .milliseconds(ms))
+                }
+            }
+            // Sleep in short ticks (no queries) so that a poke is noticed within 50 ms.
+            let until = ContinuousClock.now + wait
+            while ContinuousClock.now < until, !poked.exchange(false, ordering: .relaxed), !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        try? await verifying.shutdown()
+        try? await insecure.shutdown()
+    }
+}

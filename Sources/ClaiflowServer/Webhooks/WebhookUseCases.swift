@@ -1,0 +1,146 @@
+import AsyncHTTPClient
+import ClaiflowCore
+import ClaiflowQuery
+import ClaiflowStore
+import Crypto
+import Foundation
+
+/// What an operator sends to create or change a webhook (already type-checked by the handler).
+public struct WebhookInput: Sendable {
+    public var uuid: String?
+    public var name: String?
+    public var summary: String?
+    public var url: String?
+    public var method: String?
+    public var headers: [String: [String]]?
+    public var timeoutSeconds: Int?
+    public var conditionValidator: ConditionValidator?
+    public var conditionFilter: String?
+    public var secret: String?
+    public var contentEncoding: String?
+    public var tlsVerify: Bool?
+
+    public init() {}
+}
+
+/// The webhook use cases: CRUD with validation, secrets sealed at rest, the delivery log,
+/// redelivery and the synchronous publish.
+public struct WebhookUseCases: Sendable {
+    let store: Store
+    let box: SecretBox
+    let deliverer: WebhookDeliverer
+
+    /// Opens the webhook part of a webhook.
+    func open(_ s: StoredWebhook) throws -> Webhook {
+        var w = s.webhook
+        w.secret = try box.open(s.sealedSecret)
+        if let data = try? JSONValue.parse(try box.open(s.sealedHeaders)), case .object(let o) = data {
+            var h: [String: [String]] = [:]
+            for (k, v) in o {
+                if case .array(let items) = v { h[k] = items.compactMap { if case .string(let s) = $0 { s } else { nil } } }
+            }
+            w.headers = h
+        }
+        return w
+    }
+
+    func sealHeaders(_ h: [String: [String]]) throws -> String {
+        try box.seal(JSONValue.object(h.mapValues { .array($0.map { .string($0) }) }).serialized())
+    }
+
+    /// A new signing secret in the Standard Webhooks format: `whsec_` + base64 of 32 random bytes.
+    static func newSecret() -> String { "whsec_" + Base64.encode(Secrets.randomBytes(32)) }
+
+    static func validate(_ i: WebhookInput) throws(ClaiflowError) {
+        if let url = i.url {
+            guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                let host = c.host, !host.isEmpty
+            else { throw ClaiflowError.invalidField("url", "must be an absolute http:// or https:// URL, got \"\(url)\"") }
+        }
+        if let m = i.method, !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(m) {
+            throw ClaiflowError.invalidField("method", "must be GET, POST, PUT, PATCH or DELETE, got \"\(m)\"")
+        }
+        if let e = i.contentEncoding, e != "identity", e != "gzip" {
+            throw ClaiflowError.invalidField("content_encoding", "must be identity or gzip, got \"\(e)\"")
+        }
+        if let s = i.secret, !(s.hasPrefix("whsec_") ? (Base64.decode(String(s.dropFirst(6)))?.count ?? 0) >= 16 : s.utf8.count >= 24) {
+            throw ClaiflowError.invalidField("secret", "must be whsec_ + base64 of at least 16 bytes, or at least 24 characters")
+        }
+        for (k, _) in i.headers ?? [:] where k.isEmpty || !k.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != 58 }) {
+            throw ClaiflowError.invalidField("headers", "\"\(k)\" is not a valid header name")
+        }
+    }
+
+    /// Creates a webhook; returns it with its secret (shown only now).
+    public func create(_ i: WebhookInput) async throws -> Webhook {
+        try Self.validate(i)
+        guard let name = i.name, let url = i.url, let method = i.method else {
+            throw ClaiflowError(.badRequest, "name, url and method are required")
+        }
+        let validator = i.conditionValidator ?? .none
+        if validator == .jq { _ = try WebhookCondition(filter: i.conditionFilter ?? ".") }
+        let now = Timestamp.now()
+        let w = Webhook(
+            uuid: i.uuid ?? Identifier.generate(), name: name, summary: i.summary, url: url, method: method,
+            headers: i.headers ?? [:], timeoutSeconds: i.timeoutSeconds ?? 0, conditionValidator: validator,
+            conditionFilter: i.conditionFilter, secret: i.secret ?? Self.newSecret(), contentEncoding: i.contentEncoding ?? "identity",
+            tlsVerify: i.tlsVerify ?? true, created: now, updated: now)
+        try await store.insertWebhook(w, sealedHeaders: try sealHeaders(w.headers), sealedSecret: try box.seal(w.secret))
+        return w
+    }
+
+    /// One webhook (secret included; the handler decides what to show).
+    public func get(_ uuid: String) async throws -> Webhook {
+        guard let s = try await store.webhook(uuid: uuid) else { throw ClaiflowError.notFound("webhook", uuid) }
+        return try open(s)
+    }
+
+    /// Lists webhooks.
+    public func list(_ q: ListQuery) async throws -> [Webhook] { try await store.webhooks(q).map(open) }
+
+    /// Changes a webhook; a new secret (given, or `rotate`) is returned in the result.
+    public func update(_ uuid: String, _ i: WebhookInput, rotate: Bool) async throws -> Webhook {
+        try Self.validate(i)
+        guard let current = try await store.webhook(uuid: uuid).map(open) else { throw ClaiflowError.notFound("webhook", uuid) }
+        let validator = i.conditionValidator ?? current.conditionValidator
+        if validator == .jq { _ = try WebhookCondition(filter: i.conditionFilter ?? current.conditionFilter ?? ".") }
+        var c = WebhookChanges()
+        c.name = i.name
+        c.summary = i.summary
+        c.url = i.url
+        c.method = i.method
+        c.headers = try i.headers.map(sealHeaders)
+        c.timeoutSeconds = i.timeoutSeconds
+        c.conditionValidator = i.conditionValidator
+        c.conditionFilter = i.conditionFilter
+        c.contentEncoding = i.contentEncoding
+        c.tlsVerify = i.tlsVerify
+        let secret = rotate ? Self.newSecret() : i.secret
+        c.secret = try secret.map(box.seal)
+        guard !c.isEmpty else { throw ClaiflowError(.badRequest, "nothing to change") }
+        guard let s = try await store.updateWebhook(uuid: uuid, changes: c, now: .now()) else {
+            throw ClaiflowError.notFound("webhook", uuid)
+        }
+        return try open(s)
+    }
+
+    /// Deletes a webhook with its delivery log.
+    public func delete(_ uuid: String) async throws {
+        guard try await store.deleteWebhook(uuid: uuid) else { throw ClaiflowError.notFound("webhook", uuid) }
+    }
+
+    /// Queues a delivery again.
+    public func redeliver(webhook: String, delivery: String) async throws -> WebhookDelivery {
+        guard let d = try await store.redeliver(webhookUUID: webhook, deliveryUUID: delivery, now: .now()) else {
+            throw ClaiflowError(.notFound, "delivery \"\(delivery)\" of webhook \"\(webhook)\" not found")
+        }
+        deliverer.poke()
+        return d
+    }
+
+    /// Sends a payload now (condition checked) and returns the outcome.
+    public func publish(_ uuid: String, payload: JSONValue) async throws -> WebhookDeliverer.Attempt {
+        let w = try await get(uuid)
+        return await deliverer.send(webhook: w, id: Identifier.generate(), body: payload.serialized(), payload: payload)
+    }
+}

@@ -1,0 +1,238 @@
+import ClaiflowCore
+import ClaiflowQuery
+
+/// The fields of a webhook an update may change; nil leaves a field as it is. `headers` and
+/// `secret` are the stored (encrypted) texts.
+public struct WebhookChanges: Sendable {
+    public var name: String?
+    public var summary: String?
+    public var url: String?
+    public var method: String?
+    public var headers: String?
+    public var timeoutSeconds: Int?
+    public var conditionValidator: ConditionValidator?
+    public var conditionFilter: String?
+    public var secret: String?
+    public var contentEncoding: String?
+    public var tlsVerify: Bool?
+
+    public init() {}
+
+    /// Whether nothing would change.
+    public var isEmpty: Bool {
+        name == nil && summary == nil && url == nil && method == nil && headers == nil && timeoutSeconds == nil
+            && conditionValidator == nil && conditionFilter == nil && secret == nil && contentEncoding == nil && tlsVerify == nil
+    }
+}
+
+/// A stored webhook row: the record with its headers and secret still encrypted.
+public struct StoredWebhook: Sendable, Equatable {
+    public var webhook: Webhook
+    public var sealedHeaders: String
+    public var sealedSecret: String
+}
+
+extension Store {
+    static func storedWebhook(_ r: SQLRow) throws -> StoredWebhook {
+        let w = Webhook(
+            uuid: try r.text("uuid"), name: try r.text("name"), summary: r.optionalText("summary"), url: try r.text("url"),
+            method: try r.text("method"), headers: [:], timeoutSeconds: Int(try r.integer("timeout")),
+            conditionValidator: ConditionValidator(rawValue: Int(try r.integer("condition_validator"))) ?? .none,
+            conditionFilter: r.optionalText("condition_filter"), secret: "", contentEncoding: try r.text("content_encoding"),
+            tlsVerify: try r.integer("tls_verify") != 0, created: try r.timestamp("created"), updated: try r.timestamp("updated"))
+        return StoredWebhook(webhook: w, sealedHeaders: try r.text("headers"), sealedSecret: try r.text("secret"))
+    }
+
+    static func delivery(_ r: SQLRow) throws -> WebhookDelivery {
+        WebhookDelivery(
+            uuid: try r.text("uuid"), webhookUUID: try r.text("webhook_uuid"), clusterUUID: try r.text("cluster_uuid"),
+            serviceUUID: try r.text("service_uuid"), payload: try r.text("payload"),
+            status: DeliveryStatus(rawValue: try r.text("status")) ?? .pending, attempts: Int(try r.integer("attempts")),
+            nextAttempt: r.optionalTimestamp("next_attempt"), lastResponseCode: r.optionalInteger("last_code").map { Int($0) },
+            lastError: r.optionalText("last_error"), created: try r.timestamp("created"), updated: try r.timestamp("updated"),
+            delivered: r.optionalTimestamp("delivered"))
+    }
+
+    /// The installation's encryption key (base64), created at the first call when `generate` gives one.
+    public func installationKey(generate: @Sendable () -> String) async throws -> String {
+        try await write("installation.key") { db in
+            if let row = try await db.first("SELECT value FROM installation_key WHERE id = 1") { return try row.text("value") }
+            let key = generate()
+            try await db.execute(
+                "INSERT INTO installation_key (id, value, created) VALUES (1, \(bind: key), \(bind: .timestamp(.now())))")
+            return key
+        }
+    }
+
+    /// Inserts a webhook; 409 when the uuid exists.
+    public func insertWebhook(_ w: Webhook, sealedHeaders: String, sealedSecret: String) async throws {
+        do {
+            try await write("webhook.insert") { db in
+                try await db.execute(
+                    """
+                    INSERT INTO webhook (uuid, name, summary, url, method, headers, timeout, condition_validator, condition_filter,
+                        secret, content_encoding, tls_verify, created, updated)
+                    VALUES (\(bind: w.uuid), \(bind: w.name), \(bind: w.summary), \(bind: w.url), \(bind: w.method), \(bind: sealedHeaders),
+                        \(bind: w.timeoutSeconds), \(bind: w.conditionValidator.rawValue), \(bind: w.conditionFilter), \(bind: sealedSecret),
+                        \(bind: w.contentEncoding), \(bind: w.tlsVerify ? 1 : 0), \(bind: .timestamp(w.created)), \(bind: .timestamp(w.updated)))
+                    """)
+            }
+        } catch StoreError.uniqueViolation {
+            throw ClaiflowError(.conflict, "webhook \"\(w.uuid)\" already exists")
+        }
+    }
+
+    /// Lists webhooks.
+    public func webhooks(_ query: ListQuery) async throws -> [StoredWebhook] {
+        try await list("webhook.list", table: "webhook", query: query, map: Self.storedWebhook)
+    }
+
+    /// One webhook, or nil.
+    public func webhook(uuid: String) async throws -> StoredWebhook? {
+        try await read("webhook.get") { db in
+            try await db.first("SELECT * FROM webhook WHERE uuid = \(bind: uuid)").map(Self.storedWebhook)
+        }
+    }
+
+    /// Applies changes; nil when the webhook does not exist.
+    public func updateWebhook(uuid: String, changes c: WebhookChanges, now: Timestamp) async throws -> StoredWebhook? {
+        try await write("webhook.update") { db in
+            try await db.first(
+                """
+                UPDATE webhook SET name = COALESCE(\(bind: c.name), name), summary = COALESCE(\(bind: c.summary), summary),
+                    url = COALESCE(\(bind: c.url), url), method = COALESCE(\(bind: c.method), method),
+                    headers = COALESCE(\(bind: c.headers), headers),
+                    timeout = COALESCE(\(bind: c.timeoutSeconds.map { .integer(Int64($0)) } ?? .null), timeout),
+                    condition_validator = COALESCE(\(bind: c.conditionValidator.map { .integer(Int64($0.rawValue)) } ?? .null), condition_validator),
+                    condition_filter = COALESCE(\(bind: c.conditionFilter), condition_filter),
+                    secret = COALESCE(\(bind: c.secret), secret), content_encoding = COALESCE(\(bind: c.contentEncoding), content_encoding),
+                    tls_verify = COALESCE(\(bind: c.tlsVerify.map { .integer($0 ? 1 : 0) } ?? .null), tls_verify),
+                    updated = \(bind: .timestamp(now))
+                WHERE uuid = \(bind: uuid) RETURNING *
+                """
+            ).map(Self.storedWebhook)
+        }
+    }
+
+    /// Deletes a webhook and its delivery log; false when it did not exist.
+    public func deleteWebhook(uuid: String) async throws -> Bool {
+        try await write("webhook.delete") { db in
+            try await db.execute("DELETE FROM webhook_delivery WHERE webhook_uuid = \(bind: uuid)")
+            return try await db.execute("DELETE FROM webhook WHERE uuid = \(bind: uuid)") > 0
+        }
+    }
+
+    /// The deliveries of a webhook (its log).
+    public func deliveries(webhookUUID: String, query: ListQuery) async throws -> [WebhookDelivery] {
+        try await list(
+            "webhook.deliveries", table: "webhook_delivery", query: query,
+            extra: "webhook_uuid = \(bind: webhookUUID)", newestFirst: true, map: Self.delivery)
+    }
+
+    // MARK: Outbox
+
+    /// The webhook payload of a status change (the original's fields; an empty result is null,
+    /// a JSON result embedded as JSON, times RFC 3339 UTC).
+    static func payload(_ c: StatusChange) -> String {
+        let s = c.service
+        func time(_ t: Timestamp?) -> JSONValue { t.map { .string($0.rfc3339) } ?? .null }
+        var result: JSONValue = .null
+        if let text = c.result?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+            result = (try? JSONValue.parse(text)) ?? .string(text)
+        }
+        let payload: JSONValue = .object([
+            "template_uuid": .string(s.templateUUID), "cluster_uuid": .string(s.clusterUUID), "service_uuid": .string(s.uuid),
+            "service_name": .string(s.name), "inputs": (try? JSONValue.parse(s.inputs)) ?? .null,
+            "assigned_client_uuid": s.sessionUUID.map { .string($0) } ?? .null,
+            "status": .integer(Int64(c.record.status.rawValue)), "status_description": .string(c.record.status.name),
+            "step_count": .integer(Int64(s.stepMax)), "step_position": .integer(Int64(c.record.stepSeq)),
+            "step_status": .integer(Int64((c.reported ?? c.record.status).rawValue)), "step_started": time(c.record.started),
+            "step_ended": time(c.record.ended), "result": result, "error": c.record.message.map { .string($0) } ?? .null,
+            "webhook": s.webhook.map { .string($0) } ?? .null, "created": .string(c.record.created.rfc3339),
+        ])
+        return payload.serialized()
+    }
+
+    /// Writes one pending delivery per status change of a service that names an existing
+    /// webhook — in the transaction of the change (transactional outbox).
+    static func enqueueDeliveries(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws {
+        let named = changes.filter { $0.service.webhook != nil }
+        guard !named.isEmpty else { return }
+        let ids = Array(Set(named.compactMap(\.service.webhook)))
+        let existing = Set(
+            try await db.query(
+                "SELECT uuid FROM webhook WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ") + ")"
+            ).map { try $0.text("uuid") })
+        for c in named {
+            guard let hook = c.service.webhook, existing.contains(hook) else { continue }
+            let now = c.record.created
+            try await db.execute(
+                """
+                INSERT INTO webhook_delivery (uuid, webhook_uuid, cluster_uuid, service_uuid, payload, status, attempts,
+                    next_attempt, created, updated)
+                VALUES (\(bind: Identifier.generate()), \(bind: hook), \(bind: c.service.clusterUUID), \(bind: c.service.uuid),
+                    \(bind: payload(c)), 'pending', 0, \(bind: .timestamp(now)), \(bind: .timestamp(now)), \(bind: .timestamp(now)))
+                """)
+        }
+    }
+
+    /// Claims up to `limit` due deliveries for sending: pending, due, not leased, and the oldest
+    /// pending one of their (webhook, service) — so deliveries for one service keep their order.
+    public func claimDeliveries(limit: Int, now: Timestamp, leaseUntil: Timestamp) async throws -> [WebhookDelivery] {
+        let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        return try await write("webhook.claim") { db in
+            try await db.query(
+                """
+                UPDATE webhook_delivery SET lease_until = \(bind: .timestamp(leaseUntil)), attempts = attempts + 1,
+                    updated = \(bind: .timestamp(now))
+                WHERE id IN (
+                    SELECT d.id FROM webhook_delivery d WHERE d.status = 'pending' AND d.next_attempt <= \(bind: .timestamp(now))
+                        AND (d.lease_until IS NULL OR d.lease_until < \(bind: .timestamp(now)))
+                        AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.webhook_uuid = d.webhook_uuid
+                            AND e.cluster_uuid = d.cluster_uuid AND e.service_uuid = d.service_uuid AND e.status = 'pending'
+                            AND e.id < d.id)
+                    ORDER BY d.id LIMIT \(bind: limit)\(skipLocked))
+                RETURNING *
+                """
+            ).map(Self.delivery).sorted { $0.created < $1.created }
+        }
+    }
+
+    /// Records the outcome of an attempt: `delivered`, `skipped`, `failed`, or still `pending`
+    /// with the next attempt time.
+    public func finishDelivery(
+        uuid: String, status: DeliveryStatus, code: Int?, error: String?, nextAttempt: Timestamp?, now: Timestamp
+    ) async throws {
+        try await write("webhook.finish") { db in
+            try await db.execute(
+                """
+                UPDATE webhook_delivery SET status = \(bind: status.rawValue), last_code = \(bind: code.map { .integer(Int64($0)) } ?? .null),
+                    last_error = \(bind: error), next_attempt = \(bind: nextAttempt.map { .timestamp($0) } ?? .null), lease_until = NULL,
+                    delivered = \(bind: status == .delivered ? .timestamp(now) : .null), updated = \(bind: .timestamp(now))
+                WHERE uuid = \(bind: uuid)
+                """)
+        }
+    }
+
+    /// Queues a delivery again (manual redelivery): pending, due now, attempts reset. Nil when unknown.
+    public func redeliver(webhookUUID: String, deliveryUUID: String, now: Timestamp) async throws -> WebhookDelivery? {
+        try await write("webhook.redeliver") { db in
+            try await db.first(
+                """
+                UPDATE webhook_delivery SET status = 'pending', attempts = 0, next_attempt = \(bind: .timestamp(now)),
+                    lease_until = NULL, updated = \(bind: .timestamp(now))
+                WHERE uuid = \(bind: deliveryUUID) AND webhook_uuid = \(bind: webhookUUID) RETURNING *
+                """
+            ).map(Self.delivery)
+        }
+    }
+
+    /// When the next pending delivery is due, and how many are pending.
+    public func deliveryQueue() async throws -> (next: Timestamp?, depth: Int) {
+        try await read("webhook.queue") { db in
+            let row = try await db.first(
+                "SELECT MIN(next_attempt) AS t, COUNT(*) AS n FROM webhook_delivery WHERE status = 'pending'")
+            return (row?.optionalTimestamp("t"), Int(row?.optionalInteger("n") ?? 0))
+        }
+    }
+}
