@@ -51,6 +51,15 @@ struct Bench: AsyncParsableCommand {
     @Flag(name: .customLong("dispatch-only"), help: "Run only the dispatch benchmark.")
     var dispatchOnly = false
 
+    @Flag(name: .customLong("webhooks-only"), help: "Run only the webhook benchmark.")
+    var webhooksOnly = false
+
+    @Option(name: .customLong("webhook-samples"), help: "Services created one at a time to measure the delivery delay.")
+    var webhookSamples: Int = 500
+
+    @Option(name: .customLong("webhook-burst"), help: "Services created at once to measure deliveries per second.")
+    var webhookBurst: Int = 2000
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -64,6 +73,16 @@ struct Bench: AsyncParsableCommand {
         print("claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("")
         print(pad("store", 10) + pad("operation", 22) + pad("req/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "errors")
+        if webhooksOnly || !dispatchOnly {
+            print("")
+            print(pad("store", 10) + pad("webhook delay p50 ms", 22) + pad("p99 ms", 9) + "deliveries/s")
+            for db in databases {
+                let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
+                let w = try await WebhookBench(databaseURL: db, samples: webhookSamples, burst: webhookBurst).run()
+                print(pad(kind, 10) + pad(String(format: "%.2f", w.p50), 22) + pad(String(format: "%.2f", w.p99), 9) + String(format: "%.0f", w.perSecond))
+            }
+            if webhooksOnly { return }
+        }
         if dispatchAgents > 0 {
             print("")
             print(pad("store", 10) + pad("agents parked", 15) + pad("idle stmt/s", 13) + pad("pickup p50 ms", 15) + pad("p99 ms", 9) + pad("cycles/s", 10) + "errors")
