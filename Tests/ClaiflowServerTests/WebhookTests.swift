@@ -248,6 +248,21 @@ struct WebhookTests {
         }
     }
 
+    @Test("content_encoding gzip compresses the body (the signature is over the JSON)")
+    func gzip() async throws {
+        let receiver = try await Receiver.start()
+        try await TestServer.with { s in
+            _ = try await s.request(
+                .POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"h","url":"\#(receiver.url)","method":"POST","content_encoding":"gzip"}"#)
+            let published = try await s.request(.POST, "/api/v1/webhook/h1/publish", json: #"{"hello":"world"}"#)
+            #expect(published.json?.field("status_code") == .integer(204))
+            let hit = try #require(receiver.received.first)
+            #expect(hit.headers["content-encoding"] == "gzip")
+            #expect(!hit.body.contains("hello"))
+        }
+        await receiver.stop()
+    }
+
     @Test("header values and secrets are masked in responses and encrypted at rest; rotation shows the new secret once")
     func secrets() async throws {
         try await TestServer.with { s in
