@@ -12,7 +12,7 @@ struct WebhookCondition: Sendable {
         do {
             program = try JQProgram(filter: filter.trimmingCharacters(in: .whitespaces).isEmpty ? "." : filter)
         } catch {
-            throw ClaiflowError.invalidField("conditionFilter", "not a valid jq filter: \(error.message)")
+            throw ClaiflowError.invalidField("conditionFilter", error.message)
         }
     }
 

@@ -114,7 +114,7 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
     @discardableResult
     func deliverDue() async throws -> Int {
         let now = Timestamp.now()
-        let due = try await store.claimDeliveries(limit: Self.batch, now: now, leaseUntil: now.adding(.seconds(300)))
+        let due = try await store.claimDeliveries(limit: Self.batch, now: now, leaseUntil: now.adding(.seconds(600)))  // longer than the longest timeout (5 min)
         guard !due.isEmpty else { return 0 }
         var hooks: [String: Webhook?] = [:]
         for uuid in Set(due.map(\.webhookUUID)) {

@@ -78,7 +78,12 @@ public struct WebhookUseCases: Sendable {
             throw ClaiflowError(.badRequest, "name, url and method are required")
         }
         let validator = i.conditionValidator ?? .none
-        if validator == .jq { _ = try WebhookCondition(filter: i.conditionFilter ?? ".") }
+        if validator == .jq {
+            guard let filter = i.conditionFilter, !filter.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ClaiflowError.invalidField("conditionFilter", "is required when conditionValidator is jq")
+            }
+            _ = try WebhookCondition(filter: filter)
+        }
         let now = Timestamp.now()
         let w = Webhook(
             uuid: i.uuid ?? Identifier.generate(), name: name, summary: i.summary, url: url, method: method,

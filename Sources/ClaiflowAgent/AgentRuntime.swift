@@ -1,0 +1,493 @@
+import AsyncHTTPClient
+import ClaiflowCore
+import ClaiflowFlow
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The claiflow agent: connects to the server for one cluster, receives the services created
+/// for it and runs their flows with the shared ``FlowEngine``, reporting every top-level step.
+///
+/// ```swift
+/// let agent = AgentRuntime(
+///     configuration: AgentConfiguration(serverURL: "https://claiflow.example.com", clusterUUID: "prod-eu-1", token: secret),
+///     commands: commands, httpClient: HTTPClient.shared, logger: logger)
+/// let group = ServiceGroup(services: [agent], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+/// try await group.run()
+/// ```
+///
+/// Behaviour (see `docs/agent.md`):
+/// - **Polling.** While it has idle workers, one long poll is open, asking for as many services
+///   as there are idle workers; it never claims more than it can run.
+/// - **Keep-alive.** While every worker is busy no poll is open; when the server has not heard
+///   from the agent for ``AgentConfiguration/keepAliveInterval``, the agent re-sends the last
+///   report of a running service, which the server ignores as a duplicate but which keeps the
+///   session, and the leases of its services, alive.
+/// - **Reports.** Each step is reported `processing`, then `succeeded` or `failed`, in order,
+///   before the flow goes on; a report that cannot be delivered is retried with backoff for up
+///   to ``AgentConfiguration/reportRetryLimit``. A 404 or 409 stops the service (the server no
+///   longer wants it); `X-Claiflow-Cancel: true` stops it at once.
+/// - **Server restarts.** Failed calls are retried with jittered exponential backoff; a 401
+///   authenticates again. The runtime never stops by itself because the server is away.
+/// - **Graceful shutdown** (``run()`` in a `ServiceGroup`, or ``stop()``): polling stops,
+///   running services get ``AgentConfiguration/shutdownGrace`` to finish, the rest are
+///   interrupted and reported failed ("agent shutting down: …").
+/// - **System services.** `claiflow.client_pod.rebounce` stops polling, waits for the other
+///   services (at most ``AgentConfiguration/rebounceWait``), succeeds, then ``run()`` returns
+///   so that the process exits and Kubernetes restarts it. `claiflow.client.upgrade` fails
+///   ("not supported by this agent yet"). Other services of the same poll run normally.
+public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
+    /// The version of this agent library (`client_lib_version`).
+    public static let libraryVersion = "0.2.0"
+    /// The system command that restarts the agent.
+    public static let rebounceCommand = "claiflow.client_pod.rebounce"
+    /// The system command that upgrades the agent (not supported yet).
+    public static let upgradeCommand = "claiflow.client.upgrade"
+    /// The commands the runtime implements itself; they take precedence over given commands.
+    public static let systemCommandNames: [String] = [rebounceCommand, upgradeCommand]
+    /// The result of a successful rebounce (the original agent's text).
+    public static let rebounceResult = "client pod rebounce will be complete"
+
+    /// The configuration the runtime was created with.
+    public let configuration: AgentConfiguration
+    private let commands: [String: FlowCommand]
+    private let api: AgentAPI
+    private let sessions: SessionKeeper
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let signal = StateSignal()
+
+    /// The service whose flow the current task runs (for the system commands).
+    @TaskLocal static var currentService: String?
+
+    private enum StopReason: Sendable {
+        case shutdown
+        case rebounce(String)
+    }
+
+    private enum Phase: Sendable {
+        case created
+        case running
+        /// A rebounce service is waiting for the others: no polling.
+        case rebouncing(String)
+        case stopping(StopReason)
+        case stopped
+    }
+
+    private struct State: Sendable {
+        var phase = Phase.created
+        var running: [String: ServiceRun] = [:]
+        var pollTask: Task<Result<[PolledService], AgentCallError>, Never>?
+        var pollInFlight = false
+        var lastContact = ContinuousClock.now
+        var rebounced: Set<String> = []
+    }
+
+    /// Creates a runtime.
+    ///
+    /// - Parameters:
+    ///   - configuration: The server, cluster, token and tuning.
+    ///   - commands: The commands flows may run, by name (e.g. `CommandCatalog.commands`).
+    ///   - httpClient: The HTTP client to reach the server with (default the shared one; the
+    ///     runtime never shuts it down).
+    ///   - logger: The logger; lines carry `service_uuid`, `step`, `status`. Secrets are never logged.
+    public init(
+        configuration: AgentConfiguration, commands: [String: FlowCommand], httpClient: HTTPClient = .shared, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.commands = commands
+        var logger = logger
+        logger[metadataKey: "cluster_uuid"] = .string(configuration.clusterUUID)
+        self.logger = logger
+        self.api = AgentAPI(http: httpClient, configuration: configuration)
+        self.sessions = SessionKeeper(api: api, logger: logger)
+    }
+
+    /// The uuids of the services running now, sorted.
+    public var runningServiceUUIDs: [String] { state.withLock { $0.running.keys.sorted() } }
+
+    /// Runs the agent until a graceful shutdown (then it drains, see the type's documentation),
+    /// until ``stop()``, or until a rebounce service completed. It does not return because the
+    /// server is unreachable.
+    ///
+    /// - Throws: ``ClaiflowError`` `.badRequest` for an invalid configuration, `.conflict`
+    ///   when the runtime already ran.
+    public func run() async throws {
+        try configuration.validate()
+        let first = state.withLock { s -> Bool? in
+            switch s.phase {
+            case .created:
+                s.phase = .running
+                return true
+            case .stopping:
+                s.phase = .stopped  // stopped before it ran
+                return false
+            default:
+                return nil
+            }
+        }
+        guard let first else { throw ClaiflowError(.conflict, "this AgentRuntime has already run; create a new one") }
+        guard first else { return }
+        logger.notice(
+            "agent starting",
+            metadata: [
+                "server": .string(configuration.baseURL), "workers": .stringConvertible(configuration.workers),
+                "version": .string(configuration.version), "commands": .stringConvertible(commands.count),
+            ])
+        let engine = FlowEngine(commands: allCommands())
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.keepAliveLoop() }
+                await self.pollLoop(engine)
+                await self.drain()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.beginStop(.shutdown)
+        }
+        logger.notice("agent stopped")
+    }
+
+    /// Begins a graceful shutdown, as SIGTERM does in a `ServiceGroup`: no more polling, running
+    /// services get the grace period, then ``run()`` returns.
+    public func stop() { beginStop(.shutdown) }
+
+    // MARK: - Polling
+
+    private func pollLoop(_ engine: FlowEngine) async {
+        var backoff = Backoff(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff)
+        var failures = 0
+        var unauthorizedInARow = 0
+        while true {
+            if Task.isCancelled { beginStop(.shutdown) }
+            let seen = signal.generation
+            let (phase, idle) = state.withLock { ($0.phase, configuration.workers - $0.running.count) }
+            switch phase {
+            case .created, .stopping, .stopped:
+                return
+            case .rebouncing:
+                await signal.wait(after: seen)
+                continue
+            case .running:
+                if idle <= 0 {
+                    await signal.wait(after: seen)
+                    continue
+                }
+            }
+            switch await pollOnce(limit: idle) {
+            case .success(let services):
+                if failures > 0 {
+                    logger.notice("connected to the server again", metadata: ["failed_attempts": .stringConvertible(failures)])
+                }
+                failures = 0
+                unauthorizedInARow = 0
+                backoff.reset()
+                if !services.isEmpty { await start(services, engine) }
+            case .failure(.cancelled):
+                continue
+            case .failure(.unauthorized(let message)):
+                unauthorizedInARow += 1
+                if unauthorizedInARow == 1 { continue }  // authenticate again at once
+                failures += 1
+                await pause(&backoff, failures, "poll refused: 401 \(message)")
+            case .failure(let error):
+                failures += 1
+                await pause(&backoff, failures, error.description)
+            }
+        }
+    }
+
+    /// Waits the next backoff delay (or until the runtime stops) after a failed poll.
+    private func pause(_ backoff: inout Backoff, _ failures: Int, _ error: String) async {
+        let delay = backoff.next()
+        if failures == 1 || failures % 10 == 0 {
+            logger.warning(
+                "cannot poll the server; retrying",
+                metadata: ["error": .string(error), "attempt": .stringConvertible(failures), "retry_in": .string(Self.format(delay))])
+        }
+        _ = await signal.waitUntil(deadline: .now + delay) {
+            state.withLock { s in
+                if case .running = s.phase { return false }
+                return true
+            }
+        }
+    }
+
+    /// One poll (with the handshake if needed), in a task that stopping the runtime cancels.
+    private func pollOnce(limit: Int) async -> Result<[PolledService], AgentCallError> {
+        let api = self.api
+        let sessions = self.sessions
+        let wait = configuration.pollWait
+        let task = Task { () -> Result<[PolledService], AgentCallError> in
+            var current: AgentSession?
+            do throws(AgentCallError) {
+                let session = try await sessions.session()
+                current = session
+                return .success(try await api.poll(session, limit: limit, wait: wait))
+            } catch {
+                if case .unauthorized = error, let current { await sessions.invalidate(current) }
+                return .failure(error)
+            }
+        }
+        let proceed = state.withLock { s -> Bool in
+            guard case .running = s.phase else { return false }
+            s.pollTask = task
+            s.pollInFlight = true
+            s.lastContact = .now
+            return true
+        }
+        if !proceed { task.cancel() }
+        let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        state.withLock { s in
+            s.pollTask = nil
+            s.pollInFlight = false
+            if case .success = result { s.lastContact = .now }
+        }
+        return result
+    }
+
+    // MARK: - Running services
+
+    private func start(_ services: [PolledService], _ engine: FlowEngine) async {
+        logger.info(
+            "services received",
+            metadata: ["count": .stringConvertible(services.count), "service_uuids": .string(services.map(\.uuid).joined(separator: ","))])
+        for service in services {
+            let flow: Result<Flow, ClaiflowError>
+            do throws(ClaiflowError) {
+                flow = .success(try Flow.parse(service.flow))
+            } catch {
+                flow = .failure(error)
+            }
+            let run = ServiceRun(
+                service: service, api: api, sessions: sessions, configuration: configuration, logger: logger,
+                contacted: { [weak self] in self?.noteContact() })
+            let rebounce = (try? flow.get())?.steps.contains { $0.command == Self.rebounceCommand } ?? false
+            let refusal = state.withLock { s -> String? in
+                if case .stopping = s.phase { return "the agent is stopping" }
+                if s.running[service.uuid] != nil { return "it is already running" }
+                s.running[service.uuid] = run
+                // A rebounce ends polling as soon as it arrives, not only when its step starts.
+                if rebounce, case .running = s.phase { s.phase = .rebouncing(service.uuid) }
+                return nil
+            }
+            if let refusal {
+                // Not started: the server offers it again once this session's lease lapses.
+                logger.notice("service not started: \(refusal)", metadata: ["service_uuid": .string(service.uuid)])
+                continue
+            }
+            // Detached: a service is interrupted only by the runtime (after the shutdown grace,
+            // or when the server says so), never by the graceful-shutdown signal itself.
+            let task = Task.detached {
+                await AgentRuntime.$currentService.withValue(service.uuid) {
+                    await self.execute(service, flow, run, engine)
+                }
+                self.finished(run)
+            }
+            await run.attach(task)
+        }
+        signal.notify()
+    }
+
+    private func execute(_ service: PolledService, _ parsed: Result<Flow, ClaiflowError>, _ run: ServiceRun, _ engine: FlowEngine) async {
+        var logger = self.logger
+        logger[metadataKey: "service_uuid"] = .string(service.uuid)
+        logger[metadataKey: "service_name"] = .string(service.name)
+        let flow: Flow
+        switch parsed {
+        case .success(let f):
+            flow = f
+        case .failure(let error):
+            let now = Timestamp.now()
+            logger.error("service has an invalid flow", metadata: ["error": .string(error.message)])
+            await run.deliver(
+                StepReport(
+                    sequence: 0, stepID: "", status: .failed, error: "the service's flow is invalid: \(error.message)", started: now,
+                    ended: now))
+            return
+        }
+        guard flow.stepMax > 0 else {
+            let now = Timestamp.now()
+            await run.deliver(
+                StepReport(sequence: 0, stepID: "", status: .failed, error: "the service's flow has no steps", started: now, ended: now))
+            return
+        }
+        await run.noteStepCount(flow.stepMax)
+        logger.info("service started", metadata: ["steps": .stringConvertible(flow.stepMax)])
+        let outcome = await engine.run(
+            flow, inputs: service.inputs, onStep: { report in await run.deliver(report) }, isCancelled: { await run.isStopped })
+        var metadata: Logger.Metadata = ["status": .string(outcome.status.rawValue)]
+        if let cause = await run.stopCause { metadata["stopped"] = .string("\(cause)") }
+        if let error = outcome.error { metadata["error"] = .string(ServiceRun.excerpt(error)) }
+        logger.info("service ended", metadata: metadata)
+    }
+
+    private func finished(_ run: ServiceRun) {
+        let cancel = state.withLock { s -> Task<Result<[PolledService], AgentCallError>, Never>? in
+            s.running[run.uuid] = nil
+            if s.rebounced.remove(run.uuid) != nil {
+                switch s.phase {
+                case .running, .rebouncing:
+                    s.phase = .stopping(.rebounce(run.uuid))
+                    return s.pollTask
+                default:
+                    return nil
+                }
+            }
+            if case .rebouncing(let uuid) = s.phase, uuid == run.uuid {
+                s.phase = .running  // the rebounce did not complete (canceled): carry on
+            }
+            return nil
+        }
+        cancel?.cancel()
+        signal.notify()
+    }
+
+    private func noteContact() {
+        state.withLock { $0.lastContact = .now }
+    }
+
+    // MARK: - Keep-alive
+
+    /// While no poll is open (every worker busy, a rebounce, a shutdown), re-sends the last
+    /// report of a running service whenever the server has not heard from the agent for
+    /// `keepAliveInterval`.
+    private func keepAliveLoop() async {
+        let interval = configuration.keepAliveInterval
+        var next = ContinuousClock.now + interval
+        while true {
+            do {
+                try await Task.sleep(until: next, clock: .continuous)
+            } catch {
+                return
+            }
+            let (last, inFlight, runs) = state.withLock { ($0.lastContact, $0.pollInFlight, Array($0.running.values)) }
+            if inFlight {
+                next = .now + interval
+                continue
+            }
+            if last + interval > .now {
+                next = last + interval
+                continue
+            }
+            var reached = false
+            for run in runs where await run.keepAlive() {
+                reached = true
+                break
+            }
+            if reached { logger.debug("session kept alive") }
+            next = .now + interval
+        }
+    }
+
+    // MARK: - Stopping
+
+    private func beginStop(_ reason: StopReason) {
+        let task = state.withLock { s -> Task<Result<[PolledService], AgentCallError>, Never>?? in
+            switch s.phase {
+            case .stopping, .stopped:
+                return nil
+            case .created, .running, .rebouncing:
+                s.phase = .stopping(reason)
+                return .some(s.pollTask)
+            }
+        }
+        guard let task else { return }
+        if case .shutdown = reason { logger.notice("graceful shutdown: no more polling") }
+        task?.cancel()
+        signal.notify()
+    }
+
+    /// Lets running services finish within the grace period, then interrupts and fails the rest.
+    private func drain() async {
+        let reason = state.withLock { s -> StopReason in
+            if case .stopping(let r) = s.phase { return r }
+            return .shutdown
+        }
+        let deadline: ContinuousClock.Instant
+        let message: String
+        switch reason {
+        case .shutdown:
+            deadline = .now + configuration.shutdownGrace
+            message =
+                "agent shutting down: the service was still running when the shutdown grace period (\(Self.format(configuration.shutdownGrace))) ended"
+        case .rebounce(let uuid):
+            deadline = .now
+            message = "agent shutting down: restarting for \(Self.rebounceCommand) (service \(uuid)); the service was still running"
+        }
+        let count = state.withLock { $0.running.count }
+        if count > 0, case .shutdown = reason {
+            logger.notice(
+                "waiting for running services to finish",
+                metadata: ["count": .stringConvertible(count), "grace": .string(Self.format(configuration.shutdownGrace))])
+        }
+        let done = await signal.waitUntil(deadline: deadline) { state.withLock { $0.running.isEmpty } }
+        if !done {
+            let remaining = state.withLock { Array($0.running.values) }
+            logger.warning(
+                "interrupting services that did not finish",
+                metadata: ["service_uuids": .string(remaining.map(\.uuid).sorted().joined(separator: ","))])
+            await withTaskGroup(of: Void.self) { group in
+                for run in remaining {
+                    // In a task of its own: the final report must go out even if run() was canceled.
+                    group.addTask { await Task { await run.abandon(message) }.value }
+                }
+            }
+        }
+        state.withLock { $0.phase = .stopped }
+        signal.notify()
+    }
+
+    // MARK: - System commands
+
+    private func allCommands() -> [String: FlowCommand] {
+        var all = commands
+        all[Self.rebounceCommand] = { [weak self] _ in
+            guard let self else { throw CancellationError() }
+            return try await self.rebounce()
+        }
+        all[Self.upgradeCommand] = { _ in
+            throw FlowCommandError("upgrade is not supported by this agent yet: roll the agent's Deployment to the new image instead")
+        }
+        return all
+    }
+
+    /// `claiflow.client_pod.rebounce`: stop polling, wait for the other services, then let the
+    /// runtime stop when this service has reported.
+    private func rebounce() async throws -> JSONValue {
+        guard let uuid = Self.currentService else { throw FlowCommandError("\(Self.rebounceCommand) runs only as a service") }
+        let task = state.withLock { s -> Task<Result<[PolledService], AgentCallError>, Never>? in
+            switch s.phase {
+            case .running, .rebouncing:
+                s.phase = .rebouncing(uuid)
+                return s.pollTask
+            default:
+                return nil
+            }
+        }
+        task?.cancel()
+        signal.notify()
+        let others = state.withLock { $0.running.count - 1 }
+        logger.notice(
+            "rebounce requested: no more polling; waiting for the other services",
+            metadata: ["service_uuid": .string(uuid), "others": .stringConvertible(others), "wait": .string(Self.format(configuration.rebounceWait))])
+        let alone = await signal.waitUntil(deadline: .now + configuration.rebounceWait) {
+            state.withLock { $0.running.keys.allSatisfy { $0 == uuid } }
+        }
+        try Task.checkCancellation()
+        if !alone {
+            logger.warning("rebounce: other services are still running; they will be reported failed", metadata: ["service_uuid": .string(uuid)])
+        }
+        state.withLock { _ = $0.rebounced.insert(uuid) }
+        return .string(Self.rebounceResult)
+    }
+
+    /// A duration for messages: `30s`, `1.5s`, `250ms`.
+    static func format(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        if milliseconds < 1000 { return "\(milliseconds)ms" }
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
+        return "\(Double(milliseconds) / 1000)s"
+    }
+}
