@@ -111,13 +111,16 @@ let package = Package(
         ),
         .target(
             name: "ClaiflowTestSupport",
-            dependencies: ["ClaiflowCore", "ClaiflowStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "ClaiflowCore", "ClaiflowStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .testTarget(name: "ClaiflowCoreTests", dependencies: ["ClaiflowCore"]),
         .testTarget(
             name: "ClaiflowAgentCommandsTests",
             dependencies: [
-                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow",
+                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow", "ClaiflowTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]

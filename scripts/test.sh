@@ -12,4 +12,6 @@ if [ -z "${CLAIFLOW_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 export CLAIFLOW_TEST_POSTGRES_URL="${CLAIFLOW_TEST_POSTGRES_URL:-}"
+# The end-to-end tests start the `claiflow` binary itself: build it first.
+swift build
 swift test "$@"
