@@ -54,6 +54,12 @@ struct Bench: AsyncParsableCommand {
     @Flag(name: .customLong("webhooks-only"), help: "Run only the webhook benchmark.")
     var webhooksOnly = false
 
+    @Flag(name: .customLong("agent-only"), help: "Run only the agent benchmark (needs the claiflow binary next to this one).")
+    var agentOnly = false
+
+    @Option(name: .customLong("agent-services"), help: "Services run through one agent process.")
+    var agentServices: Int = 3000
+
     @Option(name: .customLong("webhook-samples"), help: "Services created one at a time to measure the delivery delay.")
     var webhookSamples: Int = 500
 
@@ -73,6 +79,15 @@ struct Bench: AsyncParsableCommand {
         print("claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("")
         print(pad("store", 10) + pad("operation", 22) + pad("req/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "errors")
+        if agentOnly {
+            print(pad("store", 10) + pad("services/s (1 agent)", 22) + pad("agent RSS idle MiB", 20) + "under load MiB")
+            for db in databases {
+                let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
+                let a = try await AgentBench(databaseURL: db, services: agentServices, workers: 4).run()
+                print(pad(kind, 10) + pad(String(format: "%.0f", a.perSecond), 22) + pad(String(format: "%.1f", a.idleMiB), 20) + String(format: "%.1f", a.loadMiB))
+            }
+            return
+        }
         if webhooksOnly || !dispatchOnly {
             print("")
             print(pad("store", 10) + pad("webhook delay p50 ms", 22) + pad("p99 ms", 9) + "deliveries/s")

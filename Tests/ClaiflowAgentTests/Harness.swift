@@ -261,12 +261,16 @@ final class Harness: Sendable {
         return c
     }
 
-    /// Starts an agent in a service group (no signals).
-    func startAgent(_ configuration: AgentConfiguration, extraCommands: [String: FlowCommand] = [:]) -> RunningAgent {
+    /// Starts an agent in a service group (no signals), with the test commands (or `commands`)
+    /// plus `extraCommands`.
+    func startAgent(
+        _ configuration: AgentConfiguration, commands: [String: FlowCommand]? = nil, extraCommands: [String: FlowCommand] = [:]
+    ) -> RunningAgent {
         var logger = Logger(label: "test-agent")
         logger.logLevel = ProcessInfo.processInfo.environment["AGENT_TEST_LOG"] == "1" ? .debug : .critical
         let runtime = AgentRuntime(
-            configuration: configuration, commands: commands.merging(extraCommands) { _, new in new }, httpClient: HTTPClient.shared,
+            configuration: configuration, commands: (commands ?? self.commands).merging(extraCommands) { _, new in new },
+            httpClient: HTTPClient.shared,
             logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

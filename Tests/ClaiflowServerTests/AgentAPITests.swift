@@ -222,6 +222,23 @@ struct AgentAPITests {
         }
     }
 
+    @Test("an agent that authenticates again (a newer session of the same token) keeps reporting its running services")
+    func newerSessionTakesOver() async throws {
+        try await TestServer.with { s in
+            let token = try await Self.setUp(s)
+            try await Self.create(s, "long", steps: 2)
+            let first = try await TestAgent.connect(s, cluster: "c1", token: token)
+            _ = try await first.poll()
+            _ = try await first.report("long", seq: 0, status: 2)
+            let again = try await TestAgent.connect(s, cluster: "c1", token: token)
+            #expect(try await again.report("long", seq: 0, status: 4, result: "{}", ended: "2026-01-01T00:00:01Z").status == 200)
+            // The older session cannot take it back.
+            #expect(try await first.report("long", seq: 1, status: 2).status == 409)
+            #expect(try await again.report("long", seq: 1, status: 4, result: "{}", ended: "2026-01-01T00:00:02Z").status == 200)
+            #expect(try await Self.statuses(s, "long").last == 4)
+        }
+    }
+
     @Test("a failing step ends the service failed with its message")
     func failure() async throws {
         try await TestServer.with { s in

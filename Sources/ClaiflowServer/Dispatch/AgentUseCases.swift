@@ -1,6 +1,7 @@
 import ClaiflowCore
 import ClaiflowStore
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// An authenticated agent call: the verified claims of its session token.
@@ -99,7 +100,7 @@ public final class AgentUseCases: Sendable {
 
     /// Returns up to `limit` services for the session's cluster, claiming them; when there are
     /// none, parks until one is created, the wait passes (then `[]`), or the token is revoked (401).
-    public func poll(_ session: AgentSession, limit: Int, wait: Duration) async throws -> [Service] {
+    public func poll(_ session: AgentSession, limit: Int, wait: Duration) async throws -> [ClaiflowCore.Service] {
         let cluster = session.claims.clusterUUID
         let s = settings.settings
         keepAlive.touch(session, expiration: s.sessionExpiration)
@@ -128,7 +129,15 @@ public final class AgentUseCases: Sendable {
             let untilTokenExpiry = Duration.microseconds(current.tokenExpires.microseconds - Timestamp.now().microseconds)
             let park = min(remaining, untilTokenExpiry)
             if park <= .zero { return [] }
-            switch await hub.wait(cluster: cluster, tokenUUID: current.claims.tokenUUID, generation: generation, timeout: park) {
+            let hub = self.hub
+            let token = current.claims.tokenUUID
+            let wake = await withGracefulShutdownHandler {
+                await hub.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park)
+            } onGracefulShutdown: {
+                // The server is stopping: end parked polls now rather than when their wait ends.
+                hub.shutdown()
+            }
+            switch wake {
             case .work: continue
             case .timeout, .shutdown:
                 if Timestamp.now() >= current.tokenExpires {

@@ -169,7 +169,18 @@ extension Store {
                 if resend || overtaken { return .duplicate(s, cancel: s.cancelRequested && !s.status.isTerminal) }
             }
             if s.status.isTerminal { return .finished(s) }
-            guard s.sessionUUID == sessionUUID, s.status == .sent || s.status == .processing else { return .notHeld(s) }
+            guard s.status == .sent || s.status == .processing, let holder = s.sessionUUID else { return .notHeld(s) }
+            if holder != sessionUUID {
+                // A newer session of the same cluster token (the agent authenticated again, e.g.
+                // after its JWT expired) takes over the services of the older one.
+                let rows = try await db.query(
+                    "SELECT * FROM cluster_session WHERE uuid IN (\(bind: holder), \(bind: sessionUUID))")
+                let byUUID = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.text("uuid"), try Self.session($0)) })
+                guard let old = byUUID[holder], let new = byUUID[sessionUUID], old.clusterTokenUUID == new.clusterTokenUUID,
+                    new.created > old.created
+                else { return .notHeld(s) }
+                s.sessionUUID = sessionUUID
+            }
             let record = ServiceStatusRecord(
                 stepMax: s.stepMax, stepSeq: r.sequence, status: stored, started: r.started, ended: r.ended,
                 message: r.error.flatMap { $0.isEmpty ? nil : $0 }, created: now)
