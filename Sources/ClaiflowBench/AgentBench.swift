@@ -24,22 +24,10 @@ struct AgentBench {
     }
 
     func run() async throws -> (perSecond: Double, idleMiB: Double, loadMiB: Double) {
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        var config = ServerConfiguration()
-        config.host = "127.0.0.1"
-        config.port = 0
-        config.database = databaseURL
-        config.adminToken = "bench-admin-token-" + Identifier.generate()
-        config.logLevel = .error
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try await ClaiflowServerApp.build(configuration: config, logger: logger) { continuation.yield($0) }
-        let group = ServiceGroup(services: [app.application], gracefulShutdownSignals: [], logger: logger)
-        let running = Task { try await group.run() }
-        var it = ports.makeAsyncIterator()
-        guard let port = await it.next() else { throw FlowBenchError("server did not start") }
-        let base = "http://127.0.0.1:\(port)"
-        let auth = "Bearer \(config.adminToken ?? "")"
+        let server = try await BenchServer.start(databaseURL: databaseURL)
+        let app = server.app
+        let base = server.base
+        let auth = server.auth
         @Sendable func post(_ path: String, _ body: String) async throws -> ByteBuffer {
             var r = HTTPClientRequest(url: base + path)
             r.method = .POST
@@ -107,9 +95,7 @@ struct AgentBench {
         let rate = Double(services) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
         agent.terminate()
         agent.waitUntilExit()
-        await group.triggerGracefulShutdown()
-        _ = await running.result
-        await app.store.close()
+        await server.stop()
         return (rate, Double(idle) / 1024, Double(peak) / 1024)
     }
 }

@@ -77,8 +77,6 @@ struct Bench: AsyncParsableCommand {
             databases = ["sqlite:" + FileManager.default.temporaryDirectory.appendingPathComponent("claiflow-bench-\(Identifier.generate()).sqlite").path]
         }
         print("claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        print("")
-        print(pad("store", 10) + pad("operation", 22) + pad("req/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "errors")
         if agentOnly {
             print(pad("store", 10) + pad("services/s (1 agent)", 22) + pad("agent RSS idle MiB", 20) + "under load MiB")
             for db in databases {
@@ -118,6 +116,8 @@ struct Bench: AsyncParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let single = try await FlowBench.measure(runs: flowRuns, concurrency: 1)
         let parallel = try await FlowBench.measure(runs: flowRuns, concurrency: cores)
+        print("")
+        print(pad("store", 10) + pad("operation", 22) + pad("req/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "errors")
         print(pad("-", 10) + pad("flow eval, 3 steps", 22) + pad(String(format: "%.0f", single), 10) + "(1 task)")
         print(pad("-", 10) + pad("flow eval, 3 steps", 22) + pad(String(format: "%.0f", parallel), 10) + "(\(cores) tasks)")
         for db in databases {
@@ -142,22 +142,9 @@ struct Bench: AsyncParsableCommand {
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
 
     func measure(databaseURL: String) async throws -> [Result] {
-        var config = ServerConfiguration()
-        config.host = "127.0.0.1"
-        config.port = 0
-        config.database = databaseURL
-        config.adminToken = "bench-admin-token-" + Identifier.generate()
-        config.logLevel = .error
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try await ClaiflowServerApp.build(configuration: config, logger: logger) { continuation.yield($0) }
-        let group = ServiceGroup(services: [app.application], gracefulShutdownSignals: [], logger: logger)
-        let running = Task { try await group.run() }
-        var it = ports.makeAsyncIterator()
-        guard let port = await it.next() else { throw ValidationError("server did not start") }
-        let base = "http://127.0.0.1:\(port)"
-        let auth = "Bearer \(config.adminToken ?? "")"
+        let server = try await BenchServer.start(databaseURL: databaseURL)
+        let base = server.base
+        let auth = server.auth
         let runID = Identifier.generate().prefix(8)
 
         let create = try await drive(count: creates) { i in
@@ -207,9 +194,7 @@ struct Bench: AsyncParsableCommand {
             r.body = .bytes(ByteBuffer(string: serviceBody(allClusters)))
             return r
         }
-        await group.triggerGracefulShutdown()
-        _ = await running.result
-        await app.store.close()
+        await server.stop()
         return [
             Result(name: "create cluster", perSecond: create.rate, p50: create.p50, p99: create.p99, errors: create.errors),
             Result(name: "filtered list (20)", perSecond: list.rate, p50: list.p50, p99: list.p99, errors: list.errors),

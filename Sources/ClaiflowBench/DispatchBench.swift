@@ -42,22 +42,10 @@ struct DispatchBench {
     }
 
     func run() async throws -> Figures {
-        var config = ServerConfiguration()
-        config.host = "127.0.0.1"
-        config.port = 0
-        config.database = databaseURL
-        config.adminToken = "bench-admin-token-" + Identifier.generate()
-        config.logLevel = .error
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try await ClaiflowServerApp.build(configuration: config, logger: logger) { continuation.yield($0) }
-        let group = ServiceGroup(services: [app.application], gracefulShutdownSignals: [], logger: logger)
-        let running = Task { try await group.run() }
-        var it = ports.makeAsyncIterator()
-        guard let port = await it.next() else { throw FlowBenchError("server did not start") }
-        let base = "http://127.0.0.1:\(port)"
-        let admin = "Bearer \(config.adminToken ?? "")"
+        let server = try await BenchServer.start(databaseURL: databaseURL)
+        let app = server.app
+        let base = server.base
+        let admin = server.auth
         var clientConfig = HTTPClient.Configuration()
         clientConfig.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: agents + 64)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
@@ -182,10 +170,8 @@ struct DispatchBench {
         let rate = Double(pickups.finishedCount - before) / seconds(ContinuousClock.now - start)
 
         agentTasks.cancel()
-        await group.triggerGracefulShutdown()
-        _ = await running.result
+        await server.stop()
         _ = await agentTasks.value
-        await app.store.close()
         try? await client.shutdown()
         return Figures(
             idleStatementsPerSecond: idle, parked: parked, pickupP50: pct(0.5), pickupP99: pct(0.99), cyclesPerSecond: rate,

@@ -45,21 +45,11 @@ struct WebhookBench {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { rcont.yield($0.localAddress?.port ?? 0) }, logger: logger)
 
-        var config = ServerConfiguration()
-        config.host = "127.0.0.1"
-        config.port = 0
-        config.database = databaseURL
-        config.adminToken = "bench-admin-token-" + Identifier.generate()
-        config.logLevel = .error
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try await ClaiflowServerApp.build(configuration: config, logger: logger) { continuation.yield($0) }
-        let group = ServiceGroup(services: [app.application, receiver], gracefulShutdownSignals: [], logger: logger)
-        let running = Task { try await group.run() }
-        var it = ports.makeAsyncIterator()
+        let server = try await BenchServer.start(databaseURL: databaseURL, alongside: [receiver])
         var rit = rports.makeAsyncIterator()
-        guard let port = await it.next(), let rport = await rit.next() else { throw FlowBenchError("server did not start") }
-        let base = "http://127.0.0.1:\(port)"
-        let auth = "Bearer \(config.adminToken ?? "")"
+        guard let rport = await rit.next() else { throw FlowBenchError("receiver did not start") }
+        let base = server.base
+        let auth = server.auth
         @Sendable func post(_ path: String, _ body: String) async throws {
             var r = HTTPClientRequest(url: base + path)
             r.method = .POST
@@ -106,9 +96,7 @@ struct WebhookBench {
         while arrivals.count - before < burst, ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(5)) }
         let d = ContinuousClock.now - start
         let rate = Double(arrivals.count - before) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
-        await group.triggerGracefulShutdown()
-        _ = await running.result
-        await app.store.close()
+        await server.stop()
         return (pct(0.5), pct(0.99), rate)
     }
 }
