@@ -38,6 +38,7 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
     private let verifying: HTTPClient
     private let insecure: HTTPClient
     private let poked = Atomic<Bool>(false)
+    private let inFlight = Atomic<Int>(0)
 
     init(store: Store, box: SecretBox, retryInitial: Duration, logger: Logger, metrics: any MetricsFactory) {
         self.store = store
@@ -110,11 +111,14 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// Claims and sends what is due; returns how many were handled.
-    @discardableResult
-    func deliverDue() async throws -> Int {
+    /// Claims what is due, up to the free sending slots, and hands each delivery to `spawn`;
+    /// returns how many were claimed. A slow receiver holds one slot, not the whole batch.
+    func deliverDue(spawn: (WebhookDelivery, Webhook?) -> Void) async throws -> Int {
+        let free = Self.batch - inFlight.load(ordering: .relaxed)
+        guard free > 0 else { return 0 }
         let now = Timestamp.now()
-        let due = try await store.claimDeliveries(limit: Self.batch, now: now, leaseUntil: now.adding(.seconds(600)))  // longer than the longest timeout (5 min)
+        // The lease outlives the longest timeout (5 min), so a slow attempt is never sent twice.
+        let due = try await store.claimDeliveries(limit: free, now: now, leaseUntil: now.adding(.seconds(600)))
         guard !due.isEmpty else { return 0 }
         var hooks: [String: Webhook?] = [:]
         for uuid in Set(due.map(\.webhookUUID)) {
@@ -130,11 +134,9 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
                 return w
             }
         }
-        await withTaskGroup(of: Void.self) { group in
-            for d in due {
-                let hook = hooks[d.webhookUUID] ?? nil
-                group.addTask { await self.deliver(d, hook) }
-            }
+        for d in due {
+            inFlight.add(1, ordering: .relaxed)
+            spawn(d, hooks[d.webhookUUID] ?? nil)
         }
         return due.count
     }
@@ -180,28 +182,37 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var handled = 0
-            do {
-                handled = try await deliverDue()
-            } catch {
-                logger.warning("webhook delivery round failed", metadata: ["error": .string("\(error)")])
-            }
-            if handled > 0 { continue }
-            // Nothing due now: sleep until the next due delivery (re-read every few seconds,
-            // for other replicas' writes) or until poked.
-            var wait: Duration = .seconds(5)
-            if let queue = try? await store.deliveryQueue() {
-                Gauge(label: "claiflow_webhook_queue_depth", factory: metrics).record(queue.depth)
-                if let next = queue.next {
-                    let ms = max(0, (next.microseconds - Timestamp.now().microseconds) / 1000)
-                    wait = min(wait, .milliseconds(ms))
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                var handled = 0
+                do {
+                    handled = try await deliverDue { d, hook in
+                        group.addTask {
+                            await self.deliver(d, hook)
+                            self.inFlight.subtract(1, ordering: .relaxed)
+                            self.poke()  // the service's next event may be due now, and a slot is free
+                        }
+                    }
+                } catch {
+                    logger.warning("webhook delivery round failed", metadata: ["error": .string("\(error)")])
                 }
-            }
-            // Sleep in short ticks (no queries) so that a poke is noticed within 50 ms.
-            let until = ContinuousClock.now + wait
-            while ContinuousClock.now < until, !poked.exchange(false, ordering: .relaxed), !Task.isShuttingDownGracefully {
-                try? await Task.sleep(for: .milliseconds(50))
+                if handled > 0 { continue }
+                // Nothing to claim now: sleep until the next due delivery (re-read every few
+                // seconds, for other replicas' writes) or until poked.
+                var wait: Duration = .seconds(5)
+                if let queue = try? await store.deliveryQueue() {
+                    Gauge(label: "claiflow_webhook_queue_depth", factory: metrics).record(queue.depth)
+                    if let next = queue.next {
+                        let ms = max(0, (next.microseconds - Timestamp.now().microseconds) / 1000)
+                        wait = min(wait, .milliseconds(ms))
+                    }
+                }
+                if inFlight.load(ordering: .relaxed) >= Self.batch { wait = .seconds(5) }
+                // Sleep in short ticks (no queries) so that a poke is noticed within 10 ms.
+                let until = ContinuousClock.now + wait
+                while ContinuousClock.now < until, !poked.exchange(false, ordering: .relaxed), !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
             }
         }
         try? await verifying.shutdown()
