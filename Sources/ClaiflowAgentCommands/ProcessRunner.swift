@@ -79,7 +79,19 @@ private final class ProcessBox: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if cancelled { throw CancellationError() }
-        try process.run()
+        // A launch can fail with ETXTBSY when the executable was just written and another
+        // thread forked meanwhile (the child briefly holds the write descriptor): retry a few times.
+        var attempt = 0
+        while true {
+            do {
+                try process.run()
+                break
+            } catch {
+                attempt += 1
+                if attempt >= 5 { throw error }
+                usleep(50_000)
+            }
+        }
         launched = true
     }
 

@@ -53,6 +53,7 @@ public struct ClaiflowServerApp: Sendable {
             var key = config.encryptionKey ?? ""
             if key.isEmpty { key = try await store.installationKey(generate: { SecretBox.newKey() }) }
             let box = try SecretBox(base64Key: key)
+            store.useCipher(box)
             let deliverer = WebhookDeliverer(
                 store: store, box: box, retryInitial: config.webhookRetryInitial.swiftDuration, logger: logger, metrics: metrics)
             let webhooks = WebhookUseCases(store: store, box: box, deliverer: deliverer)

@@ -2,6 +2,7 @@ import ClaiflowCore
 import ClaiflowQuery
 import Logging
 import Metrics
+import Synchronization
 
 /// The persistence of claiflow: one function per use case, each one short transaction or read.
 ///
@@ -12,6 +13,13 @@ public final class Store: Sendable {
     /// The database connection pool.
     public let database: any SQLDatabase
     private let metrics: (any MetricsFactory)?
+    private let cipher = Mutex<SecretBox?>(nil)
+
+    /// Encrypts service inputs at rest from now on (rows written before stay readable).
+    public func useCipher(_ box: SecretBox) { cipher.withLock { $0 = box } }
+
+    /// The cipher for service inputs, if one is set.
+    var inputsCipher: SecretBox? { cipher.withLock { $0 } }
 
     /// Wraps a database. `metrics` records a timer per store operation when given.
     public init(database: any SQLDatabase, metrics: (any MetricsFactory)? = nil) {

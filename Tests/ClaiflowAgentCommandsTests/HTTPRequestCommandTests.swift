@@ -165,7 +165,8 @@ struct BasicCommandTests {
         try await Task.sleep(for: .milliseconds(100))
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Far less than the 30 s asked for (generous: CI machines can be busy).
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(throws: CancellationError.self) { try result.get() }
     }
 }

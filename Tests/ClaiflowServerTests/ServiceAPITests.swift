@@ -238,4 +238,23 @@ struct ServiceAPITests {
             #expect(extra.status == 400)
         }
     }
+
+    @Test("service inputs are encrypted at rest and shown in clear through the API and to agents", arguments: StoreKind.available)
+    func inputsEncrypted(kind: StoreKind) async throws {
+        try await TestServer.with(kind) { s in
+            try await Self.setUp(s, clusters: ["c1"])
+            let created = try await s.request(
+                .POST, "/api/v1/cluster/c1/service",
+                json: #"{"uuid":"cred","flow":[{"$id":"a","$command":"claiflow.echo"}],"inputs":{"password":"hunter2-secret"}}"#)
+            #expect(created.json?.field("inputs")?.field("password") == .string("hunter2-secret"))
+            let raw = try await s.store.database.read { db in try await db.query("SELECT inputs FROM service WHERE uuid = 'cred'") }
+            let stored = try #require(raw.first?.optionalText("inputs"))
+            #expect(stored.hasPrefix("v1:"))
+            #expect(!stored.contains("hunter2"))
+            let got = try await s.request(.GET, "/api/v1/cluster/c1/service/cred")
+            #expect(got.json?.field("inputs")?.field("password") == .string("hunter2-secret"))
+            let listed = try await s.request(.GET, "/api/v1/service")
+            #expect(listed.body.contains("hunter2-secret"))
+        }
+    }
 }

@@ -80,6 +80,7 @@ extension Store {
         now: Timestamp
     ) async throws -> [StatusChange] {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let mapService = serviceMapper
         return try await write("dispatch.claim") { db in
             let rows = try await db.query(
                 """
@@ -91,7 +92,7 @@ extension Store {
                     ORDER BY priority DESC, created ASC, id ASC LIMIT \(bind: limit)\(skipLocked))
                 RETURNING *
                 """)
-            let services = try rows.map(Self.service).sorted {
+            let services = try rows.map(mapService).sorted {
                 ($0.priority, $1.created.microseconds) > ($1.priority, $0.created.microseconds)
             }
             let changes = services.map { s in
@@ -146,11 +147,12 @@ extension Store {
         now: Timestamp
     ) async throws -> ReportOutcome {
         let lock = lockClause()
+        let mapService = serviceMapper
         return try await write("dispatch.report") { db in
             guard
                 var s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)\(lock)"
-                ).map(Self.service)
+                ).map(mapService)
             else { return .notFound }
             let last = r.sequence + 1 == s.stepMax
             let stored: ServiceStatus = last ? r.status : (r.status == .failed ? .failed : .processing)
@@ -225,6 +227,7 @@ extension Store {
     /// from several replicas at once: each row changes in one atomic UPDATE.
     public func sweep(now: Timestamp, validAfter: Timestamp, maxAttempts: Int) async throws -> [StatusChange] {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let mapService = serviceMapper
         return try await write("dispatch.sweep") { db in
             var changes: [StatusChange] = []
             func apply(_ set: SQL, _ condition: SQL, status: ServiceStatus, message: String) async throws {
@@ -233,7 +236,7 @@ extension Store {
                     UPDATE service SET \(set), updated = \(bind: .timestamp(now))
                     WHERE id IN (SELECT id FROM service WHERE \(condition) LIMIT 500\(skipLocked)) RETURNING *
                     """)
-                for s in try rows.map(Self.service) {
+                for s in try rows.map(mapService) {
                     changes.append(
                         StatusChange(
                             service: s,

@@ -2,6 +2,16 @@ import ClaiflowCore
 import ClaiflowQuery
 
 extension Store {
+    /// Maps service rows, opening inputs sealed with the cipher (older plaintext rows pass through).
+    var serviceMapper: @Sendable (SQLRow) throws -> Service {
+        let box = inputsCipher
+        return { r in
+            var s = try Store.service(r)
+            if let box, s.inputs.hasPrefix("v1:") { s.inputs = try box.open(s.inputs) }
+            return s
+        }
+    }
+
     static func service(_ r: SQLRow) throws -> Service {
         guard let status = ServiceStatus(rawValue: Int(try r.integer("status"))) else {
             throw StoreError.corrupt("unknown service status")
@@ -32,6 +42,8 @@ extension Store {
     /// a uuid is already used on one of the clusters.
     public func insertServices(_ services: [Service]) async throws {
         let wakeups = Self.notifySQL(services.map { "wake:" + $0.clusterUUID }, dialect: dialect)
+        let box = inputsCipher
+        let sealedInputs = try services.map { try box?.seal($0.inputs) ?? $0.inputs }
         do {
             try await write("service.insert") { db in
                 for n in wakeups { _ = try await db.query(n) }
@@ -49,10 +61,11 @@ extension Store {
                 // Multi-row INSERTs: one round trip per 100 services, not two per service.
                 for chunk in stride(from: 0, to: services.count, by: 100) {
                     let batch = services[chunk..<min(chunk + 100, services.count)]
-                    let rows = batch.map { s -> SQL in
-                        """
+                    let rows = batch.indices.map { i -> SQL in
+                        let s = services[i]
+                        return """
                         (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
-                            \(bind: s.flow), \(bind: s.inputs), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
+                            \(bind: s.flow), \(bind: sealedInputs[i]), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
                             \(bind: s.status.rawValue), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
                             \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
                         """
@@ -85,7 +98,7 @@ extension Store {
     public func services(_ query: ListQuery) async throws -> [Service] {
         try await list(
             "service.list", table: "service", query: query, newestFirst: true, aliases: ["subscribed_channel": "webhook"],
-            map: Self.service)
+            map: serviceMapper)
     }
 
     /// The status histories of services, oldest first, keyed by `cluster_uuid/uuid`.
@@ -104,11 +117,12 @@ extension Store {
 
     /// One service with its history and result, or nil.
     public func serviceDetail(clusterUUID: String, uuid: String) async throws -> ServiceDetail? {
-        try await read("service.get") { db in
+        let mapService = serviceMapper
+        return try await read("service.get") { db in
             guard
                 let s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
-                ).map(Self.service)
+                ).map(mapService)
             else { return nil }
             let statuses = try await db.query(
                 "SELECT * FROM service_status WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid) ORDER BY id"
@@ -135,11 +149,12 @@ extension Store {
     /// Cancels a service: a queued one ends `canceled` at once, a delivered one gets
     /// `cancel_requested`; nil when it does not exist.
     public func cancelService(clusterUUID: String, uuid: String, now: Timestamp) async throws -> CancelOutcome? {
-        try await write("service.cancel") { db in
+        let mapService = serviceMapper
+        return try await write("service.cancel") { db in
             guard
                 var s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
-                ).map(Self.service)
+                ).map(mapService)
             else { return nil }
             if s.status.isTerminal { return .alreadyFinished(s) }
             if s.status == .regist {

@@ -2,7 +2,7 @@ import ClaiflowCore
 import Crypto
 import Foundation
 
-/// Encrypts secrets at rest (webhook headers and signing secrets) with AES-256-GCM: a random
+/// Encrypts secrets at rest (service inputs, webhook headers and signing secrets) with AES-256-GCM: a random
 /// nonce per value, stored as `v1:` + base64(nonce ‖ ciphertext ‖ tag).
 public struct SecretBox: Sendable {
     private let key: SymmetricKey
@@ -16,7 +16,9 @@ public struct SecretBox: Sendable {
     }
 
     /// A new random key as base64.
-    public static func newKey() -> String { Base64.encode(Secrets.randomBytes(32)) }
+    public static func newKey() -> String {
+        Base64.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+    }
 
     /// Encrypts a text.
     public func seal(_ plaintext: String) throws -> String {
