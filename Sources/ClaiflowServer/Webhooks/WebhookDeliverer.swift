@@ -37,7 +37,7 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
     let metrics: any MetricsFactory
     private let verifying: HTTPClient
     private let insecure: HTTPClient
-    private let poked = Atomic<Bool>(false)
+    private let wake = WakeSignal()
     private let inFlight = Atomic<Int>(0)
 
     init(store: Store, box: SecretBox, retryInitial: Duration, logger: Logger, metrics: any MetricsFactory) {
@@ -56,7 +56,7 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
     }
 
     /// New deliveries are waiting (this replica wrote them or an operator asked for a redelivery).
-    func poke() { poked.store(true, ordering: .relaxed) }
+    func poke() { wake.signal() }
 
     /// The delay before attempt `n + 1` after `n` failed attempts: initial × 2^(n−1), ±20 % jitter, at most an hour.
     func backoff(afterAttempts n: Int) -> Duration {
@@ -208,10 +208,14 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
                     }
                 }
                 if inFlight.load(ordering: .relaxed) >= Self.batch { wait = .seconds(5) }
-                // Sleep in short ticks (no queries) so that a poke is noticed within 10 ms.
-                let until = ContinuousClock.now + wait
-                while ContinuousClock.now < until, !poked.exchange(false, ordering: .relaxed), !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: .milliseconds(10))
+                // Sleep (no queries) until the next due delivery, a poke or shutdown.
+                if wait > .zero {
+                    let wake = self.wake
+                    await withGracefulShutdownHandler {
+                        await wake.wait(timeout: wait)
+                    } onGracefulShutdown: {
+                        wake.signal()
+                    }
                 }
             }
         }

@@ -227,11 +227,16 @@ extension Store {
         }
     }
 
-    /// When the next pending delivery is due, and how many are pending.
-    public func deliveryQueue() async throws -> (next: Timestamp?, depth: Int) {
+    /// When the next pending delivery that nobody is sending is due, and how many are pending.
+    /// (A delivery being sent is leased; its sender wakes the others when it is done.)
+    public func deliveryQueue(now: Timestamp = .now()) async throws -> (next: Timestamp?, depth: Int) {
         try await read("webhook.queue") { db in
             let row = try await db.first(
-                "SELECT MIN(next_attempt) AS t, COUNT(*) AS n FROM webhook_delivery WHERE status = 'pending'")
+                """
+                SELECT MIN(CASE WHEN lease_until IS NULL OR lease_until < \(bind: .timestamp(now)) THEN next_attempt END) AS t,
+                    COUNT(*) AS n
+                FROM webhook_delivery WHERE status = 'pending'
+                """)
             return (row?.optionalTimestamp("t"), Int(row?.optionalInteger("n") ?? 0))
         }
     }
