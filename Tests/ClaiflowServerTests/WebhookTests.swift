@@ -129,9 +129,11 @@ struct WebhookTests {
                 #expect(hit.headers["webhook-signature"] == "v1," + Data(mac).base64EncodedString())
                 #expect(hit.headers["x-team"] == "sre")
             }
-            let log = try await s.request(.GET, "/api/v1/webhook/h1/delivery")
-            #expect(log.array.count == 4)
-            #expect(log.array.allSatisfy { $0.field("status") == .string("delivered") })
+            // The outcome is recorded just after the receiver answered: wait for it.
+            #expect(try await waitUntil {
+                let log = try await s.request(.GET, "/api/v1/webhook/h1/delivery")
+                return log.array.count == 4 && log.array.allSatisfy { $0.field("status") == .string("delivered") }
+            })
         }
         await receiver.stop()
     }
