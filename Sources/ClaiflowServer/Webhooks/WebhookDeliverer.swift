@@ -122,17 +122,8 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         guard !due.isEmpty else { return 0 }
         var hooks: [String: Webhook?] = [:]
         for uuid in Set(due.map(\.webhookUUID)) {
-            hooks[uuid] = try await store.webhook(uuid: uuid).flatMap { s in
-                var w = s.webhook
-                guard let secret = try? box.open(s.sealedSecret) else { return nil }
-                w.secret = secret
-                if let h = try? box.open(s.sealedHeaders), case .object(let o)? = try? JSONValue.parse(h) {
-                    w.headers = o.mapValues { v in
-                        if case .array(let a) = v { a.compactMap { if case .string(let s) = $0 { s } else { nil } } } else { [] }
-                    }
-                }
-                return w
-            }
+            // A webhook that cannot be unsealed (another key) is treated as gone: its deliveries fail.
+            hooks[uuid] = try await store.webhook(uuid: uuid).flatMap { try? $0.opened(with: box) }
         }
         for d in due {
             inFlight.add(1, ordering: .relaxed)

@@ -31,18 +31,7 @@ public struct WebhookUseCases: Sendable {
     let deliverer: WebhookDeliverer
 
     /// Opens the webhook part of a webhook.
-    func open(_ s: StoredWebhook) throws -> Webhook {
-        var w = s.webhook
-        w.secret = try box.open(s.sealedSecret)
-        if let data = try? JSONValue.parse(try box.open(s.sealedHeaders)), case .object(let o) = data {
-            var h: [String: [String]] = [:]
-            for (k, v) in o {
-                if case .array(let items) = v { h[k] = items.compactMap { if case .string(let s) = $0 { s } else { nil } } }
-            }
-            w.headers = h
-        }
-        return w
-    }
+    func open(_ s: StoredWebhook) throws -> Webhook { try s.opened(with: box) }
 
     func sealHeaders(_ h: [String: [String]]) throws -> String {
         try box.seal(JSONValue.object(h.mapValues { .array($0.map { .string($0) }) }).serialized())
