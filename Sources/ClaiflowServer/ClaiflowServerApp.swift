@@ -24,10 +24,12 @@ public struct ClaiflowServerApp: Sendable {
     public let routes: [String]
 
     /// Opens the store, applies migrations, seeds the global variables, creates the first admin
-    /// key when none exists, and builds the HTTP application. `onServerRunning` receives the bound port.
+    /// key when none exists, and builds the HTTP application. `onServerRunning` receives the bound
+    /// HTTP port, `onGRPCRunning` the bound gRPC port (when gRPC is on).
     public static func build(
         configuration config: ServerConfiguration, logger: Logger, checker: any FlowChecker = DefaultFlowChecker(),
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onGRPCRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> ClaiflowServerApp {
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
@@ -72,10 +74,21 @@ public struct ClaiflowServerApp: Sendable {
                 config: config)
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
+            var background: [any ServiceLifecycle.Service] = [
+                refresher, keepAlive, sweeper, deliverer, EventListener(store: store, hub: hub, agents: agents, logger: logger),
+                HubCloser(hub: hub),
+            ]
+            if let grpcPort = config.grpcPort {
+                let tls = config.grpcTLSCertificate.flatMap { c in config.grpcTLSKey.map { (certificate: c, key: $0) } }
+                background.append(
+                    AgentGRPCServer(
+                        service: AgentGRPCService(agents: agents, logger: logger), host: config.host, port: grpcPort, tls: tls,
+                        metrics: metrics, logger: logger, onListening: onGRPCRunning))
+            }
             let app = Application(
                 router: router,
                 configuration: .init(address: .hostname(config.host, port: config.port), serverName: "claiflow"),
-                services: [refresher, keepAlive, sweeper, deliverer, EventListener(store: store, hub: hub, agents: agents, logger: logger), HubCloser(hub: hub)],
+                services: background,
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                 logger: logger)
             return ClaiflowServerApp(

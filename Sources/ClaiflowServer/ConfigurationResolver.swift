@@ -1,4 +1,5 @@
 import ClaiflowCore
+import Foundation
 import Logging
 
 /// Resolves the server configuration from its three sources: command-line flags win over
@@ -9,6 +10,7 @@ public enum ConfigurationResolver {
     /// The keys understood, in the order of the configuration table.
     public static let keys = [
         "host", "port", "database", "admin_token", "log_level", "metrics_public", "encryption_key", "webhook_retry_initial",
+        "grpc_port", "grpc_tls_certificate", "grpc_tls_key",
     ]
 
     /// The environment variable of a key: `CLAIFLOW_ADMIN_TOKEN` for `admin_token`.
@@ -73,6 +75,29 @@ public enum ConfigurationResolver {
                 throw ClaiflowError(.badRequest, "\(source): webhook_retry_initial must be a duration from 10ms to 1h, got \"\(v)\"")
             }
             c.webhookRetryInitial = d
+        }
+        if let (v, source) = value("grpc_port") {
+            if v.lowercased() == "off" {
+                c.grpcPort = nil
+            } else {
+                guard let p = Int(v), (0...65535).contains(p) else {
+                    throw ClaiflowError(.badRequest, "\(source): grpc_port must be a number from 0 to 65535 or off, got \"\(v)\"")
+                }
+                c.grpcPort = p
+            }
+        }
+        let cert = value("grpc_tls_certificate")
+        let key = value("grpc_tls_key")
+        switch (cert, key) {
+        case (nil, nil): break
+        case (let (certificate, certSource)?, let (keyFile, keySource)?):
+            for (file, source) in [(certificate, certSource), (keyFile, keySource)] where !FileManager.default.isReadableFile(atPath: file) {
+                throw ClaiflowError(.badRequest, "\(source): cannot read the file \"\(file)\"")
+            }
+            c.grpcTLSCertificate = certificate
+            c.grpcTLSKey = keyFile
+        case (let (_, source)?, nil), (nil, let (_, source)?):
+            throw ClaiflowError(.badRequest, "\(source): set both grpc_tls_certificate and grpc_tls_key, or neither")
         }
         return c
     }

@@ -9,12 +9,13 @@ import Yams
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run the claiflow server (operator API and, later, the agent API).",
+        abstract: "Run the claiflow server: operator API, agent API over REST and over gRPC.",
         discussion: """
             Every option can also be set by an environment variable (CLAIFLOW_HOST, CLAIFLOW_PORT, \
             CLAIFLOW_DATABASE, CLAIFLOW_ADMIN_TOKEN, CLAIFLOW_LOG_LEVEL, CLAIFLOW_METRICS_PUBLIC, \
-            CLAIFLOW_ENCRYPTION_KEY, CLAIFLOW_WEBHOOK_RETRY_INITIAL) or in a YAML config file (keys host, port, \
-            database, admin_token, log_level, metrics_public, encryption_key, webhook_retry_initial). \
+            CLAIFLOW_ENCRYPTION_KEY, CLAIFLOW_WEBHOOK_RETRY_INITIAL, CLAIFLOW_GRPC_PORT, CLAIFLOW_GRPC_TLS_CERTIFICATE, \
+            CLAIFLOW_GRPC_TLS_KEY) or in a YAML config file (keys host, port, database, admin_token, log_level, \
+            metrics_public, encryption_key, webhook_retry_initial, grpc_port, grpc_tls_certificate, grpc_tls_key). \
             Flags win over the environment, which wins over the file.
             """
     )
@@ -43,6 +44,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("webhook-retry-initial"), help: "Delay before the first webhook retry, doubling each attempt (default 5s).")
     var webhookRetryInitial: String?
 
+    @Option(name: .customLong("grpc-port"), help: "gRPC port of the agent API (default 18099; off to disable).")
+    var grpcPort: String?
+
+    @Option(name: .customLong("grpc-tls-certificate"), help: "PEM certificate chain file: serve gRPC over TLS (with --grpc-tls-key).")
+    var grpcTLSCertificate: String?
+
+    @Option(name: .customLong("grpc-tls-key"), help: "PEM private key file of --grpc-tls-certificate.")
+    var grpcTLSKey: String?
+
     @Option(help: "A YAML config file (also CLAIFLOW_CONFIG).")
     var config: String?
 
@@ -62,6 +72,9 @@ struct ServerCommand: AsyncParsableCommand {
         flags["metrics_public"] = metricsPublic
         flags["encryption_key"] = encryptionKey
         flags["webhook_retry_initial"] = webhookRetryInitial
+        flags["grpc_port"] = grpcPort
+        flags["grpc_tls_certificate"] = grpcTLSCertificate
+        flags["grpc_tls_key"] = grpcTLSKey
         let configuration: ServerConfiguration
         do {
             configuration = try ConfigurationResolver.resolve(
@@ -80,9 +93,11 @@ struct ServerCommand: AsyncParsableCommand {
         logger.notice("starting claiflow server", metadata: startup)
 
         let startLogger = logger
-        let server = try await ClaiflowServerApp.build(configuration: configuration, logger: logger) { port in
-            startLogger.notice("listening", metadata: ["address": .string("\(configuration.host):\(port)")])
-        }
+        let server = try await ClaiflowServerApp.build(
+            configuration: configuration, logger: logger,
+            onServerRunning: { port in
+                startLogger.notice("listening", metadata: ["address": .string("\(configuration.host):\(port)")])
+            })
         if let key = server.generatedAdminKey {
             FileHandle.standardOutput.write(Data(
                 """

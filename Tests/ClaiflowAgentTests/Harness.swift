@@ -38,6 +38,7 @@ final class RunningServer: Sendable {
         config.adminToken = adminToken
         config.logLevel = .warning
         config.settingsRefreshInterval = .milliseconds(100)
+        config.grpcPort = nil
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -15,6 +15,8 @@ struct TestServer: Sendable {
     static let adminToken = "test-admin-token-0123456789abcdef"
 
     let port: Int
+    /// The gRPC port, when `configure` turned gRPC on (`grpcPort = 0`).
+    let grpcPort: Int?
     let app: ClaiflowServerApp
     var store: Store { app.store }
 
@@ -59,18 +61,25 @@ struct TestServer: Sendable {
         config.adminToken = adminToken
         config.logLevel = .warning
         config.settingsRefreshInterval = .milliseconds(100)
+        config.grpcPort = nil
         configure(&config)
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try await ClaiflowServerApp.build(configuration: config, logger: logger) { port in
-            portContinuation.yield(port)
-        }
+        let (grpcStream, grpcContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try await ClaiflowServerApp.build(
+            configuration: config, logger: logger, onServerRunning: { portContinuation.yield($0) },
+            onGRPCRunning: { grpcContinuation.yield($0) })
         let group = ServiceGroup(services: [app.application], gracefulShutdownSignals: [], logger: logger)
         let running = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw ClaiflowError(.internal, "server did not start") }
-        let server = TestServer(port: port, app: app)
+        var grpcPort: Int?
+        if config.grpcPort != nil {
+            var it = grpcStream.makeAsyncIterator()
+            grpcPort = await it.next()
+        }
+        let server = TestServer(port: port, grpcPort: grpcPort, app: app)
         do {
             let result = try await body(server)
             await group.triggerGracefulShutdown()

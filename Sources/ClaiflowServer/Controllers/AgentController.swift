@@ -17,14 +17,7 @@ struct AgentController {
 
     /// The session token: `x-sudory-client-token`, overridden by `Authorization: <scheme> <token>`.
     static func bearer(_ request: Request) throws -> String {
-        var token = request.headers[.xSudoryClientToken] ?? ""
-        if let auth = request.headers[.authorization], let space = auth.firstIndex(of: " ") {
-            token = String(auth[auth.index(after: space)...]).trimmingCharacters(in: .whitespaces)
-        }
-        guard !token.isEmpty else {
-            throw ClaiflowError(.unauthorized, "missing session token: send Authorization: Bearer <token> from /api/v1/client/auth")
-        }
-        return token
+        try AgentUseCases.sessionToken(authorization: request.headers[.authorization], legacy: request.headers[.xSudoryClientToken])
     }
 
     struct AuthReply: Encodable {
@@ -123,24 +116,16 @@ struct AgentController {
         let body = try await RequestBody.read(request, context: context, limit: HTTPLimits.maxReportSize)
         let session = try await agents.session(bearer: try Self.bearer(request))
         let uuid = try body.identifier("uuid", required: true) ?? ""
-        guard case .integer(let seq) = body.json.field("sequence") ?? .null, seq >= 0, seq < 10_000 else {
-            throw ClaiflowError.invalidField("sequence", "must be the 0-based index of a top-level step")
+        func integer(_ key: String) -> Int64? {
+            if case .integer(let i) = body.json.field(key) ?? .null { return i }
+            return nil
         }
-        guard case .integer(let st) = body.json.field("status") ?? .null,
-            let status = ServiceStatus(rawValue: Int(st)), [.processing, .succeeded, .failed].contains(status)
-        else {
-            throw ClaiflowError.invalidField("status", "must be 2 (processing), 4 (succeeded) or 8 (failed)")
-        }
-        let result = try body.string("result", maxLength: HTTPLimits.maxReportSize)
-        let error = try body.string("error", maxLength: 1 << 20)
-        let started = try body.timestamp("started")
-        let ended = try body.timestamp("ended")
-        let zero = Timestamp(microseconds: -62_135_596_800_000_000)  // 0001-01-01T00:00:00Z: "no time"
-        let cancel = try await agents.report(
-            session, uuid: uuid,
-            report: StepReportInput(
-                sequence: Int(seq), status: status, result: result, error: error, started: started == zero ? nil : started,
-                ended: ended == zero ? nil : ended))
+        let input = try AgentUseCases.stepReport(
+            sequence: integer("sequence"), status: integer("status"),
+            result: try body.string("result", maxLength: HTTPLimits.maxReportSize),
+            error: try body.string("error", maxLength: 1 << 20), started: try body.timestamp("started"),
+            ended: try body.timestamp("ended"))
+        let cancel = try await agents.report(session, uuid: uuid, report: input)
         var response = try JSONResponse.ok(request)
         if cancel {
             response.headers[.claiflowCancel] = "true"

@@ -1,4 +1,5 @@
 import ClaiflowCore
+import Foundation
 import ClaiflowStore
 import Logging
 import ServiceLifecycle
@@ -50,6 +51,9 @@ public final class AgentUseCases: Sendable {
     /// The number of polls parked now.
     public var parkedPolls: Int { hub.parkedCount }
 
+    /// Whether the server is stopping (parked polls were ended).
+    public var isShuttingDown: Bool { hub.isShuttingDown }
+
     // MARK: Handshake
 
     /// Checks a cluster token and opens a session: returns the session JWT and its lifetime in seconds.
@@ -74,6 +78,19 @@ public final class AgentUseCases: Sendable {
                 clientVersion: claims.clientVersion, clientLibVersion: clientLibVersion, created: now, updated: now))
         keepAlive.touched(claims.uuid, at: now)
         return (jwt, exp - now.unixSeconds, claims)
+    }
+
+    /// The session token of a call: the legacy `x-sudory-client-token` value, overridden by
+    /// `authorization: <scheme> <token>` (the scheme word is ignored, as the original did).
+    public static func sessionToken(authorization: String?, legacy: String?) throws(ClaiflowError) -> String {
+        var token = legacy ?? ""
+        if let auth = authorization, let space = auth.firstIndex(of: " ") {
+            token = String(auth[auth.index(after: space)...]).trimmingCharacters(in: .whitespaces)
+        }
+        guard !token.isEmpty else {
+            throw ClaiflowError(.unauthorized, "missing session token: send Authorization: Bearer <token> from the handshake")
+        }
+        return token
     }
 
     /// Verifies a session token on every call: signature and expiry, and that its cluster token
@@ -152,6 +169,33 @@ public final class AgentUseCases: Sendable {
     }
 
     // MARK: Report
+
+    /// 0001-01-01T00:00:00Z, the original agent's "no time" (Go's zero `time.Time`).
+    static let zeroTime = Timestamp(microseconds: -62_135_596_800_000_000)
+
+    /// Checks a step report as either transport received it; the zero time means "no time".
+    /// `sequence`/`status` are nil when the field was missing or not an integer.
+    public static func stepReport(
+        sequence: Int64?, status: Int64?, result: String?, error: String?, started: Timestamp?, ended: Timestamp?
+    ) throws(ClaiflowError) -> StepReportInput {
+        guard let seq = sequence, seq >= 0, seq < 10_000 else {
+            throw ClaiflowError.invalidField("sequence", "must be the 0-based index of a top-level step")
+        }
+        guard let st = status, let status = ServiceStatus(rawValue: Int(truncatingIfNeeded: st)),
+            [.processing, .succeeded, .failed].contains(status)
+        else {
+            throw ClaiflowError.invalidField("status", "must be 2 (processing), 4 (succeeded) or 8 (failed)")
+        }
+        if let result, result.utf8.count > HTTPLimits.maxReportSize {
+            throw ClaiflowError.invalidField("result", "must be at most \(HTTPLimits.maxReportSize) bytes")
+        }
+        if let error, error.utf8.count > 1 << 20 {
+            throw ClaiflowError.invalidField("error", "must be at most \(1 << 20) bytes")
+        }
+        return StepReportInput(
+            sequence: Int(seq), status: status, result: result, error: error, started: started == zeroTime ? nil : started,
+            ended: ended == zeroTime ? nil : ended)
+    }
 
     /// Records a step report; returns whether the agent should stop the service (canceled).
     public func report(_ session: AgentSession, uuid: String, report: StepReportInput) async throws -> Bool {
