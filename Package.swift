@@ -117,7 +117,10 @@ let package = Package(
         .executableTarget(
             name: "ClaiflowBench",
             dependencies: [
-                "ClaiflowCore", "ClaiflowServer", "ClaiflowStore", "ClaiflowFlow",
+                "ClaiflowCore", "ClaiflowServer", "ClaiflowStore", "ClaiflowFlow", "ClaiflowGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -48,6 +48,13 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("dispatch-cycles"), help: "Full cycles (create, poll, processing, succeeded) for the throughput figure.")
     var dispatchCycles: Int = 5000
 
+    @Option(name: .customLong("dispatch-transport"), help: "rest, grpc or both (default): the agent protocol of the dispatch benchmark.")
+    var dispatchTransport: String = "both"
+
+    var dispatchTransports: [DispatchBench.Transport] {
+        dispatchTransport == "both" ? [.rest, .grpc] : DispatchBench.Transport(rawValue: dispatchTransport).map { [$0] } ?? []
+    }
+
     @Flag(name: .customLong("dispatch-only"), help: "Run only the dispatch benchmark.")
     var dispatchOnly = false
 
@@ -65,6 +72,12 @@ struct Bench: AsyncParsableCommand {
 
     @Option(name: .customLong("webhook-burst"), help: "Services created at once to measure deliveries per second.")
     var webhookBurst: Int = 2000
+
+    func validate() throws {
+        if dispatchTransports.isEmpty {
+            throw ValidationError("--dispatch-transport must be rest, grpc or both, got \"\(dispatchTransport)\"")
+        }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -98,17 +111,19 @@ struct Bench: AsyncParsableCommand {
         }
         if dispatchAgents > 0 {
             print("")
-            print(pad("store", 10) + pad("agents parked", 15) + pad("idle stmt/s", 13) + pad("pickup p50 ms", 15) + pad("p99 ms", 9) + pad("cycles/s", 10) + "errors")
+            print(pad("store", 10) + pad("transport", 11) + pad("agents parked", 15) + pad("idle stmt/s", 13) + pad("pickup p50 ms", 15) + pad("p99 ms", 9) + pad("cycles/s", 10) + "errors")
             for db in databases {
                 let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
+                for transport in dispatchTransports {
                 let f = try await DispatchBench(
                     databaseURL: db, agents: dispatchAgents, latencySamples: dispatchLatencySamples, cycles: dispatchCycles,
-                    concurrency: concurrency
+                    concurrency: concurrency, transport: transport
                 ).run()
                 print(
-                    pad(kind, 10) + pad(String(f.parked), 15) + pad(String(format: "%.2f", f.idleStatementsPerSecond), 13)
+                    pad(kind, 10) + pad(transport.rawValue, 11) + pad(String(f.parked), 15) + pad(String(format: "%.2f", f.idleStatementsPerSecond), 13)
                         + pad(String(format: "%.2f", f.pickupP50), 15) + pad(String(format: "%.2f", f.pickupP99), 9)
                         + pad(String(format: "%.0f", f.cyclesPerSecond), 10) + String(f.errors))
+                }
             }
             if dispatchOnly { return }
             print("")

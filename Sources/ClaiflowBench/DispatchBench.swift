@@ -1,15 +1,18 @@
 import AsyncHTTPClient
 import ClaiflowCore
+import ClaiflowGRPC
 import ClaiflowServer
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 
-/// The dispatch benchmark: N simulated agents (one cluster each, REST agent protocol) keep a long
-/// poll parked; the benchmark measures the database statements per second while they are all
+/// The dispatch benchmark: N simulated agents (one cluster each, REST or gRPC agent protocol)
+/// keep a long poll parked; the benchmark measures the database statements per second while they are all
 /// idle, the create→pickup latency of services created one at a time, and the sustained rate of
 /// full cycles (create → poll → processing → succeeded).
 struct DispatchBench {
@@ -18,6 +21,10 @@ struct DispatchBench {
     let latencySamples: Int
     let cycles: Int
     let concurrency: Int
+    /// The agent protocol's transport.
+    var transport: Transport = .rest
+
+    enum Transport: String, Sendable { case rest, grpc }
 
     struct Figures {
         var idleStatementsPerSecond: Double
@@ -42,7 +49,7 @@ struct DispatchBench {
     }
 
     func run() async throws -> Figures {
-        let server = try await BenchServer.start(databaseURL: databaseURL)
+        let server = try await BenchServer.start(databaseURL: databaseURL, withGRPC: transport == .grpc)
         let app = server.app
         let base = server.base
         let admin = server.auth
@@ -62,51 +69,66 @@ struct DispatchBench {
             return (Int(response.status.code), try await response.body.collect(upTo: 1 << 24))
         }
 
+        // gRPC agents share one client (HTTP/2 connection) per 100 agents.
+        let grpcClients: [GRPCClient<HTTP2ClientTransport.Posix>] =
+            if transport == .grpc, let port = server.grpcPort {
+                try (0..<(agents + 99) / 100).map { _ in
+                    GRPCClient(
+                        transport: try .http2NIOPosix(
+                            target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext,
+                            config: .defaults { $0.compression.enabledAlgorithms = .all }))
+                }
+            } else {
+                []
+            }
+        let connections = Task {
+            await withTaskGroup(of: Void.self) { g in
+                for c in grpcClients { g.addTask { try? await c.runConnections() } }
+            }
+        }
+
         // Fleet: one cluster, token and agent session per agent.
         let run = Identifier.generate().prefix(6)
-        var jwts: [String] = []
+        var fleet: [any BenchAgent] = []
         for i in 0..<agents {
             let c = "b\(run)-\(i)"
             _ = try await call(.POST, "/api/v1/cluster", #"{"uuid":"\#(c)","name":"\#(c)"}"#, auth: admin)
             let secret = "secret-\(run)-\(i)-0123456789"
             _ = try await call(.POST, "/api/v1/cluster_token", #"{"name":"a","cluster_uuid":"\#(c)","token":"\#(secret)"}"#, auth: admin)
-            let (status, body) = try await call(
-                .POST, "/api/v1/client/auth", #"{"cluster_uuid":"\#(c)","assertion":"\#(secret)","client_version":"bench"}"#,
-                auth: "")
-            guard status == 200, case .string(let jwt) = try JSONValue.parse(body.readableBytesView).field("access_token") else {
-                throw FlowBenchError("agent auth failed: \(status)")
+            switch transport {
+            case .rest:
+                let (status, body) = try await call(
+                    .POST, "/api/v1/client/auth", #"{"cluster_uuid":"\#(c)","assertion":"\#(secret)","client_version":"bench"}"#,
+                    auth: "")
+                guard status == 200, case .string(let jwt) = try JSONValue.parse(body.readableBytesView).field("access_token") else {
+                    throw FlowBenchError("agent auth failed: \(status)")
+                }
+                fleet.append(RESTBenchAgent(auth: "Bearer \(jwt)", call: call))
+            case .grpc:
+                let api = Pkg_Server_Api_Client_ClientService.Client(wrapping: grpcClients[i / 100])
+                var m = Pkg_Server_Api_Client_AuthRequest_v1()
+                m.clusterUuid = c
+                m.assertion = secret
+                m.clientVersion = "bench"
+                let jwt = try await api.auth_v1(m).token
+                fleet.append(GRPCBenchAgent(api: api, metadata: ["authorization": "Bearer \(jwt)"]))
             }
-            jwts.append(jwt)
         }
 
-        // Agents: poll (wait 30 s), report processing and succeeded for each service, poll again.
+        // Agents: poll, report processing and succeeded for each service, poll again.
         let pickups = Pickups()
-        let sessions = jwts
         let agentTasks = Task {
             await withTaskGroup(of: Void.self) { g in
-                for jwt in sessions {
+                for agent in fleet {
                     g.addTask {
-                        let auth = "Bearer \(jwt)"
                         while !Task.isCancelled {
                             do {
-                                let (status, body) = try await call(.GET, "/api/v1/client/service?limit=4&wait=30", nil, auth: auth)
-                                guard status == 200, case .array(let items) = try JSONValue.parse(body.readableBytesView) else {
-                                    if Task.isCancelled { return }
-                                    pickups.failed()
-                                    continue
-                                }
-                                for item in items {
-                                    guard case .string(let uuid) = item.field("uuid") else { continue }
+                                for uuid in try await agent.poll() {
                                     pickups.picked(uuid)
-                                    let now = Timestamp.now().rfc3339
-                                    _ = try await call(
-                                        .PUT, "/api/v1/client/service",
-                                        #"{"uuid":"\#(uuid)","sequence":0,"status":2,"result":"","started":"\#(now)"}"#, auth: auth)
-                                    let (s2, _) = try await call(
-                                        .PUT, "/api/v1/client/service",
-                                        #"{"uuid":"\#(uuid)","sequence":0,"status":4,"result":"{}","started":"\#(now)","ended":"\#(Timestamp.now().rfc3339)"}"#,
-                                        auth: auth)
-                                    if s2 == 200 { pickups.finished() } else { pickups.failed() }
+                                    let started = Timestamp.now()
+                                    _ = try await agent.report(uuid, status: 2, result: "", started: started, ended: nil)
+                                    let ok = try await agent.report(uuid, status: 4, result: "{}", started: started, ended: .now())
+                                    if ok { pickups.finished() } else { pickups.failed() }
                                 }
                             } catch {
                                 if Task.isCancelled { return }
@@ -172,6 +194,8 @@ struct DispatchBench {
         agentTasks.cancel()
         await server.stop()
         _ = await agentTasks.value
+        for c in grpcClients { c.beginGracefulShutdown() }
+        _ = await connections.value
         try? await client.shutdown()
         return Figures(
             idleStatementsPerSecond: idle, parked: parked, pickupP50: pct(0.5), pickupP99: pct(0.99), cyclesPerSecond: rate,
@@ -179,6 +203,64 @@ struct DispatchBench {
     }
 
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+}
+
+/// One simulated agent's protocol calls.
+protocol BenchAgent: Sendable {
+    /// A long poll for up to 4 services; their uuids.
+    func poll() async throws -> [String]
+    /// A step-0 report; whether it was accepted.
+    func report(_ uuid: String, status: Int, result: String, started: Timestamp, ended: Timestamp?) async throws -> Bool
+}
+
+/// The REST agent protocol (`wait=30`).
+struct RESTBenchAgent: BenchAgent {
+    let auth: String
+    let call: @Sendable (HTTPMethod, String, String?, String) async throws -> (Int, ByteBuffer)
+
+    init(auth: String, call: @escaping @Sendable (HTTPMethod, String, String?, _ auth: String) async throws -> (Int, ByteBuffer)) {
+        self.auth = auth
+        self.call = call
+    }
+
+    func poll() async throws -> [String] {
+        let (status, body) = try await call(.GET, "/api/v1/client/service?limit=4&wait=30", nil, auth)
+        guard status == 200, case .array(let items) = try JSONValue.parse(body.readableBytesView) else {
+            throw FlowBenchError("poll failed: \(status)")
+        }
+        return items.compactMap { if case .string(let u) = $0.field("uuid") { u } else { nil } }
+    }
+
+    func report(_ uuid: String, status: Int, result: String, started: Timestamp, ended: Timestamp?) async throws -> Bool {
+        var body = #"{"uuid":"\#(uuid)","sequence":0,"status":\#(status),"result":\#(JSONValue.string(result).serialized()),"started":"\#(started.rfc3339)""#
+        if let ended { body += #","ended":"\#(ended.rfc3339)""# }
+        return try await call(.PUT, "/api/v1/client/service", body + "}", auth).0 == 200
+    }
+}
+
+/// The original's gRPC agent protocol: polls without a deadline, gzip-compressed reports.
+struct GRPCBenchAgent: BenchAgent {
+    let api: Pkg_Server_Api_Client_ClientService.Client<HTTP2ClientTransport.Posix>
+    let metadata: Metadata
+
+    func poll() async throws -> [String] {
+        var m = Pkg_Server_Api_Client_ServicePollingRequest_v1()
+        m.limit = 4
+        return try await api.servicePolling_v1(m, metadata: metadata).datas.map(\.uuid)
+    }
+
+    func report(_ uuid: String, status: Int, result: String, started: Timestamp, ended: Timestamp?) async throws -> Bool {
+        var m = Pkg_Server_Api_Client_UpdateServiceStatusRequest_v1()
+        m.uuid = uuid
+        m.status = Int32(status)
+        m.result = result
+        m.started = .init(date: started.date)
+        if let ended { m.ended = .init(date: ended.date) }
+        var options = CallOptions.defaults
+        options.compression = .gzip
+        _ = try await api.updateServiceStatus_v1(m, metadata: metadata, options: options)
+        return true
+    }
 }
 
 struct FlowBenchError: Error, CustomStringConvertible {
