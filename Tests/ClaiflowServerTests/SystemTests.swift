@@ -93,6 +93,26 @@ struct ConfigurationTests {
         #expect(d.adminToken == nil)
     }
 
+    @Test("gRPC settings: port 18099 by default, off, a free port, TLS files in pairs")
+    func grpcSettings() throws {
+        #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: [:]).grpcPort == 18099)
+        #expect(try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_GRPC_PORT": "off"], file: [:]).grpcPort == nil)
+        #expect(try ConfigurationResolver.resolve(flags: ["grpc_port": "0"], environment: [:], file: ["grpc_port": "9"]).grpcPort == 0)
+        #expect(throws: ClaiflowError(.badRequest, "--grpc-port: grpc_port must be a number from 0 to 65535 or off, got \"99999\"")) {
+            try ConfigurationResolver.resolve(flags: ["grpc_port": "99999"], environment: [:], file: [:])
+        }
+        #expect(throws: ClaiflowError(.badRequest, "CLAIFLOW_GRPC_TLS_KEY: set both grpc_tls_certificate and grpc_tls_key, or neither")) {
+            try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_GRPC_TLS_KEY": "/etc/hostname"], file: [:])
+        }
+        #expect(throws: ClaiflowError(.badRequest, "--grpc-tls-certificate: cannot read the file \"/nonexistent/cert.pem\"")) {
+            try ConfigurationResolver.resolve(
+                flags: ["grpc_tls_certificate": "/nonexistent/cert.pem", "grpc_tls_key": "/etc/hostname"], environment: [:], file: [:])
+        }
+        let tls = try ConfigurationResolver.resolve(
+            flags: [:], environment: [:], file: ["grpc_tls_certificate": "/etc/hostname", "grpc_tls_key": "/etc/hostname"])
+        #expect(tls.grpcTLSCertificate == "/etc/hostname" && tls.grpcTLSKey == "/etc/hostname")
+    }
+
     @Test("bad values name their source")
     func errors() {
         #expect(throws: ClaiflowError(.badRequest, "CLAIFLOW_PORT: port must be a number from 0 to 65535, got \"http\"")) {
