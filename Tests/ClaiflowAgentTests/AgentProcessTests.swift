@@ -20,7 +20,7 @@ struct AgentProcessTests {
             throw ClaiflowError(.internal, "\(binary.path) is missing: run `swift build` before the tests")
         }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(Identifier.generate()).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let p = Process()
         p.executableURL = binary
         p.arguments = ["agent", "--workers", "2"]

@@ -170,7 +170,7 @@ struct ServiceAPITests {
             #expect(try await s.request(.POST, "/api/v1/cluster/c1/service/none/cancel").status == 404)
 
             // Simulate a delivery (the dispatch milestone does this through the agent API).
-            try await s.store.database.transaction { db in
+            _ = try await s.store.database.transaction { db in
                 try await db.execute("UPDATE service SET status = 1 WHERE uuid = 'd'")
             }
             let requested = try await s.request(.POST, "/api/v1/cluster/c1/service/d/cancel")
