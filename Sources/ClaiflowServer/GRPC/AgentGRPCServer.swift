@@ -11,6 +11,8 @@ struct AgentGRPCServer: ServiceLifecycle.Service {
     let transport: HTTP2ServerTransport.Posix
     let onListening: @Sendable (Int) async -> Void
     let logger: Logger
+    /// `host:port` as configured, for the error when it cannot be bound.
+    let configuredAddress: String
 
     /// The largest request accepted: a report carries a step's whole result.
     static let maxRequestSize = HTTPLimits.maxReportSize + (1 << 20)
@@ -39,13 +41,21 @@ struct AgentGRPCServer: ServiceLifecycle.Service {
             transport: transport, services: [service], interceptors: [GRPCObservabilityInterceptor(metrics: metrics)])
         self.onListening = onListening
         self.logger = logger
+        self.configuredAddress = "\(host):\(port)"
     }
 
     func run() async throws {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await server.serve() }
-                let address = try await transport.listeningAddress
+                let address: GRPCNIOTransportCore.SocketAddress
+                do {
+                    address = try await transport.listeningAddress
+                } catch {
+                    throw ClaiflowError(
+                        .unavailable,
+                        "cannot listen for gRPC on \(configuredAddress) (in use? set --grpc-port, or off): \(error)")
+                }
                 let port = address.ipv4?.port ?? address.ipv6?.port ?? 0
                 logger.notice("grpc listening", metadata: ["address": .string("\(address)")])
                 await onListening(port)
