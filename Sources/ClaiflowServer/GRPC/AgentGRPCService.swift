@@ -73,6 +73,11 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
                 started: m.hasStarted ? try Self.timestamp("started", m.started) : nil,
                 ended: m.hasEnded ? try Self.timestamp("ended", m.ended) : nil)
             let cancel = try await agents.report(session, uuid: m.uuid, report: input)
+            logger.debug(
+                "step reported",
+                metadata: ["cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
+                           "service_uuid": .string(m.uuid), "sequence": .stringConvertible(m.sequence),
+                           "status": .stringConvertible(m.status)])
             var metadata = Metadata()
             if cancel {
                 metadata.addString("true", forKey: Self.cancelKey)
@@ -186,8 +191,14 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
             return try await body(logger)
         } catch {
             let status = Self.rpcError(error)
-            if status.code == .internalError {
+            switch status.code {
+            case .internalError:
                 logger.error("rpc failed", metadata: ["error": .string(String(describing: error))])
+            case .cancelled:
+                logger.debug("rpc cancelled by the client")
+            default:
+                // The caller's mistake (or a revoked token): worth a line when an agent misbehaves.
+                logger.info("rpc refused", metadata: ["code": .string(status.code.description), "message": .string(status.message)])
             }
             throw status
         }
