@@ -117,7 +117,8 @@ struct KubernetesClient: Sendable {
         return "kubernetes API \(method) \(path): HTTP \(status): \(snippet)"
     }
 
-    private func bearerToken() throws -> String? {
+    /// The bearer token to send, if the access uses one (a token file is read each time).
+    func bearerToken() throws -> String? {
         switch access.authentication {
         case .bearerToken(let token): return token
         case .bearerTokenFile(let path):
