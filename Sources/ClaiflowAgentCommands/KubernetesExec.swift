@@ -338,8 +338,7 @@ enum ExecConnection {
             let tls = client.tlsConfiguration != nil
             self.host = host
             port = url.port ?? (tls ? 443 : 80)
-            uri = url.path + path + "?" + query.map { "\(KubernetesClient.escapeQuery($0.0))=\(KubernetesClient.escapeQuery($0.1))" }
-                .joined(separator: "&")
+            uri = url.path + path + "?" + KubernetesClient.queryString(query)
             let isIP = (try? SocketAddress(ipAddress: host, port: 0)) != nil
             let hostField = host.contains(":") ? "[\(host)]" : host
             headers = HTTPHeaders()

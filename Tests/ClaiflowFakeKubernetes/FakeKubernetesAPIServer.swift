@@ -7,8 +7,9 @@ import HummingbirdCore
 /// the REST paths of namespaced and cluster-scoped resources, get, list (with equality and
 /// inequality label selectors), create, merge and JSON patches applied to stored objects,
 /// delete, `Status` bodies for errors, bearer-token authentication and RBAC refusals
-/// (``forbid(_:_:)``); and the `pods/exec` WebSocket (FakeKubernetesExec.swift). ``run(_:)`` serves
-/// it on loopback.
+/// (``forbid(_:_:)``); the `pods/exec` WebSocket (FakeKubernetesExec.swift); and a Deployment
+/// controller that rolls Deployments out after a template change (FakeDeploymentController.swift).
+/// ``run(_:)`` serves it on loopback.
 public actor FakeKubernetesAPIServer {
     /// A resource the fake serves.
     public struct Resource: Sendable {
@@ -115,6 +116,8 @@ public actor FakeKubernetesAPIServer {
     public internal(set) var requests: [Seen] = []
     /// `"<verb> <resource>[/<subresource>]"` pairs RBAC refuses (``forbid(_:_:)``).
     private var forbidden: Set<String> = []
+    /// How Deployments roll out, by the image of their first container (FakeDeploymentController.swift).
+    var rollouts: [String: Rollout] = [:]
     /// The exec sessions run so far (FakeKubernetesExec.swift).
     public internal(set) var execSessions: [ExecSession] = []
 
@@ -141,6 +144,7 @@ public actor FakeKubernetesAPIServer {
         metadata["uid"] = .string(nextUID())
         metadata["resourceVersion"] = .string(nextRevision())
         metadata["creationTimestamp"] = .string("2026-01-01T00:00:00Z")
+        if resource.name == "deployments" { metadata["generation"] = .integer(1) }
         members["metadata"] = .object(metadata)
         members["kind"] = .string(resource.kind)
         members["apiVersion"] = .string(resource.groupVersion)
@@ -248,6 +252,7 @@ public actor FakeKubernetesAPIServer {
             }
             return create(resource, namespace: namespace, body: body)
         case ("GET", let name?):
+            if resource.name == "deployments" { controlDeployment(namespace: namespace ?? "", name: name) }
             guard let object = objects[key(resource, namespace, name)] else { return notFound(resource, name) }
             return (200, "", object)
         case ("PATCH", let name?):
@@ -384,6 +389,13 @@ public actor FakeKubernetesAPIServer {
             for field in ["name", "namespace", "uid", "creationTimestamp"] { metadata[field] = old[field] }
         }
         metadata["resourceVersion"] = .string(nextRevision())
+        if resource.name == "deployments" {
+            // A change of the spec is a new generation, which the controller then observes.
+            var generation: Int64 = 1
+            if case .integer(let current)? = current.field("metadata")?.field("generation") { generation = current }
+            if members["spec"] != current.field("spec") { generation += 1 }
+            metadata["generation"] = .integer(generation)
+        }
         members["metadata"] = .object(metadata)
         members["kind"] = .string(resource.kind)
         members["apiVersion"] = .string(resource.groupVersion)

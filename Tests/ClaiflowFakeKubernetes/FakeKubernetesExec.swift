@@ -73,10 +73,7 @@ extension FakeKubernetesAPIServer {
                     "BadRequest")
             )
         }
-        let offered = (headers["sec-websocket-protocol"] ?? "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
-        if !offered.contains(where: Self.execSubprotocols.contains) {
+        if !Self.offeredSubprotocols(headers).contains(where: Self.execSubprotocols.contains) {
             // golang.org/x/net/websocket refuses a handshake without a known protocol with a bare 403.
             return (403, "", nil)
         }
@@ -113,9 +110,7 @@ extension FakeKubernetesAPIServer {
         let pods = Self.resource(group: "", version: "v1", name: "pods")!
         let pod = objects[key(pods, target.namespace, target.pod)]
         let parameters = Self.queryParameters(query)
-        let offered = (headers["sec-websocket-protocol"] ?? "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
+        let offered = Self.offeredSubprotocols(headers)
         let container =
             parameters.last { $0.0 == "container" }?.1 ?? pod?[path: ["spec", "containers", "0", "name"]]?.stringValue ?? ""
         let session = ExecSession(
@@ -220,6 +215,11 @@ extension FakeKubernetesAPIServer {
                 ])
             )
         }
+    }
+
+    /// The subprotocols a client offered (`Sec-WebSocket-Protocol`).
+    static func offeredSubprotocols(_ headers: [String: String]) -> [String] {
+        (headers["sec-websocket-protocol"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     /// The decoded name=value pairs of a query string, in order.
