@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "ClaiflowAgent",
             dependencies: [
-                "ClaiflowCore", "ClaiflowFlow",
+                "ClaiflowCore", "ClaiflowFlow", "ClaiflowAgentCommands",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -149,7 +149,7 @@ let package = Package(
             name: "ClaiflowAgentTests",
             dependencies: [
                 "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowServer", "ClaiflowStore", "ClaiflowCore", "ClaiflowFlow",
-                "ClaiflowTestSupport",
+                "ClaiflowTestSupport", "ClaiflowFakeKubernetes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
