@@ -124,6 +124,31 @@ struct KubernetesExecTests {
         }
     }
 
+    @Test("over TLS: the CA is trusted for 127.0.0.1, the client certificate authenticates; an unknown CA is refused")
+    func tls() async throws {
+        let fake = FakeKubernetesAPIServer(token: "test-token")
+        try await execPod(fake)
+        try await fake.run(tls: try FakeKubernetesTLS.serverConfiguration()) { port in
+            let access = KubernetesAccess(
+                baseURL: "https://127.0.0.1:\(port)",
+                authentication: .clientCertificate(
+                    certificatePEM: FakeKubernetesTLS.clientCertificatePEM, privateKeyPEM: FakeKubernetesTLS.clientKeyPEM),
+                certificateAuthorityPEM: FakeKubernetesTLS.certificateAuthorityPEM)
+            let catalog = try makeCatalog(kubernetes: access)
+            let output = try await call(catalog, Self.command, exec(.string("echo over tls")))
+            #expect(output.field("stdout") == .string("over tls"))
+            #expect(await fake.execSessions.last?.subprotocol == "v5.channel.k8s.io")
+
+            var untrusted = access
+            untrusted.certificateAuthorityPEM = testCertificatePEM
+            let message = await failure(
+                try makeCatalog(kubernetes: untrusted), Self.command,
+                exec(.string("echo x"), extra: ["container_name": .string("app")]))
+            #expect(message?.hasPrefix("kubernetes API GET /api/v1/namespaces/web/pods/web-1/exec: ") == true, "\(message ?? "")")
+            #expect(message?.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(message ?? "")")
+        }
+    }
+
     @Test("the container: the default-container annotation, else the first; a bad name and a completed pod are refused")
     func containers() async throws {
         try await withFakeKubernetes { fake, catalog, _ in

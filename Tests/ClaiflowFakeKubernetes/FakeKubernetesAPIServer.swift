@@ -2,6 +2,8 @@ import ClaiflowCore
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 
 /// A small Kubernetes API server that answers like the real one for what the commands use:
 /// the REST paths of namespaced and cluster-scoped resources, get, list (with equality and
@@ -109,6 +111,9 @@ public actor FakeKubernetesAPIServer {
 
     /// The bearer token the fake accepts.
     public let token: String
+    /// Whether a request without a token is authenticated by its TLS client certificate (the
+    /// server's TLS layer then verified it; see ``run(tls:_:)``).
+    private var certificateAuthentication = false
     var objects: [Key: JSONValue] = [:]
     private var revision = 1000
     private var uidCounter = 0
@@ -161,6 +166,13 @@ public actor FakeKubernetesAPIServer {
     /// Forgets the requests seen so far.
     public func clearRequests() { requests = [] }
 
+    /// A valid bearer token, or none on a connection authenticated by a client certificate.
+    func isAuthenticated(_ headers: [String: String]) -> Bool {
+        headers["authorization"] == "Bearer \(token)" || (certificateAuthentication && headers["authorization"] == nil)
+    }
+
+    private func authenticateByCertificate(_ enabled: Bool) { certificateAuthentication = enabled }
+
     /// Makes RBAC refuse `verb` on `resource` (`"pods/exec"`, `"deployments"`) with a 403 `Forbidden` Status.
     public func forbid(_ verb: String, _ resource: String) { forbidden.insert("\(verb) \(resource)") }
 
@@ -192,7 +204,7 @@ public actor FakeKubernetesAPIServer {
     /// Answers one request.
     func handle(method: String, path: String, query: String?, headers: [String: String], body: [UInt8]) -> (Int, String, JSONValue?) {
         requests.append(Seen(method: method, path: path, query: query, contentType: headers["content-type"]))
-        guard headers["authorization"] == "Bearer \(token)" else {
+        guard isAuthenticated(headers) else {
             return (401, "", Self.status(401, "Unauthorized", "Unauthorized"))
         }
         if let exec = execTarget(path) {
@@ -461,10 +473,18 @@ public actor FakeKubernetesAPIServer {
     }
 
     /// Serves the fake on 127.0.0.1 (an ephemeral port) while `body` runs; `body` gets the port.
-    public nonisolated func run<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
-        try await withLoopbackServer(
-            server: HTTPServerBuilder { responder in FakeAPIServerChannel(responder: responder, fake: self) },
-            { request in try await self.respond(request) }, body)
+    ///
+    /// - Parameter tls: Serves HTTPS with this configuration; when it verifies client
+    ///   certificates, a request without a bearer token is authenticated by its certificate.
+    public nonisolated func run<T: Sendable>(tls: TLSConfiguration? = nil, _ body: @Sendable (Int) async throws -> T) async throws
+        -> T
+    {
+        var server = HTTPServerBuilder { responder in FakeAPIServerChannel(responder: responder, fake: self) }
+        if let tls {
+            server = try .tls(server, tlsConfiguration: tls)
+            await authenticateByCertificate(tls.certificateVerification != .none)
+        }
+        return try await withLoopbackServer(server: server, { request in try await self.respond(request) }, body)
     }
 }
 

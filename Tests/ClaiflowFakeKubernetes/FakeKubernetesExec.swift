@@ -98,7 +98,7 @@ extension FakeKubernetesAPIServer {
     /// Decides an upgrade request: an exec that may run is accepted and recorded; anything else
     /// gets the answer the same request would get without an upgrade.
     func upgrade(path: String, query: String?, headers: [String: String]) -> UpgradeDecision {
-        guard headers["authorization"] == "Bearer \(token)", let target = execTarget(path),
+        guard isAuthenticated(headers), let target = execTarget(path),
             execRefusal(target, query: query, headers: headers) == nil
         else {
             let (status, text, value) = handle(method: "GET", path: path, query: query, headers: headers, body: [])
