@@ -124,6 +124,20 @@ struct KubernetesExecTests {
         }
     }
 
+    @Test("an API server that speaks only v4.channel.k8s.io is served with it; one that speaks neither refuses the handshake")
+    func subprotocols() async throws {
+        try await withFakeKubernetes { fake, catalog, _ in
+            try await execPod(fake)
+            await fake.speakExecSubprotocols(["v4.channel.k8s.io"])
+            let output = try await call(catalog, Self.command, exec(.string("echo v4")))
+            #expect(output.field("stdout") == .string("v4"))
+            #expect(await fake.execSessions.last?.subprotocol == "v4.channel.k8s.io")
+            await fake.speakExecSubprotocols(["channel.k8s.io"])
+            let message = await failure(catalog, Self.command, exec(.string("echo v1"), extra: ["container_name": .string("app")]))
+            #expect(message == "kubernetes API GET /api/v1/namespaces/web/pods/web-1/exec: HTTP 403: no body")
+        }
+    }
+
     @Test("over TLS: the CA is trusted for 127.0.0.1, the client certificate authenticates; an unknown CA is refused")
     func tls() async throws {
         let fake = FakeKubernetesAPIServer(token: "test-token")

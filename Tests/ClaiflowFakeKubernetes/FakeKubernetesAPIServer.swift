@@ -125,6 +125,8 @@ public actor FakeKubernetesAPIServer {
     var rollouts: [String: Rollout] = [:]
     /// The exec sessions run so far (FakeKubernetesExec.swift).
     public internal(set) var execSessions: [ExecSession] = []
+    /// The exec channel protocols spoken, in order of preference (FakeKubernetesExec.swift).
+    var execSubprotocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 
     /// Creates a fake that accepts `Authorization: Bearer <token>`.
     public init(token: String) {

@@ -28,8 +28,9 @@ extension FakeKubernetesAPIServer {
         public var stdin: Bool
     }
 
-    /// The channel protocols the fake speaks, in its order of preference.
-    public static let execSubprotocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+    /// Sets the channel protocols the fake speaks, in its order of preference (by default
+    /// `v5.channel.k8s.io`, `v4.channel.k8s.io`, as Kubernetes 1.30 and later).
+    public func speakExecSubprotocols(_ subprotocols: [String]) { execSubprotocols = subprotocols }
 
     /// The namespace and pod of a `/api/v1/namespaces/<ns>/pods/<name>/exec` path.
     func execTarget(_ path: String) -> (namespace: String, pod: String)? {
@@ -73,7 +74,7 @@ extension FakeKubernetesAPIServer {
                     "BadRequest")
             )
         }
-        if !Self.offeredSubprotocols(headers).contains(where: Self.execSubprotocols.contains) {
+        if !Self.offeredSubprotocols(headers).contains(where: execSubprotocols.contains) {
             // golang.org/x/net/websocket refuses a handshake without a known protocol with a bare 403.
             return (403, "", nil)
         }
@@ -116,7 +117,7 @@ extension FakeKubernetesAPIServer {
         let session = ExecSession(
             namespace: target.namespace, pod: target.pod, container: container,
             command: parameters.filter { $0.0 == "command" }.map(\.1),
-            subprotocol: Self.execSubprotocols.first(where: offered.contains) ?? "",
+            subprotocol: execSubprotocols.first(where: offered.contains) ?? "",
             stdin: parameters.contains { $0 == ("stdin", "true") })
         requests.append(Seen(method: "GET", path: path, query: query, contentType: nil))
         execSessions.append(session)
