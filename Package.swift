@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -90,6 +91,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -97,7 +101,7 @@ let package = Package(
         .target(
             name: "ClaiflowAgent",
             dependencies: [
-                "ClaiflowCore", "ClaiflowFlow",
+                "ClaiflowCore", "ClaiflowFlow", "ClaiflowAgentCommands",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -135,11 +139,29 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // A fake Kubernetes API server (REST and the pods/exec WebSocket) for the agent tests.
+        .target(
+            name: "ClaiflowFakeKubernetes",
+            dependencies: [
+                "ClaiflowCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/ClaiflowFakeKubernetes"
+        ),
         .testTarget(name: "ClaiflowCoreTests", dependencies: ["ClaiflowCore"]),
         .testTarget(
             name: "ClaiflowAgentCommandsTests",
             dependencies: [
-                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow", "ClaiflowTestSupport",
+                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow", "ClaiflowTestSupport", "ClaiflowFakeKubernetes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
@@ -148,7 +170,7 @@ let package = Package(
             name: "ClaiflowAgentTests",
             dependencies: [
                 "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowServer", "ClaiflowStore", "ClaiflowCore", "ClaiflowFlow",
-                "ClaiflowTestSupport",
+                "ClaiflowTestSupport", "ClaiflowFakeKubernetes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

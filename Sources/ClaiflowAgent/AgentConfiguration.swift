@@ -36,8 +36,8 @@ public struct AgentConfiguration: Sendable, CustomStringConvertible {
     /// On graceful shutdown, how long running services may take to finish before they are
     /// interrupted and reported failed (default 30 s).
     public var shutdownGrace: Duration
-    /// A `claiflow.client_pod.rebounce` service waits at most this long for the other running
-    /// services to finish before the agent stops (default 30 s).
+    /// A `claiflow.client_pod.rebounce` or `claiflow.client.upgrade` service waits at most this
+    /// long for the other running services to finish before it goes ahead (default 30 s).
     public var rebounceWait: Duration
     /// The first delay before reconnecting after a failed call; it doubles up to
     /// ``maximumBackoff`` and is jittered (default 0.5 s).

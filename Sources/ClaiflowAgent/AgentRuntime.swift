@@ -32,25 +32,32 @@ import Synchronization
 /// - **Graceful shutdown** (``run()`` in a `ServiceGroup`, or ``stop()``): polling stops,
 ///   running services get ``AgentConfiguration/shutdownGrace`` to finish, the rest are
 ///   interrupted and reported failed ("agent shutting down: …").
-/// - **System services.** `claiflow.client_pod.rebounce` stops polling, waits for the other
-///   services (at most ``AgentConfiguration/rebounceWait``), succeeds, then ``run()`` returns
-///   so that the process exits and Kubernetes restarts it. `claiflow.client.upgrade` fails
-///   ("not supported by this agent yet"). Other services of the same poll run normally.
+/// - **System services.** As soon as one arrives, polling stops; its step waits for the other
+///   services (at most ``AgentConfiguration/rebounceWait``). `claiflow.client_pod.rebounce` then
+///   succeeds and ``run()`` returns, so that the process exits and Kubernetes restarts it.
+///   `claiflow.client.upgrade` has its ``AgentUpgrader`` roll the agent to the new image: once
+///   the new pods are available it succeeds and ``run()`` returns (this pod is being replaced);
+///   when the rollout fails (the upgrader restored the previous state) it fails and polling
+///   resumes; a graceful shutdown after the change was made (the rollout replacing this pod)
+///   reports it succeeded. Other services of the same poll run normally.
 public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     /// The version of this agent library (`client_lib_version`).
     public static let libraryVersion = "0.2.0"
     /// The system command that restarts the agent.
     public static let rebounceCommand = "claiflow.client_pod.rebounce"
-    /// The system command that upgrades the agent (not supported yet).
+    /// The system command that upgrades the agent (through the runtime's ``AgentUpgrader``).
     public static let upgradeCommand = "claiflow.client.upgrade"
     /// The commands the runtime implements itself; they take precedence over given commands.
     public static let systemCommandNames: [String] = [rebounceCommand, upgradeCommand]
     /// The result of a successful rebounce (the original agent's text).
     public static let rebounceResult = "client pod rebounce will be complete"
+    /// The result of a successful upgrade (the original agent's text).
+    public static let upgradeResult = "client upgrade will be complete"
 
     /// The configuration the runtime was created with.
     public let configuration: AgentConfiguration
     private let commands: [String: FlowCommand]
+    private let upgrader: (any AgentUpgrader)?
     private let api: AgentAPI
     private let sessions: SessionKeeper
     private let logger: Logger
@@ -62,14 +69,15 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
 
     private enum StopReason: Sendable {
         case shutdown
-        case rebounce(String)
+        /// A system service (rebounce, upgrade) succeeded: the agent makes way.
+        case systemService(command: String, uuid: String)
     }
 
     private enum Phase: Sendable {
         case created
         case running
-        /// A rebounce service is waiting for the others: no polling.
-        case rebouncing(String)
+        /// A system service is running (the uuid): no polling.
+        case systemService(String)
         case stopping(StopReason)
         case stopped
     }
@@ -80,7 +88,10 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         var pollTask: Task<Result<[PolledService], AgentCallError>, Never>?
         var pollInFlight = false
         var lastContact = ContinuousClock.now
-        var rebounced: Set<String> = []
+        /// System services that succeeded (uuid → command): the agent stops once they are reported.
+        var stopAfter: [String: String] = [:]
+        /// The upgrade service whose change is in effect (the rollout is replacing this pod).
+        var committedUpgrade: String?
     }
 
     /// Creates a runtime.
@@ -88,14 +99,18 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     /// - Parameters:
     ///   - configuration: The server, cluster, token and tuning.
     ///   - commands: The commands flows may run, by name (e.g. `CommandCatalog.commands`).
+    ///   - upgrader: What `claiflow.client.upgrade` runs (e.g. a `KubernetesAgentUpgrader`); nil
+    ///     makes it fail with "no Kubernetes access configured".
     ///   - httpClient: The HTTP client to reach the server with (default the shared one; the
     ///     runtime never shuts it down).
     ///   - logger: The logger; lines carry `service_uuid`, `step`, `status`. Secrets are never logged.
     public init(
-        configuration: AgentConfiguration, commands: [String: FlowCommand], httpClient: HTTPClient = .shared, logger: Logger
+        configuration: AgentConfiguration, commands: [String: FlowCommand], upgrader: (any AgentUpgrader)? = nil,
+        httpClient: HTTPClient = .shared, logger: Logger
     ) {
         self.configuration = configuration
         self.commands = commands
+        self.upgrader = upgrader
         var logger = logger
         logger[metadataKey: "cluster_uuid"] = .string(configuration.clusterUUID)
         self.logger = logger
@@ -165,7 +180,7 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             switch phase {
             case .created, .stopping, .stopped:
                 return
-            case .rebouncing:
+            case .systemService:
                 await signal.wait(after: seen)
                 continue
             case .running:
@@ -262,13 +277,13 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             let run = ServiceRun(
                 service: service, api: api, sessions: sessions, configuration: configuration, logger: logger,
                 contacted: { [weak self] in self?.noteContact() })
-            let rebounce = (try? flow.get())?.steps.contains { $0.command == Self.rebounceCommand } ?? false
+            let system = (try? flow.get())?.steps.contains { $0.command.map(Self.systemCommandNames.contains) ?? false } ?? false
             let refusal = state.withLock { s -> String? in
                 if case .stopping = s.phase { return "the agent is stopping" }
                 if s.running[service.uuid] != nil { return "it is already running" }
                 s.running[service.uuid] = run
-                // A rebounce ends polling as soon as it arrives, not only when its step starts.
-                if rebounce, case .running = s.phase { s.phase = .rebouncing(service.uuid) }
+                // A system service ends polling as soon as it arrives, not only when its step starts.
+                if system, case .running = s.phase { s.phase = .systemService(service.uuid) }
                 return nil
             }
             if let refusal {
@@ -325,17 +340,18 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     private func finished(_ run: ServiceRun) {
         let cancel = state.withLock { s -> Task<Result<[PolledService], AgentCallError>, Never>? in
             s.running[run.uuid] = nil
-            if s.rebounced.remove(run.uuid) != nil {
+            if s.committedUpgrade == run.uuid { s.committedUpgrade = nil }
+            if let command = s.stopAfter.removeValue(forKey: run.uuid) {
                 switch s.phase {
-                case .running, .rebouncing:
-                    s.phase = .stopping(.rebounce(run.uuid))
+                case .running, .systemService:
+                    s.phase = .stopping(.systemService(command: command, uuid: run.uuid))
                     return s.pollTask
                 default:
                     return nil
                 }
             }
-            if case .rebouncing(let uuid) = s.phase, uuid == run.uuid {
-                s.phase = .running  // the rebounce did not complete (canceled): carry on
+            if case .systemService(let uuid) = s.phase, uuid == run.uuid {
+                s.phase = .running  // the system service did not complete (failed, canceled): carry on
             }
             return nil
         }
@@ -387,7 +403,7 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             switch s.phase {
             case .stopping, .stopped:
                 return nil
-            case .created, .running, .rebouncing:
+            case .created, .running, .systemService:
                 s.phase = .stopping(reason)
                 return .some(s.pollTask)
             }
@@ -411,9 +427,9 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             deadline = .now + configuration.shutdownGrace
             message =
                 "agent shutting down: the service was still running when the shutdown grace period (\(Self.format(configuration.shutdownGrace))) ended"
-        case .rebounce(let uuid):
+        case .systemService(let command, let uuid):
             deadline = .now
-            message = "agent shutting down: restarting for \(Self.rebounceCommand) (service \(uuid)); the service was still running"
+            message = "agent shutting down: restarting for \(command) (service \(uuid)); the service was still running"
         }
         let count = state.withLock { $0.running.count }
         if count > 0, case .shutdown = reason {
@@ -446,8 +462,9 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             guard let self else { throw CancellationError() }
             return try await self.rebounce()
         }
-        all[Self.upgradeCommand] = { _ in
-            throw FlowCommandError("upgrade is not supported by this agent yet: roll the agent's Deployment to the new image instead")
+        all[Self.upgradeCommand] = { [weak self] call in
+            guard let self else { throw CancellationError() }
+            return try await self.upgrade(call.inputs)
         }
         return all
     }
@@ -456,10 +473,74 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     /// runtime stop when this service has reported.
     private func rebounce() async throws -> JSONValue {
         guard let uuid = Self.currentService else { throw FlowCommandError("\(Self.rebounceCommand) runs only as a service") }
+        await holdPolling(for: uuid, Self.rebounceCommand)
+        try Task.checkCancellation()
+        state.withLock { $0.stopAfter[uuid] = Self.rebounceCommand }
+        return .string(Self.rebounceResult)
+    }
+
+    /// `claiflow.client.upgrade`: check the inputs, stop polling, wait for the other services,
+    /// then have the upgrader roll the agent to the new image; when it succeeds the runtime stops
+    /// once this service has reported.
+    ///
+    /// A graceful shutdown that begins after the upgrader made its change ends the step with
+    /// success at once: the rollout is replacing this pod (the new pods are up, or the Deployment
+    /// recreates them), and the agent must not report the upgrade failed, nor make the rollout
+    /// wait for its shutdown grace.
+    private func upgrade(_ inputs: JSONValue?) async throws -> JSONValue {
+        guard let uuid = Self.currentService else { throw FlowCommandError("\(Self.upgradeCommand) runs only as a service") }
+        guard let upgrader else {
+            throw FlowCommandError("no Kubernetes access configured: \(Self.upgradeCommand) cannot run")
+        }
+        try upgrader.validate(inputs)
+        await holdPolling(for: uuid, Self.upgradeCommand)
+        try Task.checkCancellation()
+        if state.withLock({ if case .stopping = $0.phase { return true } else { return false } }) {
+            throw FlowCommandError("the agent is shutting down: the upgrade was not started")
+        }
+        let replaced = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await upgrader.upgrade(inputs) { [weak self] inEffect in self?.noteUpgradeChange(uuid, inEffect: inEffect) }
+                return false
+            }
+            group.addTask { [weak self] in
+                // Ends when a shutdown begins after the change was made; canceled otherwise.
+                let shuttingDown = await self?.signal.waitUntil(deadline: nil) {
+                    self?.state.withLock { s in
+                        guard s.committedUpgrade == uuid, case .stopping = s.phase else { return false }
+                        return true
+                    } ?? true
+                }
+                guard shuttingDown == true else { throw CancellationError() }
+                return true
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        if replaced {
+            logger.notice(
+                "shutting down while the upgrade's rollout replaces this pod: reporting the upgrade complete",
+                metadata: ["service_uuid": .string(uuid)])
+        }
+        state.withLock { $0.stopAfter[uuid] = Self.upgradeCommand }
+        return .string(Self.upgradeResult)
+    }
+
+    private func noteUpgradeChange(_ uuid: String, inEffect: Bool) {
+        state.withLock { $0.committedUpgrade = inEffect ? uuid : nil }
+        if inEffect {
+            logger.notice("upgrade: the agent's Deployment was changed; waiting for its rollout", metadata: ["service_uuid": .string(uuid)])
+        }
+        signal.notify()
+    }
+
+    /// Stops polling for the system service `uuid` and waits (at most
+    /// ``AgentConfiguration/rebounceWait``, or until a shutdown) for the other services to finish.
+    private func holdPolling(for uuid: String, _ command: String) async {
         let task = state.withLock { s -> Task<Result<[PolledService], AgentCallError>, Never>? in
             switch s.phase {
-            case .running, .rebouncing:
-                s.phase = .rebouncing(uuid)
+            case .running, .systemService:
+                s.phase = .systemService(uuid)
                 return s.pollTask
             default:
                 return nil
@@ -469,17 +550,17 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         signal.notify()
         let others = state.withLock { $0.running.count - 1 }
         logger.notice(
-            "rebounce requested: no more polling; waiting for the other services",
+            "\(command) requested: no more polling; waiting for the other services",
             metadata: ["service_uuid": .string(uuid), "others": .stringConvertible(others), "wait": .string(Self.format(configuration.rebounceWait))])
         let alone = await signal.waitUntil(deadline: .now + configuration.rebounceWait) {
-            state.withLock { $0.running.keys.allSatisfy { $0 == uuid } }
+            state.withLock { s in
+                if case .stopping = s.phase { return true }
+                return s.running.keys.allSatisfy { $0 == uuid }
+            }
         }
-        try Task.checkCancellation()
         if !alone {
-            logger.warning("rebounce: other services are still running; they will be reported failed", metadata: ["service_uuid": .string(uuid)])
+            logger.warning("\(command): other services are still running; going ahead", metadata: ["service_uuid": .string(uuid)])
         }
-        state.withLock { _ = $0.rebounced.insert(uuid) }
-        return .string(Self.rebounceResult)
     }
 
     /// A duration for messages: `30s`, `1.5s`, `250ms`.

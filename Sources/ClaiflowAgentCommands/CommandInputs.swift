@@ -12,8 +12,12 @@ struct CommandInputs: Sendable {
     let members: [String: JSONValue]
 
     init(_ call: FlowCommandCall) throws {
-        command = call.command
-        switch call.inputs {
+        try self.init(command: call.command, inputs: call.inputs)
+    }
+
+    init(command: String, inputs: JSONValue?) throws {
+        self.command = command
+        switch inputs {
         case nil, .null?: members = [:]
         case .object(let object)?: members = object
         case let other?: throw FlowCommandError("inputs must be an object, got \(other.typeName)")

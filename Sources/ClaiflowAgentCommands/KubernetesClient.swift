@@ -61,9 +61,7 @@ struct KubernetesClient: Sendable {
         timeout: TimeAmount = .seconds(10)
     ) async throws -> JSONValue {
         var url = baseURL + path
-        if !query.isEmpty {
-            url += "?" + query.map { "\(Self.escapeQuery($0.0))=\(Self.escapeQuery($0.1))" }.joined(separator: "&")
-        }
+        if !query.isEmpty { url += "?" + Self.queryString(query) }
         var request = HTTPClientRequest(url: url)
         request.method = .RAW(value: method)
         request.tlsConfiguration = tlsConfiguration
@@ -117,7 +115,8 @@ struct KubernetesClient: Sendable {
         return "kubernetes API \(method) \(path): HTTP \(status): \(snippet)"
     }
 
-    private func bearerToken() throws -> String? {
+    /// The bearer token to send, if the access uses one (a token file is read each time).
+    func bearerToken() throws -> String? {
         switch access.authentication {
         case .bearerToken(let token): return token
         case .bearerTokenFile(let path):
@@ -141,6 +140,11 @@ struct KubernetesClient: Sendable {
 
     /// Percent-encodes a query name or value.
     static func escapeQuery(_ text: String) -> String { escape(text) }
+
+    /// `name=value&…`, percent-encoded.
+    static func queryString(_ query: [(String, String)]) -> String {
+        query.map { "\(escapeQuery($0.0))=\(escapeQuery($0.1))" }.joined(separator: "&")
+    }
 
     private static func escape(_ text: String) -> String {
         var out = ""

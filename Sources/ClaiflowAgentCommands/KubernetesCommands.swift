@@ -27,16 +27,10 @@ enum KubernetesCommands {
             }
         }
         catalog.register(execCommand) { call in
-            guard client != nil else {
+            guard let client else {
                 throw FlowCommandError("no Kubernetes access configured: \(call.command) cannot run")
             }
-            let inputs = try CommandInputs(call)
-            _ = try inputs.requiredString("namespace")
-            _ = try inputs.requiredString("name")
-            _ = try inputs.requiredString("command")
-            throw FlowCommandError(
-                "kubernetes.pods.exec.v1 is not supported yet: the pods/exec subresource needs a WebSocket (v5.channel.k8s.io) or SPDY connection, which this agent does not implement"
-            )
+            return try await KubernetesExec.run(try CommandInputs(call), client)
         }
     }
 

@@ -24,7 +24,10 @@ struct AgentCommand: AsyncParsableCommand {
             cluster; else ~/.kube/config when it exists; else none (kubernetes.* commands then fail).
 
             SIGTERM or SIGINT stops polling, gives running services 30 seconds to finish and reports the \
-            rest failed. A claiflow.client_pod.rebounce service makes the agent exit with status 0.
+            rest failed. A claiflow.client_pod.rebounce service makes the agent exit with status 0. A \
+            claiflow.client.upgrade service rolls the agent's own Deployment to a new image tag (the pod \
+            is found by POD_NAME, else HOSTNAME) and, once the new pods are available, exits with \
+            status 0.
             """
     )
 
@@ -74,8 +77,10 @@ struct AgentCommand: AsyncParsableCommand {
             credentialStore: kubernetes.map { .kubernetesSecret(namespace: $0.namespace) } ?? .disabled,
             logger: commandLogger)
         let catalog: CommandCatalog
+        let upgrader: KubernetesAgentUpgrader?
         do {
             catalog = try CommandCatalog.builtin(commandConfiguration)
+            upgrader = try kubernetes.map { try KubernetesAgentUpgrader(access: $0, httpClient: .shared, logger: commandLogger) }
         } catch {
             throw ValidationError("cannot set the commands up: \(error)")
         }
@@ -86,7 +91,7 @@ struct AgentCommand: AsyncParsableCommand {
                 "version": .string(ClaiflowVersion.current), "commands": .stringConvertible(catalog.commands.count),
                 "kubernetes": .string(kubernetes.map { $0.isInCluster ? "in-cluster" : "kubeconfig \($0.baseURL)" } ?? "none"),
             ])
-        let runtime = AgentRuntime(configuration: settings.agent, commands: catalog.commands, logger: logger)
+        let runtime = AgentRuntime(configuration: settings.agent, commands: catalog.commands, upgrader: upgrader, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup)],

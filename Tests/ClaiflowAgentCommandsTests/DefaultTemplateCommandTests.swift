@@ -1,4 +1,5 @@
 import ClaiflowCore
+import ClaiflowFakeKubernetes
 import Foundation
 import Hummingbird
 import Testing
@@ -157,7 +158,7 @@ struct DefaultTemplateCommandTests {
             case "patch_type":
                 inputs[name] = .string("merge")
                 inputs["patch_data"] = .object(["metadata": .object(["labels": .object(["walk": .string("yes")])])])
-            case "command": inputs[name] = .string("ls -l /")
+            case "command": inputs[name] = .string("echo sample walk")
             case "chart_name": inputs[name] = .string("nginx")
             case "repo_url": inputs[name] = .string("https://charts.example.com")
             case "repo_name": inputs[name] = .string("example")
@@ -183,8 +184,10 @@ struct DefaultTemplateCommandTests {
     ) async throws {
         let (resourceName, verb, groupVersion) = (parts[1], parts[2], parts[3])
         if verb == "exec" {
-            let message = await failure(catalog, template.command, inputs)
-            #expect(message?.hasPrefix("kubernetes.pods.exec.v1 is not supported yet") == true)
+            try await fake.seed(try fakeResource("pods"), namespace: "default", pod("sample"))
+            let output = try await call(catalog, template.command, inputs)
+            #expect(output.field("stdout") == .string("sample walk"), "\(template.command)")
+            #expect(await fake.requests.last?.path == "/api/v1/namespaces/default/pods/sample/exec")
             return
         }
         let gv = groupVersion.split(separator: "/").map(String.init)

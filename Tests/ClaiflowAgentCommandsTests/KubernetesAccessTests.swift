@@ -1,5 +1,6 @@
 import ClaiflowAgentCommands
 import ClaiflowCore
+import ClaiflowFakeKubernetes
 import Foundation
 import Testing
 
@@ -68,7 +69,7 @@ struct KubernetesAccessTests {
     func tokenRotation() async throws {
         let directory = try serviceAccount(token: "test-token")
         let tokenFile = directory.appendingPathComponent("token")
-        try await withTestServer(FakeKubernetesAPIServer(token: "test-token").handler()) { port in
+        try await FakeKubernetesAPIServer(token: "test-token").run { port in
             let access = KubernetesAccess(baseURL: "http://127.0.0.1:\(port)", authentication: .bearerTokenFile(tokenFile.path))
             let catalog = try makeCatalog(kubernetes: access)
             let list = try await call(catalog, "kubernetes.namespaces.list.v1", nil)

@@ -1,5 +1,6 @@
 import ClaiflowAgentCommands
 import ClaiflowCore
+import ClaiflowFakeKubernetes
 import ClaiflowFlow
 import Foundation
 import Testing
@@ -12,7 +13,7 @@ func withFakeKubernetes<T: Sendable>(
     _ body: @Sendable (FakeKubernetesAPIServer, CommandCatalog, Int) async throws -> T
 ) async throws -> T {
     let fake = FakeKubernetesAPIServer(token: "test-token")
-    return try await withTestServer(fake.handler()) { port in
+    return try await fake.run { port in
         let access = KubernetesAccess(baseURL: "http://127.0.0.1:\(port)", authentication: .bearerToken(token))
         let catalog = try makeCatalog(kubernetes: access, helmPath: helmPath, credentialStore: credentialStore)
         return try await body(fake, catalog, port)
@@ -245,16 +246,6 @@ struct KubernetesCommandTests {
         let catalog = try makeCatalog()
         let message = await failure(catalog, "kubernetes.pods.list.v1", .object([:]))
         #expect(message == "no Kubernetes access configured: kubernetes.pods.list.v1 cannot run")
-    }
-
-    @Test("exec is reported as not supported")
-    func exec() async throws {
-        try await withFakeKubernetes { _, catalog, _ in
-            let message = await failure(
-                catalog, "kubernetes.pods.exec.v1",
-                .object(["namespace": .string("a"), "name": .string("p"), "command": .string("ls -l")]))
-            #expect(message?.hasPrefix("kubernetes.pods.exec.v1 is not supported yet") == true)
-        }
     }
 
     @Test("an unreachable API server fails with the connection error")

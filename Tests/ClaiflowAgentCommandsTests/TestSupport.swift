@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ClaiflowAgentCommands
 import ClaiflowCore
+import ClaiflowFakeKubernetes
 import ClaiflowFlow
 import Foundation
 import Hummingbird
@@ -11,37 +12,7 @@ func withTestServer<T: Sendable>(
     _ handler: @escaping @Sendable (Request) async throws -> Response,
     _ body: @Sendable (Int) async throws -> T
 ) async throws -> T {
-    let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-    var logger = Logger(label: "test-server")
-    logger.logLevel = .critical
-    let app = Application(
-        responder: CallbackResponder<BasicRequestContext> { request, _ in try await handler(request) },
-        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in
-            portContinuation.yield(channel.localAddress?.port ?? 0)
-            portContinuation.finish()
-        },
-        logger: logger
-    )
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            try await app.run()
-            return nil
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            group.cancelAll()
-            throw TestFailure("the test server did not start")
-        }
-        do {
-            let result = try await body(port)
-            group.cancelAll()
-            return result
-        } catch {
-            group.cancelAll()
-            throw error
-        }
-    }
+    try await withLoopbackServer(handler, body)
 }
 
 /// A failure of the test setup.

@@ -246,23 +246,6 @@ struct AgentRuntimeTests {
         }
     }
 
-    @Test("upgrade fails clearly; another service of the same poll still runs")
-    func upgrade() async throws {
-        try await Harness.with { h in
-            try await h.createService(
-                "upgrade", flow: #"[{"$id":"step1","$command":"claiflow.client.upgrade","inputs":{"image_tag":"v2"}}]"#)
-            try await h.createService("neighbour", flow: #"[{"$id":"a","$command":"test.echo","inputs":{"n":1}}]"#)
-            let agent = h.startAgent(h.configuration(workers: 2))
-            #expect(try await h.waitForStatus("upgrade", [4, 8, 16]))
-            #expect(try await h.waitForStatus("neighbour", [4, 8, 16]))
-            let upgrade = try await h.state("upgrade")
-            #expect(upgrade.status == 8)
-            #expect(upgrade.messages.last?.contains("upgrade is not supported by this agent yet") == true)
-            #expect(try await h.state("neighbour").status == 4)
-            try await agent.shutdown()
-        }
-    }
-
     @Test("a 401 makes the agent authenticate again; a refused handshake is retried until the token works again")
     func reauthenticate() async throws {
         try await Harness.with { h in

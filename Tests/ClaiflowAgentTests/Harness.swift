@@ -263,15 +263,16 @@ final class Harness: Sendable {
     }
 
     /// Starts an agent in a service group (no signals), with the test commands (or `commands`)
-    /// plus `extraCommands`.
+    /// plus `extraCommands`, and `upgrader` for `claiflow.client.upgrade`.
     func startAgent(
-        _ configuration: AgentConfiguration, commands: [String: FlowCommand]? = nil, extraCommands: [String: FlowCommand] = [:]
+        _ configuration: AgentConfiguration, commands: [String: FlowCommand]? = nil, extraCommands: [String: FlowCommand] = [:],
+        upgrader: (any AgentUpgrader)? = nil
     ) -> RunningAgent {
         var logger = Logger(label: "test-agent")
         logger.logLevel = ProcessInfo.processInfo.environment["AGENT_TEST_LOG"] == "1" ? .debug : .critical
         let runtime = AgentRuntime(
             configuration: configuration, commands: (commands ?? self.commands).merging(extraCommands) { _, new in new },
-            httpClient: HTTPClient.shared,
+            upgrader: upgrader, httpClient: HTTPClient.shared,
             logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

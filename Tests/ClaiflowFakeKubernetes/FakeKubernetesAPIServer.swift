@@ -1,36 +1,42 @@
 import ClaiflowCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 
 /// A small Kubernetes API server that answers like the real one for what the commands use:
 /// the REST paths of namespaced and cluster-scoped resources, get, list (with equality and
 /// inequality label selectors), create, merge and JSON patches applied to stored objects,
-/// delete, `Status` bodies for errors, and bearer-token authentication.
-actor FakeKubernetesAPIServer {
+/// delete, `Status` bodies for errors, bearer-token authentication and RBAC refusals
+/// (``forbid(_:_:)``); the `pods/exec` WebSocket (FakeKubernetesExec.swift); and a Deployment
+/// controller that rolls Deployments out after a template change (FakeDeploymentController.swift).
+/// ``run(_:)`` serves it on loopback.
+public actor FakeKubernetesAPIServer {
     /// A resource the fake serves.
-    struct Resource: Sendable {
-        var name: String
-        var group: String
-        var version: String
-        var kind: String
-        var namespaced: Bool
+    public struct Resource: Sendable {
+        public var name: String
+        public var group: String
+        public var version: String
+        public var kind: String
+        public var namespaced: Bool
 
-        var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+        public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
         /// `pods`, or `deployments.apps` as in the real API server's messages.
-        var qualifiedName: String { group.isEmpty ? name : "\(name).\(group)" }
+        public var qualifiedName: String { group.isEmpty ? name : "\(name).\(group)" }
         /// Built-in types are listed without kind/apiVersion per item; custom resources keep them.
         var isCustom: Bool { group.hasSuffix("coreos.com") }
     }
 
     /// One request seen.
-    struct Seen: Sendable, Equatable {
-        var method: String
-        var path: String
-        var query: String?
-        var contentType: String?
+    public struct Seen: Sendable, Equatable {
+        public var method: String
+        public var path: String
+        public var query: String?
+        public var contentType: String?
     }
 
-    private struct Key: Hashable {
+    struct Key: Hashable {
         var resource: String
         var group: String
         var namespace: String
@@ -38,7 +44,7 @@ actor FakeKubernetesAPIServer {
     }
 
     /// The resources the fake knows, written independently of the module's table.
-    static let resources: [Resource] = {
+    public static let resources: [Resource] = {
         var all: [Resource] = []
         func add(_ gv: String, _ namespaced: Bool, _ pairs: [(String, String)]) {
             let parts = gv.split(separator: "/").map(String.init)
@@ -103,17 +109,32 @@ actor FakeKubernetesAPIServer {
         return all
     }()
 
-    let token: String
-    private var objects: [Key: JSONValue] = [:]
+    /// The bearer token the fake accepts.
+    public let token: String
+    /// Whether a request without a token is authenticated by its TLS client certificate (the
+    /// server's TLS layer then verified it; see ``run(tls:_:)``).
+    private var certificateAuthentication = false
+    var objects: [Key: JSONValue] = [:]
     private var revision = 1000
     private var uidCounter = 0
-    private(set) var requests: [Seen] = []
+    /// Every request seen, upgrade requests included.
+    public internal(set) var requests: [Seen] = []
+    /// `"<verb> <resource>[/<subresource>]"` pairs RBAC refuses (``forbid(_:_:)``).
+    private var forbidden: Set<String> = []
+    /// How Deployments roll out, by the image of their first container (FakeDeploymentController.swift).
+    var rollouts: [String: Rollout] = [:]
+    /// The exec sessions run so far (FakeKubernetesExec.swift).
+    public internal(set) var execSessions: [ExecSession] = []
+    /// The exec channel protocols spoken, in order of preference (FakeKubernetesExec.swift).
+    var execSubprotocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 
-    init(token: String) {
+    /// Creates a fake that accepts `Authorization: Bearer <token>`.
+    public init(token: String) {
         self.token = token
     }
 
-    static func resource(group: String, version: String, name: String) -> Resource? {
+    /// The resource the fake serves at `group`/`version` under `name`.
+    public static func resource(group: String, version: String, name: String) -> Resource? {
         resources.first { $0.group == group && $0.version == version && $0.name == name }
     }
 
@@ -121,15 +142,16 @@ actor FakeKubernetesAPIServer {
 
     /// Stores an object as if it had been created; returns it as stored.
     @discardableResult
-    func seed(_ resource: Resource, namespace: String?, _ object: JSONValue) throws -> JSONValue {
+    public func seed(_ resource: Resource, namespace: String?, _ object: JSONValue) throws -> JSONValue {
         guard case .object(var members) = object, case .object(var metadata)? = object.field("metadata"),
             case .string(let name)? = metadata["name"]
-        else { throw TestFailure("seed needs metadata.name") }
+        else { throw FakeKubernetesError("seed needs metadata.name") }
         let ns = resource.namespaced ? (namespace ?? "default") : ""
         if resource.namespaced { metadata["namespace"] = .string(ns) }
         metadata["uid"] = .string(nextUID())
         metadata["resourceVersion"] = .string(nextRevision())
         metadata["creationTimestamp"] = .string("2026-01-01T00:00:00Z")
+        if resource.name == "deployments" { metadata["generation"] = .integer(1) }
         members["metadata"] = .object(metadata)
         members["kind"] = .string(resource.kind)
         members["apiVersion"] = .string(resource.groupVersion)
@@ -139,18 +161,42 @@ actor FakeKubernetesAPIServer {
     }
 
     /// A stored object, if any.
-    func object(_ resource: Resource, namespace: String?, name: String) -> JSONValue? {
+    public func object(_ resource: Resource, namespace: String?, name: String) -> JSONValue? {
         objects[Key(resource: resource.name, group: resource.group, namespace: resource.namespaced ? namespace ?? "" : "", name: name)]
     }
 
-    func clearRequests() { requests = [] }
+    /// Forgets the requests seen so far.
+    public func clearRequests() { requests = [] }
 
-    private func nextRevision() -> String {
+    /// A valid bearer token, or none on a connection authenticated by a client certificate.
+    func isAuthenticated(_ headers: [String: String]) -> Bool {
+        headers["authorization"] == "Bearer \(token)" || (certificateAuthentication && headers["authorization"] == nil)
+    }
+
+    private func authenticateByCertificate(_ enabled: Bool) { certificateAuthentication = enabled }
+
+    /// Makes RBAC refuse `verb` on `resource` (`"pods/exec"`, `"deployments"`) with a 403 `Forbidden` Status.
+    public func forbid(_ verb: String, _ resource: String) { forbidden.insert("\(verb) \(resource)") }
+
+    /// The 403 the real API server answers when RBAC refuses a request.
+    func refusal(_ verb: String, _ resource: Resource, subresource: String?, name: String?, namespace: String?) -> (Int, String, JSONValue?)? {
+        let full = subresource.map { "\(resource.name)/\($0)" } ?? resource.name
+        guard forbidden.contains("\(verb) \(full)") else { return nil }
+        var message = name.map { "\(resource.qualifiedName) \"\($0)\" is forbidden" } ?? "\(resource.qualifiedName) is forbidden"
+        message += ": User \"system:serviceaccount:claiflow:agent\" cannot \(verb) resource \"\(full)\" in API group \"\(resource.group)\""
+        if let namespace { message += " in the namespace \"\(namespace)\"" }
+        var details: [String: JSONValue] = ["kind": .string(full)]
+        if let name { details["name"] = .string(name) }
+        if !resource.group.isEmpty { details["group"] = .string(resource.group) }
+        return (403, "", Self.status(403, message, "Forbidden", details: .object(details)))
+    }
+
+    func nextRevision() -> String {
         revision += 1
         return String(revision)
     }
 
-    private func nextUID() -> String {
+    func nextUID() -> String {
         uidCounter += 1
         return String(format: "00000000-0000-4000-8000-%012d", uidCounter)
     }
@@ -160,8 +206,12 @@ actor FakeKubernetesAPIServer {
     /// Answers one request.
     func handle(method: String, path: String, query: String?, headers: [String: String], body: [UInt8]) -> (Int, String, JSONValue?) {
         requests.append(Seen(method: method, path: path, query: query, contentType: headers["content-type"]))
-        guard headers["authorization"] == "Bearer \(token)" else {
+        guard isAuthenticated(headers) else {
             return (401, "", Self.status(401, "Unauthorized", "Unauthorized"))
+        }
+        if let exec = execTarget(path) {
+            // A plain request, or an upgrade the WebSocket side refused: answer why.
+            return execRefusal(exec, query: query, headers: headers) ?? (400, "", Self.status(400, "Upgrade request required", "BadRequest"))
         }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         let group: String
@@ -196,6 +246,16 @@ actor FakeKubernetesAPIServer {
         if subresource != nil {
             return (404, "", Self.notFoundResource())
         }
+        let verb: String
+        switch (method, name) {
+        case ("GET", nil): verb = "list"
+        case ("GET", _): verb = "get"
+        case ("POST", _): verb = "create"
+        case ("PATCH", _): verb = "patch"
+        case ("DELETE", _): verb = "delete"
+        default: verb = method.lowercased()
+        }
+        if let refusal = refusal(verb, resource, subresource: nil, name: name, namespace: namespace) { return refusal }
 
         switch (method, name) {
         case ("GET", nil):
@@ -206,6 +266,7 @@ actor FakeKubernetesAPIServer {
             }
             return create(resource, namespace: namespace, body: body)
         case ("GET", let name?):
+            if resource.name == "deployments" { controlDeployment(namespace: namespace ?? "", name: name) }
             guard let object = objects[key(resource, namespace, name)] else { return notFound(resource, name) }
             return (200, "", object)
         case ("PATCH", let name?):
@@ -229,7 +290,7 @@ actor FakeKubernetesAPIServer {
         }
     }
 
-    private func key(_ resource: Resource, _ namespace: String?, _ name: String) -> Key {
+    func key(_ resource: Resource, _ namespace: String?, _ name: String) -> Key {
         Key(resource: resource.name, group: resource.group, namespace: resource.namespaced ? namespace ?? "" : "", name: name)
     }
 
@@ -342,6 +403,13 @@ actor FakeKubernetesAPIServer {
             for field in ["name", "namespace", "uid", "creationTimestamp"] { metadata[field] = old[field] }
         }
         metadata["resourceVersion"] = .string(nextRevision())
+        if resource.name == "deployments" {
+            // A change of the spec is a new generation, which the controller then observes.
+            var generation: Int64 = 1
+            if case .integer(let current)? = current.field("metadata")?.field("generation") { generation = current }
+            if members["spec"] != current.field("spec") { generation += 1 }
+            metadata["generation"] = .integer(generation)
+        }
         members["metadata"] = .object(metadata)
         members["kind"] = .string(resource.kind)
         members["apiVersion"] = .string(resource.groupVersion)
@@ -349,7 +417,7 @@ actor FakeKubernetesAPIServer {
         return (200, "", .object(members))
     }
 
-    private func notFound(_ resource: Resource, _ name: String) -> (Int, String, JSONValue?) {
+    func notFound(_ resource: Resource, _ name: String) -> (Int, String, JSONValue?) {
         (404, "", Self.status(404, "\(resource.qualifiedName) \"\(name)\" not found", "NotFound", details: details(resource, name)))
     }
 
@@ -364,7 +432,7 @@ actor FakeKubernetesAPIServer {
     }
 
     /// A failure `Status` as the real API server writes it.
-    static func status(_ code: Int, _ message: String, _ reason: String, details: JSONValue? = nil) -> JSONValue {
+    public static func status(_ code: Int, _ message: String, _ reason: String, details: JSONValue? = nil) -> JSONValue {
         var members: [String: JSONValue] = [
             "kind": .string("Status"), "apiVersion": .string("v1"), "metadata": .object([:]),
             "status": .string("Failure"), "message": .string(message), "reason": .string(reason),
@@ -391,20 +459,41 @@ actor FakeKubernetesAPIServer {
 
     // MARK: - HTTP
 
-    /// The Hummingbird handler serving this fake.
-    nonisolated func handler() -> @Sendable (Request) async throws -> Response {
-        { request in
-            let body = try await request.body.collect(upTo: 16 * 1024 * 1024)
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
-            let (status, text, value) = await self.handle(
-                method: request.method.rawValue, path: request.uri.path, query: request.uri.query, headers: headers,
-                body: Array(body.readableBytesView))
-            let httpStatus = HTTPResponse.Status(code: status)
-            if let value { return jsonResponse(httpStatus, value) }
-            return textResponse(httpStatus, text)
-        }
+    /// The HTTP side of the fake (everything but upgrade requests).
+    nonisolated func respond(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: 16 * 1024 * 1024)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let (status, text, value) = await handle(
+            method: request.method.rawValue, path: request.uri.path, query: request.uri.query, headers: headers,
+            body: Array(body.readableBytesView))
+        var fields = HTTPFields()
+        fields[.contentType] = value == nil ? "text/plain; charset=utf-8" : "application/json"
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: fields,
+            body: .init(byteBuffer: ByteBuffer(string: value?.serialized() ?? text)))
     }
+
+    /// Serves the fake on 127.0.0.1 (an ephemeral port) while `body` runs; `body` gets the port.
+    ///
+    /// - Parameter tls: Serves HTTPS with this configuration; when it verifies client
+    ///   certificates, a request without a bearer token is authenticated by its certificate.
+    public nonisolated func run<T: Sendable>(tls: TLSConfiguration? = nil, _ body: @Sendable (Int) async throws -> T) async throws
+        -> T
+    {
+        var server = HTTPServerBuilder { responder in FakeAPIServerChannel(responder: responder, fake: self) }
+        if let tls {
+            server = try .tls(server, tlsConfiguration: tls)
+            await authenticateByCertificate(tls.certificateVerification != .none)
+        }
+        return try await withLoopbackServer(server: server, { request in try await self.respond(request) }, body)
+    }
+}
+
+/// A failure of a fake's setup.
+public struct FakeKubernetesError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// RFC 6902 for the fake API server.
