@@ -87,6 +87,7 @@ public struct ClaiflowServerApp: Sendable {
             }
             let app = Application(
                 router: router,
+                server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()])),
                 configuration: .init(address: .hostname(config.host, port: config.port), serverName: "claiflow"),
                 services: background,
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

@@ -161,6 +161,21 @@ struct AgentAPITests {
         }
     }
 
+    @Test("a parked poll whose client went away leaves at once and claims nothing: the next agent gets the service")
+    func goneClientClaimsNothing() async throws {
+        try await TestServer.with { s in
+            let token = try await Self.setUp(s)
+            let gone = try await TestAgent.connect(s, cluster: "c1", token: token)
+            let next = try await TestAgent.connect(s, cluster: "c1", token: token)
+            let parked = Task { try await gone.poll(wait: 30) }
+            #expect(try await waitUntil { s.app.agents.parkedPolls == 1 })
+            parked.cancel()  // AsyncHTTPClient closes the connection
+            #expect(try await waitUntil(timeout: .seconds(5)) { s.app.agents.parkedPolls == 0 })
+            try await Self.create(s, "after")
+            #expect(next.uuids(try await next.poll(wait: 5)) == ["after"])
+        }
+    }
+
     @Test("two agents on one cluster never get the same service", arguments: StoreKind.available)
     func exclusiveClaims(kind: StoreKind) async throws {
         try await TestServer.with(kind) { s in

@@ -102,7 +102,11 @@ struct AgentController {
             }
             wait = .milliseconds(Int64(min(seconds, 60) * 1000))
         }
-        let services = try await agents.poll(session, limit: limit, wait: wait)
+        let agents = self.agents
+        let parkAtMost = wait
+        let services = try await ClientGoneHandler.untilClientGone(context.channel) {
+            try await agents.poll(session, limit: limit, wait: parkAtMost)
+        }
         if !services.isEmpty {
             context.logger.info(
                 "services delivered",

@@ -1,5 +1,6 @@
 import ClaiflowCore
 import Hummingbird
+import NIOCore
 
 /// Who made an operator API request.
 public struct Principal: Sendable, Equatable {
@@ -18,9 +19,12 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String = ""
     /// The authenticated caller, once the auth middleware ran.
     public var principal: Principal?
+    /// The request's connection (a long poll watches it for the client going away).
+    public let channel: (any Channel)?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.channel = source.channel
     }
 
     /// Bodies are read by the handlers with their own limit.
