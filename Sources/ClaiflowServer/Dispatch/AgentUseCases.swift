@@ -128,6 +128,8 @@ public final class AgentUseCases: Sendable {
         var current = session
         while true {
             let generation = hub.generation(of: cluster)
+            // A poll whose caller went away claims nothing.
+            try Task.checkCancellation()
             if !hub.isKnownEmpty(cluster) {
                 let now = Timestamp.now()
                 let settings = self.settings.settings

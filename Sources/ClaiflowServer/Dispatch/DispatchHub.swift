@@ -18,6 +18,13 @@ public final class DispatchHub: Sendable {
     private struct Waiter {
         let tokenUUID: String
         let continuation: CheckedContinuation<Wake, Never>
+        /// Ends the wait at its timeout; cancelled when the wait ends otherwise.
+        let timer: Task<Void, Never>
+
+        func resume(_ wake: Wake) {
+            timer.cancel()
+            continuation.resume(returning: wake)
+        }
     }
 
     private struct State {
@@ -63,19 +70,21 @@ public final class DispatchHub: Sendable {
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Wake, Never>) in
+                let timer = Task { [weak self] in
+                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                    self?.resume(cluster: cluster, id: id, with: .timeout)
+                }
                 let immediate: Wake? = state.withLock { s in
                     if s.shuttingDown { return .shutdown }
+                    // Cancelled before it parked (the cancellation handler found no waiter).
+                    if Task.isCancelled { return .shutdown }
                     if (s.generations[cluster] ?? 0) != generation { return .work }
-                    s.waiters[cluster, default: [:]][id] = Waiter(tokenUUID: tokenUUID, continuation: c)
+                    s.waiters[cluster, default: [:]][id] = Waiter(tokenUUID: tokenUUID, continuation: c, timer: timer)
                     return nil
                 }
                 if let immediate {
+                    timer.cancel()
                     c.resume(returning: immediate)
-                    return
-                }
-                Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    self?.resume(cluster: cluster, id: id, with: .timeout)
                 }
             }
         } onCancel: {
@@ -89,7 +98,7 @@ public final class DispatchHub: Sendable {
             if s.waiters[cluster]?.isEmpty == true { s.waiters[cluster] = nil }
             return w
         }
-        waiter?.continuation.resume(returning: wake)
+        waiter?.resume(wake)
     }
 
     /// Wakes every poll parked on the clusters (new or requeued work).
@@ -101,7 +110,7 @@ public final class DispatchHub: Sendable {
                 if let ws = s.waiters.removeValue(forKey: c) { woken += ws.values }
             }
         }
-        for w in woken { w.continuation.resume(returning: .work) }
+        for w in woken { w.resume(.work) }
     }
 
     /// Forgets every "known empty" mark (after events may have been missed).
@@ -115,7 +124,7 @@ public final class DispatchHub: Sendable {
     /// Ends the polls parked on a cluster (deleted).
     public func revoke(cluster: String) {
         let ws = state.withLock { s in s.waiters.removeValue(forKey: cluster).map { Array($0.values) } ?? [] }
-        for w in ws { w.continuation.resume(returning: .revoked) }
+        for w in ws { w.resume(.revoked) }
     }
 
     private func endWaiters(_ match: (Waiter) -> Bool) {
@@ -129,7 +138,7 @@ public final class DispatchHub: Sendable {
                 if s.waiters[cluster]?.isEmpty == true { s.waiters[cluster] = nil }
             }
         }
-        for w in ended { w.continuation.resume(returning: .revoked) }
+        for w in ended { w.resume(.revoked) }
     }
 
     /// Ends every parked poll (graceful shutdown) and refuses new waits.
@@ -140,6 +149,6 @@ public final class DispatchHub: Sendable {
             s.waiters.removeAll()
             return ws
         }
-        for w in all { w.continuation.resume(returning: .shutdown) }
+        for w in all { w.resume(.shutdown) }
     }
 }

@@ -45,23 +45,27 @@ struct AgentGRPCServer: ServiceLifecycle.Service {
     }
 
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                let address: GRPCNIOTransportCore.SocketAddress
-                do {
-                    address = try await transport.listeningAddress
-                } catch {
-                    throw ClaiflowError(
-                        .unavailable,
-                        "cannot listen for gRPC on \(configuredAddress) (in use? set --grpc-port, or off): \(error)")
-                }
-                let port = address.ipv4?.port ?? address.ipv6?.port ?? 0
-                logger.notice("grpc listening", metadata: ["address": .string("\(address)")])
-                await onListening(port)
+        // The address is known once the transport listens; wait for it apart from `serve()`,
+        // because it never resolves when `serve()` stops before listening.
+        let transport = self.transport
+        let (logger, onListening) = (self.logger, self.onListening)
+        let reporter = Task {
+            guard let address = try? await transport.listeningAddress else { return }
+            logger.notice("grpc listening", metadata: ["address": .string("\(address)")])
+            await onListening(address.ipv4?.port ?? address.ipv6?.port ?? 0)
+        }
+        defer { reporter.cancel() }
+        do {
+            try await withGracefulShutdownHandler {
+                try await server.serve()
+            } onGracefulShutdown: {
+                server.beginGracefulShutdown()
             }
-        } onGracefulShutdown: {
-            server.beginGracefulShutdown()
+        } catch {
+            // Stopped before it started listening: not a failure.
+            if Task.isShuttingDownGracefully { return }
+            throw ClaiflowError(
+                .unavailable, "cannot listen for gRPC on \(configuredAddress) (in use? set --grpc-port, or off): \(error)")
         }
     }
 }

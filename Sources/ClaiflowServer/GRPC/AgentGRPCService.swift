@@ -50,8 +50,15 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
             let bearer = try Self.bearer(request.metadata)
             let limit = max(1, Int(request.message.limit))
             let agents = self.agents
-            let (session, services) = try await Self.untilRPCCancelled {
-                try await Self.awaitWork(agents: agents, bearer: bearer, limit: limit)
+            let session: AgentSession
+            let services: [ClaiflowCore.Service]
+            do {
+                (session, services) = try await Self.untilRPCCancelled {
+                    try await Self.awaitWork(agents: agents, bearer: bearer, limit: limit)
+                }
+            } catch is CancellationError where agents.isShuttingDown {
+                // The server's graceful shutdown cancels every call: tell the agent to come back.
+                throw ClaiflowError(.unavailable, "the server is shutting down; poll again")
             }
             logger.info(
                 "services delivered",
@@ -99,10 +106,13 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
             let session = try await agents.session(bearer: bearer)
             let services = try await agents.poll(session, limit: limit, wait: AgentUseCases.maxWait)
             if !services.isEmpty { return (session, services) }
-            try Task.checkCancellation()
             if agents.isShuttingDown {
+                // Until this transport stops too (it cancels every call then), a new poll would
+                // come back at once: hold it instead of inviting an agent to spin.
+                try? await Task.sleep(for: AgentUseCases.maxWait)
                 throw ClaiflowError(.unavailable, "the server is shutting down; poll again")
             }
+            try Task.checkCancellation()
         }
     }
 

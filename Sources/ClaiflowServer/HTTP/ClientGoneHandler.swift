@@ -8,6 +8,10 @@ import Synchronization
 /// channel's input, and nothing reads it while a request is being handled: without this
 /// handler a poll would stay parked until its wait ends, and could even claim a service for
 /// an agent that no longer listens (the service would then wait for its lease to lapse).
+///
+/// A client that only shuts down its sending side after the request (rare for HTTP) counts as
+/// gone too: its poll ends without a reply. A peer that vanishes without a FIN or RST (a dead
+/// host) is noticed only when the poll's wait ends.
 final class ClientGoneHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = Never
 
@@ -32,11 +36,16 @@ final class ClientGoneHandler: ChannelInboundHandler, RemovableChannelHandler {
     static func untilClientGone<T: Sendable>(
         _ channel: (any Channel)?, _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        guard let channel,
+        guard let channel else { return try await operation() }
+        guard
             let watch = try? await channel.eventLoop.submit({
                 try channel.pipeline.syncOperations.handler(type: ClientGoneHandler.self).watch
             }).get()
-        else { return try await operation() }
+        else {
+            // Closing a channel removes its handlers: the client is already gone.
+            if !channel.isActive { throw CancellationError() }
+            return try await operation()
+        }
         let task = Task { try await operation() }
         let id = watch.onGone { task.cancel() }
         defer { if let id { watch.remove(id) } }
