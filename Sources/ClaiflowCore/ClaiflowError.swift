@@ -7,6 +7,7 @@ public struct ClaiflowError: Error, Sendable, Equatable, CustomStringConvertible
         case unauthorized = 401
         case forbidden = 403
         case notFound = 404
+        case methodNotAllowed = 405
         case conflict = 409
         case payloadTooLarge = 413
         case unsupportedMediaType = 415

@@ -110,7 +110,8 @@ public struct ClaiflowServerApp: Sendable {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ObservabilityMiddleware(metrics: metrics))
-        router.add(middleware: ErrorMiddleware())
+        let allowed = AllowedMethods()
+        router.add(middleware: ErrorMiddleware(allowed: allowed))
 
         let auth = useCases.authenticator
         let system = SystemController(store: useCases.store, registry: registry)
@@ -137,6 +138,7 @@ public struct ClaiflowServerApp: Sendable {
         globals.registerWrites(on: globalsWrite)
         APIKeyController(useCases: useCases).register(on: adminGroup)
         AgentController(agents: agents).register(on: router)
+        allowed.load(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         return router
     }
 }

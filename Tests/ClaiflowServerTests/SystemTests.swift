@@ -93,6 +93,23 @@ struct ConfigurationTests {
         #expect(d.adminToken == nil)
     }
 
+    @Test("a known path with a method it does not serve is 405 with Allow; an unknown path is 404")
+    func methodNotAllowed() async throws {
+        try await TestServer.with { s in
+            let put = try await s.request(.PUT, "/api/v1/cluster", json: "{}")
+            #expect(put.status == 405)
+            #expect(put.headers.first(name: "Allow") == "GET, POST")
+            #expect(put.message == "PUT is not allowed on /api/v1/cluster; allowed: GET, POST")
+            let patch = try await s.request(.PATCH, "/api/v1/cluster/any-uuid/service/x")
+            #expect(patch.status == 405)
+            #expect(patch.headers.first(name: "Allow") == "GET")
+            #expect(try await s.request(.GET, "/api/v1/nothing-here").status == 404)
+            #expect(try await s.request(.GET, "/api/v1/cluster/a/b/c/d/e").status == 404)
+            // An unauthenticated caller learns nothing more than before: 405 names only methods.
+            #expect(try await s.request(.DELETE, "/api/v1/cluster", key: nil).status == 405)
+        }
+    }
+
     @Test("gRPC settings: port 18099 by default, off, a free port, TLS files in pairs")
     func grpcSettings() throws {
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: [:]).grpcPort == 18099)

@@ -227,6 +227,7 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
                 case .unauthorized: .unauthenticated
                 case .forbidden: .permissionDenied
                 case .notFound: .notFound
+                case .methodNotAllowed: .unimplemented
                 case .conflict: .failedPrecondition
                 case .payloadTooLarge: .resourceExhausted
                 case .unavailable: .unavailable

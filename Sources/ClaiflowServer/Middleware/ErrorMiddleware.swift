@@ -7,10 +7,21 @@ import Logging
 /// their message; server faults are logged with the request id and answered with a generic 500.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    /// The routes' methods by path, for 405.
+    let allowed: AllowedMethods
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let e as HTTPError where e.status == .notFound && e.body == nil {
+            // No route: a path that exists with other methods is 405, anything else 404.
+            let methods = allowed.methods(for: request.uri.path)
+            guard !methods.isEmpty else { return JSONResponse.error(Self.map(e, request: request)) }
+            let list = methods.sorted().joined(separator: ", ")
+            var response = JSONResponse.error(
+                ClaiflowError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); allowed: \(list)"))
+            response.headers[.allow] = list
+            return response
         } catch {
             let mapped = Self.map(error, request: request)
             if mapped.kind == .internal || mapped.kind == .unavailable {
