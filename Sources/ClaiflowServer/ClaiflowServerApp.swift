@@ -78,6 +78,9 @@ public struct ClaiflowServerApp: Sendable {
                 refresher, keepAlive, sweeper, deliverer, EventListener(store: store, hub: hub, agents: agents, logger: logger),
                 HubCloser(hub: hub),
             ]
+            if let retention = config.retention {
+                background.append(RetentionSweeper(store: store, retention: retention, logger: logger, metrics: metrics))
+            }
             if let grpcPort = config.grpcPort {
                 let tls = config.grpcTLSCertificate.flatMap { c in config.grpcTLSKey.map { (certificate: c, key: $0) } }
                 background.append(

@@ -10,7 +10,7 @@ public enum ConfigurationResolver {
     /// The keys understood, in the order of the configuration table.
     public static let keys = [
         "host", "port", "database", "admin_token", "log_level", "metrics_public", "encryption_key", "webhook_retry_initial",
-        "grpc_port", "grpc_tls_certificate", "grpc_tls_key",
+        "grpc_port", "grpc_tls_certificate", "grpc_tls_key", "retention",
     ]
 
     /// The environment variable of a key: `CLAIFLOW_ADMIN_TOKEN` for `admin_token`.
@@ -75,6 +75,16 @@ public enum ConfigurationResolver {
                 throw ClaiflowError(.badRequest, "\(source): webhook_retry_initial must be a duration from 10ms to 1h, got \"\(v)\"")
             }
             c.webhookRetryInitial = d
+        }
+        if let (v, source) = value("retention") {
+            if v.lowercased() == "off" {
+                c.retention = nil
+            } else {
+                guard let d = GoDuration(parsing: v), d.nanoseconds >= 3_600_000_000_000 else {
+                    throw ClaiflowError(.badRequest, "\(source): retention must be a duration of at least 1h (e.g. 720h) or off, got \"\(v)\"")
+                }
+                c.retention = d
+            }
         }
         if let (v, source) = value("grpc_port") {
             if v.lowercased() == "off" {

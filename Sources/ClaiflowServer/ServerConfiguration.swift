@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var encryptionKey: String?
     /// The delay before the first webhook retry; it doubles with each attempt.
     public var webhookRetryInitial: GoDuration = .seconds(5)
+    /// How long finished services, finished webhook deliveries and expired sessions are kept;
+    /// nil keeps everything (the original's behaviour).
+    public var retention: GoDuration?
     /// The gRPC port of the agent API (the original's default); 0 picks a free port, nil serves no gRPC.
     public var grpcPort: Int? = 18099
     /// A PEM certificate chain file: with ``grpcTLSKey``, the gRPC port speaks TLS.
@@ -40,7 +43,7 @@ public struct ServerConfiguration: Sendable {
             ("metrics_public", String(metricsPublic)), ("settings_refresh_interval", "\(settingsRefreshInterval)"),
             ("encryption_key", encryptionKey == nil ? "(in the database)" : "********"),
             ("webhook_retry_initial", webhookRetryInitial.description),
-            ("grpc_port", grpcPort.map(String.init) ?? "off"),
+            ("retention", retention?.description ?? "off"), ("grpc_port", grpcPort.map(String.init) ?? "off"),
             ("grpc_tls_certificate", grpcTLSCertificate ?? "(not set: plaintext)"), ("grpc_tls_key", grpcTLSKey ?? "(not set)"),
         ]
     }

@@ -14,8 +14,8 @@ struct ServerCommand: AsyncParsableCommand {
             Every option can also be set by an environment variable (CLAIFLOW_HOST, CLAIFLOW_PORT, \
             CLAIFLOW_DATABASE, CLAIFLOW_ADMIN_TOKEN, CLAIFLOW_LOG_LEVEL, CLAIFLOW_METRICS_PUBLIC, \
             CLAIFLOW_ENCRYPTION_KEY, CLAIFLOW_WEBHOOK_RETRY_INITIAL, CLAIFLOW_GRPC_PORT, CLAIFLOW_GRPC_TLS_CERTIFICATE, \
-            CLAIFLOW_GRPC_TLS_KEY) or in a YAML config file (keys host, port, database, admin_token, log_level, \
-            metrics_public, encryption_key, webhook_retry_initial, grpc_port, grpc_tls_certificate, grpc_tls_key). \
+            CLAIFLOW_GRPC_TLS_KEY, CLAIFLOW_RETENTION) or in a YAML config file (keys host, port, database, admin_token, log_level, \
+            metrics_public, encryption_key, webhook_retry_initial, grpc_port, grpc_tls_certificate, grpc_tls_key, retention). \
             Flags win over the environment, which wins over the file.
             """
     )
@@ -43,6 +43,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("webhook-retry-initial"), help: "Delay before the first webhook retry, doubling each attempt (default 5s).")
     var webhookRetryInitial: String?
+
+    @Option(help: "Delete finished services, webhook deliveries and expired sessions this long after they ended (a duration ≥ 1h, e.g. 720h; default off: keep everything).")
+    var retention: String?
 
     @Option(name: .customLong("grpc-port"), help: "gRPC port of the agent API (default 18099; off to disable).")
     var grpcPort: String?
@@ -72,6 +75,7 @@ struct ServerCommand: AsyncParsableCommand {
         flags["metrics_public"] = metricsPublic
         flags["encryption_key"] = encryptionKey
         flags["webhook_retry_initial"] = webhookRetryInitial
+        flags["retention"] = retention
         flags["grpc_port"] = grpcPort
         flags["grpc_tls_certificate"] = grpcTLSCertificate
         flags["grpc_tls_key"] = grpcTLSKey

@@ -110,6 +110,16 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("retention: off by default, a duration of at least 1h")
+    func retentionSetting() throws {
+        #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: [:]).retention == nil)
+        #expect(try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_RETENTION": "720h"], file: [:]).retention == .seconds(720 * 3600))
+        #expect(try ConfigurationResolver.resolve(flags: ["retention": "off"], environment: [:], file: ["retention": "24h"]).retention == nil)
+        #expect(throws: ClaiflowError(.badRequest, "--retention: retention must be a duration of at least 1h (e.g. 720h) or off, got \"30m\"")) {
+            try ConfigurationResolver.resolve(flags: ["retention": "30m"], environment: [:], file: [:])
+        }
+    }
+
     @Test("gRPC settings: port 18099 by default, off, a free port, TLS files in pairs")
     func grpcSettings() throws {
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: [:]).grpcPort == 18099)

@@ -242,4 +242,69 @@ struct StoreContractTests {
             #expect(try await store.clusters(parse(Tables.cluster)).count == 40)
         }
     }
+
+    @Test("retention deletes what ended before the cut-off, in batches, and nothing that is queued or running", arguments: StoreKind.available)
+    func retention(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store in
+            let old = Timestamp.now().adding(.seconds(-10 * 86_400))
+            let recent = Timestamp.now()
+            try await store.insertCluster(Self.cluster("c1", "one"))
+            // (uuid, status, updated): four old finished, one recent finished, two old unfinished.
+            let rows: [(String, Int, Timestamp)] = [
+                ("done1", 4, old), ("done2", 8, old), ("done3", 16, old), ("done4", 32, old), ("fresh", 4, recent),
+                ("queued", 0, old), ("running", 2, old),
+            ]
+            _ = try await store.database.transaction { db in
+                for (uuid, status, updated) in rows {
+                    try await db.execute(
+                        """
+                        INSERT INTO service (cluster_uuid, uuid, name, template_uuid, flow, inputs, step_max, priority, status,
+                            step_seq, created, updated)
+                        VALUES ('c1', \(bind: uuid), 'n', '', '[]', 'null', 1, 0, \(bind: status), 0, \(bind: .timestamp(updated)),
+                            \(bind: .timestamp(updated)))
+                        """)
+                    try await db.execute(
+                        """
+                        INSERT INTO service_status (cluster_uuid, uuid, step_max, step_seq, status, created)
+                        VALUES ('c1', \(bind: uuid), 1, 0, \(bind: status), \(bind: .timestamp(updated)))
+                        """)
+                    try await db.execute(
+                        """
+                        INSERT INTO service_result (cluster_uuid, uuid, result_type, result, created)
+                        VALUES ('c1', \(bind: uuid), 1, '{}', \(bind: .timestamp(updated)))
+                        """)
+                }
+                for (i, (status, updated)) in [("delivered", old), ("dead", old), ("pending", old), ("delivered", recent)].enumerated() {
+                    try await db.execute(
+                        """
+                        INSERT INTO webhook_delivery (uuid, webhook_uuid, cluster_uuid, service_uuid, payload, status, created, updated)
+                        VALUES (\(bind: "d\(i)"), 'w', 'c1', 'done1', '{}', \(bind: status), \(bind: .timestamp(updated)),
+                            \(bind: .timestamp(updated)))
+                        """)
+                }
+                return 0
+            }
+            try await store.insertClusterToken(Self.token("t1", cluster: "c1", secret: "s1"))
+            try await store.upsertSession(Self.session("gone", cluster: "c1", token: "t1", expires: old))
+            try await store.upsertSession(Self.session("live", cluster: "c1", token: "t1", expires: recent.adding(.seconds(3600))))
+
+            let cutOff = Timestamp.now().adding(.seconds(-86_400))
+            // Batches of 3: the first takes three of the four old finished services.
+            let first = try await store.pruneEnded(before: cutOff, limit: 3)
+            #expect(first == PruneCounts(services: 3, deliveries: 2, sessions: 1))
+            let second = try await store.pruneEnded(before: cutOff, limit: 3)
+            #expect(second == PruneCounts(services: 1, deliveries: 0, sessions: 0))
+            #expect(try await store.pruneEnded(before: cutOff, limit: 3) == PruneCounts())
+
+            func uuids(_ table: String, _ column: String = "uuid") async throws -> Set<String> {
+                let rows = try await store.database.read { db in try await db.query("SELECT \(raw: column) FROM \(raw: table)") }
+                return Set(try rows.map { try $0.text(column) })
+            }
+            #expect(try await uuids("service") == ["fresh", "queued", "running"])
+            #expect(try await uuids("service_status") == ["fresh", "queued", "running"])
+            #expect(try await uuids("service_result") == ["fresh", "queued", "running"])
+            #expect(try await uuids("webhook_delivery") == ["d2", "d3"])
+            #expect(try await uuids("cluster_session") == ["live"])
+        }
+    }
 }
