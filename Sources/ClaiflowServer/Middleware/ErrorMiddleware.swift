@@ -22,6 +22,10 @@ struct ErrorMiddleware: RouterMiddleware {
                 ClaiflowError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); allowed: \(list)"))
             response.headers[.allow] = list
             return response
+        } catch is CancellationError {
+            // A long poll whose client went away (or the server is stopping): nobody reads this.
+            context.logger.debug("request cancelled", metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)])
+            return JSONResponse.error(ClaiflowError(.unavailable, "the request was cancelled"))
         } catch {
             let mapped = Self.map(error, request: request)
             if mapped.kind == .internal || mapped.kind == .unavailable {
