@@ -307,4 +307,43 @@ struct StoreContractTests {
             #expect(try await uuids("cluster_session") == ["live"])
         }
     }
+
+    @Test("a claim released for a departed poll requeues the service at once, without counting the attempt", arguments: StoreKind.available)
+    func releaseClaim(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store in
+            let now = Timestamp.now()
+            _ = try await store.database.transaction { db in
+                try await db.execute(
+                    """
+                    INSERT INTO service (cluster_uuid, uuid, name, template_uuid, flow, inputs, step_max, priority, status,
+                        step_seq, created, updated)
+                    VALUES ('c1', 's1', 'n', '', '[]', 'null', 1, 0, 0, 0, \(bind: .timestamp(now)), \(bind: .timestamp(now)))
+                    """)
+            }
+            let claimed = try await store.claimServices(
+                clusterUUID: "c1", sessionUUID: "sess", limit: 5, validAfter: now.adding(.seconds(-60)),
+                leaseUntil: now.adding(.seconds(60)), now: now)
+            #expect(claimed.map(\.service.uuid) == ["s1"])
+            #expect(try await store.releaseClaim(clusterUUID: "c1", sessionUUID: "other", uuids: ["s1"], now: now).isEmpty)
+            let released = try await store.releaseClaim(clusterUUID: "c1", sessionUUID: "sess", uuids: ["s1"], now: now)
+            #expect(released.map(\.record.status) == [.regist])
+            #expect(released.first?.service.sessionUUID == nil)
+            let row = try #require(try await store.database.read { db in
+                try await db.query("SELECT status, attempts, lease_expires FROM service WHERE uuid = 's1'")
+            }.first)
+            #expect(try row.integer("status") == 0)
+            #expect(try row.integer("attempts") == 0)
+            let history = try await store.database.read { db in
+                try await db.query("SELECT status, message FROM service_status WHERE uuid = 's1' ORDER BY id")
+            }
+            #expect(try history.map { try $0.integer("status") } == [1, 0])
+            #expect(try history.last?.text("message") == "requeued: the poll's client went away before it received it")
+            #expect(try await store.releaseClaim(clusterUUID: "c1", sessionUUID: "sess", uuids: ["s1"], now: now).isEmpty)
+            // It can be claimed again.
+            let again = try await store.claimServices(
+                clusterUUID: "c1", sessionUUID: "sess2", limit: 5, validAfter: now.adding(.seconds(-60)),
+                leaseUntil: now.adding(.seconds(60)), now: now)
+            #expect(again.map(\.service.uuid) == ["s1"])
+        }
+    }
 }

@@ -138,6 +138,11 @@ public final class AgentUseCases: Sendable {
                     validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
                     leaseUntil: now.adding(settings.sessionExpiration), now: now)
                 if !claimed.isEmpty {
+                    if Task.isCancelled {
+                        // The caller left while the claim ran: put the services back now.
+                        await release(claimed.map(\.service), session: current)
+                        throw CancellationError()
+                    }
                     deliverer.poke()
                     sweeper.note(deadline: now.adding(settings.sessionExpiration))
                     return claimed.map(\.service)
@@ -168,6 +173,27 @@ public final class AgentUseCases: Sendable {
                 current = try await check(current.claims)
             }
         }
+    }
+
+    /// Requeues services claimed for a caller that went away, and wakes the cluster's other polls.
+    /// Runs apart from the cancelled caller's task, so that its cancellation cannot stop it.
+    func release(_ services: [ClaiflowCore.Service], session: AgentSession) async {
+        let (store, hub, logger) = (self.store, self.hub, self.logger)
+        let cluster = session.claims.clusterUUID
+        await Task {
+            do {
+                let changes = try await store.releaseClaim(
+                    clusterUUID: cluster, sessionUUID: session.claims.uuid, uuids: services.map(\.uuid), now: .now())
+                guard !changes.isEmpty else { return }
+                hub.wake(clusters: [cluster])
+                try? await store.publish(["wake:" + cluster])
+            } catch {
+                logger.warning(
+                    "could not requeue services claimed for a departed poll; they return when their lease lapses",
+                    metadata: ["cluster_uuid": .string(cluster), "error": .string("\(error)")])
+            }
+        }.value
+        deliverer.poke()
     }
 
     // MARK: Report

@@ -106,6 +106,36 @@ extension Store {
         }
     }
 
+    /// Puts back services a poll claimed when its caller went away before receiving them: they
+    /// are queued again at once (the delivery does not count as an attempt) instead of waiting
+    /// for the lease to lapse. Only services still `sent` to that session change.
+    public func releaseClaim(clusterUUID: String, sessionUUID: String, uuids: [String], now: Timestamp) async throws -> [StatusChange] {
+        let mapService = serviceMapper
+        return try await write("dispatch.release") { db in
+            var changes: [StatusChange] = []
+            for uuid in uuids {
+                let rows = try await db.query(
+                    """
+                    UPDATE service SET status = \(bind: ServiceStatus.regist.rawValue), session_uuid = NULL, lease_expires = NULL,
+                        attempts = attempts - 1, updated = \(bind: .timestamp(now))
+                    WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid) AND session_uuid = \(bind: sessionUUID)
+                        AND status = \(bind: ServiceStatus.sent.rawValue)
+                    RETURNING *
+                    """)
+                for s in try rows.map(mapService) {
+                    changes.append(
+                        StatusChange(
+                            service: s,
+                            record: ServiceStatusRecord(
+                                stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: now,
+                                message: "requeued: the poll's client went away before it received it", created: now)))
+                }
+            }
+            try await Self.insertStatusRows(db, changes)
+            return changes
+        }
+    }
+
     /// Keeps sessions alive in one transaction: each row's deadline (re-created if an operator
     /// deleted it) and the leases of the services it holds, which only ever grow.
     public func keepAlive(_ sessions: [ClusterSession], now: Timestamp) async throws {
