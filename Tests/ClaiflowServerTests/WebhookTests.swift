@@ -170,6 +170,16 @@ struct WebhookTests {
             guard case .string(let id) = d.field("uuid") else { return }
             #expect(try await s.request(.POST, "/api/v1/webhook/h1/delivery/\(id)/redeliver").status == 200)
             #expect(try await waitUntil { Self.payloads(receiver).contains { $0.field("service_uuid") == .string("s2") } })
+            // A delivery whose attempt is being sent (leased) is not queued a second time.
+            let lease = Timestamp.now().adding(.seconds(60))
+            _ = try await s.store.database.transaction { db in
+                try await db.execute(
+                    "UPDATE webhook_delivery SET status = 'pending', lease_until = \(bind: .timestamp(lease)) WHERE uuid = \(bind: id)")
+            }
+            let busy = try await s.request(.POST, "/api/v1/webhook/h1/delivery/\(id)/redeliver")
+            #expect(busy.status == 409)
+            #expect(busy.message.contains("being sent right now"))
+            #expect(try await s.request(.POST, "/api/v1/webhook/h1/delivery/nope/redeliver").status == 404)
         }
         await receiver.stop()
     }

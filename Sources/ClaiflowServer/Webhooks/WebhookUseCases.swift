@@ -125,11 +125,15 @@ public struct WebhookUseCases: Sendable {
 
     /// Queues a delivery again.
     public func redeliver(webhook: String, delivery: String) async throws -> WebhookDelivery {
-        guard let d = try await store.redeliver(webhookUUID: webhook, deliveryUUID: delivery, now: .now()) else {
+        switch try await store.redeliver(webhookUUID: webhook, deliveryUUID: delivery, now: .now()) {
+        case .queued(let d):
+            deliverer.poke()
+            return d
+        case .notFound:
             throw ClaiflowError(.notFound, "delivery \"\(delivery)\" of webhook \"\(webhook)\" not found")
+        case .inFlight:
+            throw ClaiflowError(.conflict, "delivery \"\(delivery)\" is being sent right now; redeliver it after this attempt ends")
         }
-        deliverer.poke()
-        return d
     }
 
     /// Sends a payload now (condition checked) and returns the outcome.

@@ -214,16 +214,32 @@ extension Store {
         }
     }
 
-    /// Queues a delivery again (manual redelivery): pending, due now, attempts reset. Nil when unknown.
-    public func redeliver(webhookUUID: String, deliveryUUID: String, now: Timestamp) async throws -> WebhookDelivery? {
+    /// What a manual redelivery did.
+    public enum RedeliverOutcome: Sendable {
+        case queued(WebhookDelivery)
+        case notFound
+        /// An attempt is being sent right now; queueing it again would send it twice at once.
+        case inFlight
+    }
+
+    /// Queues a delivery again (manual redelivery): pending, due now, attempts reset, unless an
+    /// attempt is being sent at this moment.
+    public func redeliver(webhookUUID: String, deliveryUUID: String, now: Timestamp) async throws -> RedeliverOutcome {
         try await write("webhook.redeliver") { db in
-            try await db.first(
+            if let d = try await db.first(
                 """
                 UPDATE webhook_delivery SET status = 'pending', attempts = 0, next_attempt = \(bind: .timestamp(now)),
                     lease_until = NULL, updated = \(bind: .timestamp(now))
-                WHERE uuid = \(bind: deliveryUUID) AND webhook_uuid = \(bind: webhookUUID) RETURNING *
+                WHERE uuid = \(bind: deliveryUUID) AND webhook_uuid = \(bind: webhookUUID)
+                    AND NOT (status = 'pending' AND lease_until IS NOT NULL AND lease_until > \(bind: .timestamp(now)))
+                RETURNING *
                 """
-            ).map(Self.delivery)
+            ).map(Self.delivery) {
+                return .queued(d)
+            }
+            let exists = try await db.first(
+                "SELECT id FROM webhook_delivery WHERE uuid = \(bind: deliveryUUID) AND webhook_uuid = \(bind: webhookUUID)")
+            return exists == nil ? .notFound : .inFlight
         }
     }
 
