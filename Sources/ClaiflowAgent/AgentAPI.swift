@@ -36,6 +36,8 @@ struct AgentSession: Sendable, CustomStringConvertible {
     let token: String
     /// The session id (the JWT's `uuid` claim), for logs.
     let sessionUUID: String
+    /// The server's `ClientSession/ExpirationTime`, when it says (the original's server does not).
+    var window: Duration? = nil
 
     var description: String { "session \(sessionUUID)" }
 
@@ -86,7 +88,9 @@ struct AgentAPI: Sendable {
         guard case .string(let token)? = json?.field("access_token"), !token.isEmpty else {
             throw .unavailable("the handshake reply has no access_token")
         }
-        return AgentSession(token: token, sessionUUID: AgentSession.sessionUUID(ofJWT: token))
+        var window: Duration?
+        if case .integer(let seconds)? = json?.field("session_expiration"), seconds > 0 { window = .seconds(seconds) }
+        return AgentSession(token: token, sessionUUID: AgentSession.sessionUUID(ofJWT: token), window: window)
     }
 
     /// `GET /api/v1/client/service?limit=N&wait=S`: claims up to `limit` services, parking up to `wait`.

@@ -369,14 +369,16 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     /// report of a running service whenever the server has not heard from the agent for
     /// `keepAliveInterval`.
     private func keepAliveLoop() async {
-        let interval = configuration.keepAliveInterval
+        var interval = keepAliveInterval
         var next = ContinuousClock.now + interval
         while true {
             do {
-                try await Task.sleep(until: next, clock: .continuous)
+                // At least every second: a handshake may shorten the interval meanwhile.
+                try await Task.sleep(until: min(next, .now + .seconds(1)), clock: .continuous)
             } catch {
                 return
             }
+            interval = keepAliveInterval
             let (last, inFlight, runs) = state.withLock { ($0.lastContact, $0.pollInFlight, Array($0.running.values)) }
             if inFlight {
                 next = .now + interval
@@ -394,6 +396,15 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             if reached { logger.debug("session kept alive") }
             next = .now + interval
         }
+    }
+
+    /// ``AgentConfiguration/keepAliveInterval``, shortened to a third of the session window the
+    /// server announced, so that a server with a short `ClientSession/ExpirationTime` never lets
+    /// the session of a busy agent lapse.
+    var keepAliveInterval: Duration {
+        let configured = configuration.keepAliveInterval
+        guard let window = sessions.window.withLock({ $0 }) else { return configured }
+        return max(.milliseconds(100), min(configured, window / 3))
     }
 
     // MARK: - Stopping

@@ -1,8 +1,11 @@
 import Logging
+import Synchronization
 
 /// Holds the agent's one session: authenticates when there is none (one handshake at a time,
 /// shared by every caller waiting for it) and forgets it on a 401.
 actor SessionKeeper {
+    /// The session window the server announced at the last handshake (readable without the actor).
+    nonisolated let window = Mutex<Duration?>(nil)
     private let api: AgentAPI
     private let logger: Logger
     private var current: AgentSession?
@@ -40,6 +43,7 @@ actor SessionKeeper {
             do {
                 let session = try await api.authenticate()
                 current = session
+                window.withLock { $0 = session.window }
                 lastFailure = nil
                 authenticating = false
                 signal.notify()

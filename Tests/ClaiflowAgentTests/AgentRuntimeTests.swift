@@ -191,13 +191,17 @@ struct AgentRuntimeTests {
         }
     }
 
-    @Test("all workers busy: no service is claimed, yet the session and the running service's lease stay alive")
-    func keepAliveWhileBusy() async throws {
+    /// `configured`: the agent's keep-alive is set short; otherwise it keeps its 15 s default
+    /// and must shorten it to a third of the 3 s window the server announces at the handshake.
+    @Test(
+        "all workers busy: no service is claimed, yet the session and the running service's lease stay alive",
+        arguments: [true, false])
+    func keepAliveWhileBusy(configured: Bool) async throws {
         try await Harness.with { h in
             let g = KnownGlobalVariable.clientSessionExpirationTime.uuid
             #expect(try await h.server.request(.PUT, "/api/v1/global_variables/\(g)", json: #"{"value":"3s"}"#).status == 200)
             var configuration = h.configuration(workers: 1)
-            configuration.keepAliveInterval = .milliseconds(300)
+            if configured { configuration.keepAliveInterval = .milliseconds(300) }
             let seenWhileBusy = Mutex<[Int64]>([])
             let agent = h.startAgent(
                 configuration,

@@ -78,6 +78,8 @@ struct AgentAPITests {
             while payload.count % 4 != 0 { payload += "=" }
             let claims = try JSONValue.parse(Array(Data(base64Encoded: payload) ?? Data()))
             #expect(claims.field("cluster-uuid") == .string("c1"))
+            // The session window (ClientSession/ExpirationTime, 1m by default) in seconds.
+            #expect(r.json?.field("session_expiration") == .integer(60))
             #expect(claims.field("cluster-client-token-uuid") == .string("t-c1"))
             #expect(claims.field("client-version") == .string("v9"))
             #expect(claims.field("client_lib_version") == .string("0.1.0"))

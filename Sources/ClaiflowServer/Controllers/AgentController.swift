@@ -24,6 +24,8 @@ struct AgentController {
         let token_type: String
         let access_token: String
         let expires_in: Int64?
+        /// `ClientSession/ExpirationTime` in seconds: the agent must be heard from more often.
+        let session_expiration: Int64
     }
 
     @Sendable func auth(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -39,7 +41,10 @@ struct AgentController {
             metadata: ["cluster_uuid": .string(cluster), "session_uuid": .string(claims.uuid),
                        "client_version": .string(version ?? "")])
         var response = try JSONResponse.make(
-            AuthReply(token_type: "Bearer", access_token: token, expires_in: expiresIn > 0 ? expiresIn : nil), request: request)
+            AuthReply(
+                token_type: "Bearer", access_token: token, expires_in: expiresIn > 0 ? expiresIn : nil,
+                session_expiration: max(1, agents.sessionWindow.nanoseconds / 1_000_000_000)),
+            request: request)
         response.headers[.xSudoryClientToken] = token
         return response
     }

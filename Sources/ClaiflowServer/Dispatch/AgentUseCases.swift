@@ -51,6 +51,10 @@ public final class AgentUseCases: Sendable {
     /// The number of polls parked now.
     public var parkedPolls: Int { hub.parkedCount }
 
+    /// `ClientSession/ExpirationTime`: how long a session (and the leases of its services) lives
+    /// without hearing from its agent.
+    public var sessionWindow: GoDuration { settings.settings.sessionExpiration }
+
     /// Whether the server is stopping (parked polls were ended).
     public var isShuttingDown: Bool { hub.isShuttingDown }
 
