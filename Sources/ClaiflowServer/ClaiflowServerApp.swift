@@ -22,6 +22,8 @@ public struct ClaiflowServerApp: Sendable {
     public let generatedAdminKey: String?
     /// Every route the router serves, as `METHOD /path/{param}`.
     public let routes: [String]
+    /// Re-seals secrets of previous encryption keys (runs at start when previous keys are set).
+    public let resealer: SecretResealer
 
     /// Opens the store, applies migrations, seeds the global variables, creates the first admin
     /// key when none exists, and builds the HTTP application. `onServerRunning` receives the bound
@@ -54,7 +56,7 @@ public struct ClaiflowServerApp: Sendable {
             let authenticator = APIKeyAuthenticator(store: store, adminToken: config.adminToken)
             var key = config.encryptionKey ?? ""
             if key.isEmpty { key = try await store.installationKey(generate: { SecretBox.newKey() }) }
-            let box = try SecretBox(base64Key: key)
+            let box = try SecretBox(base64Key: key, previousKeys: config.previousEncryptionKeys)
             store.useCipher(box)
             let deliverer = WebhookDeliverer(
                 store: store, box: box, retryInitial: config.webhookRetryInitial.swiftDuration, logger: logger, metrics: metrics)
@@ -78,6 +80,8 @@ public struct ClaiflowServerApp: Sendable {
                 refresher, keepAlive, sweeper, deliverer, EventListener(store: store, hub: hub, agents: agents, logger: logger),
                 HubCloser(hub: hub),
             ]
+            let resealer = SecretResealer(store: store, box: box, logger: logger)
+            if box.isRotating { background.append(resealer) }
             if let retention = config.retention {
                 background.append(RetentionSweeper(store: store, retention: retention, logger: logger, metrics: metrics))
             }
@@ -98,7 +102,7 @@ public struct ClaiflowServerApp: Sendable {
             return ClaiflowServerApp(
                 store: store, settings: settings, agents: agents, deliverer: deliverer, application: app,
                 generatedAdminKey: generated,
-                routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted())
+                routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted(), resealer: resealer)
         } catch {
             await store.close()
             throw error

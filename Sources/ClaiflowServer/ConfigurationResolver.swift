@@ -10,7 +10,7 @@ public enum ConfigurationResolver {
     /// The keys understood, in the order of the configuration table.
     public static let keys = [
         "host", "port", "database", "admin_token", "log_level", "metrics_public", "encryption_key", "webhook_retry_initial",
-        "grpc_port", "grpc_tls_certificate", "grpc_tls_key", "retention",
+        "grpc_port", "grpc_tls_certificate", "grpc_tls_key", "retention", "previous_encryption_keys",
     ]
 
     /// The environment variable of a key: `CLAIFLOW_ADMIN_TOKEN` for `admin_token`.
@@ -69,6 +69,15 @@ public enum ConfigurationResolver {
                 throw ClaiflowError(.badRequest, "\(source): the encryption key must be 32 random bytes in standard base64 (openssl rand -base64 32)")
             }
             c.encryptionKey = v
+        }
+        if let (v, source) = value("previous_encryption_keys") {
+            let keys = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for k in keys {
+                guard let bytes = Base64.decode(k), bytes.count == 32 else {
+                    throw ClaiflowError(.badRequest, "\(source): each previous encryption key must be 32 bytes in standard base64 (comma-separated)")
+                }
+            }
+            c.previousEncryptionKeys = keys
         }
         if let (v, source) = value("webhook_retry_initial") {
             guard let d = GoDuration(parsing: v), d.nanoseconds >= 10_000_000, d.nanoseconds <= 3_600_000_000_000 else {

@@ -21,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     /// The AES-256 key (base64 of 32 bytes) that encrypts webhook headers and secrets at rest.
     /// When absent, one is generated at first start and kept in the database.
     public var encryptionKey: String?
+    /// Keys that sealed secrets before the current one (a key rotation): still accepted for
+    /// reading, and every value they sealed is sealed again with the current key at start.
+    public var previousEncryptionKeys: [String] = []
     /// The delay before the first webhook retry; it doubles with each attempt.
     public var webhookRetryInitial: GoDuration = .seconds(5)
     /// How long finished services, finished webhook deliveries and expired sessions are kept;
@@ -42,6 +45,7 @@ public struct ServerConfiguration: Sendable {
             ("admin_token", adminToken == nil ? "(not set)" : "********"), ("log_level", logLevel.rawValue),
             ("metrics_public", String(metricsPublic)), ("settings_refresh_interval", "\(settingsRefreshInterval)"),
             ("encryption_key", encryptionKey == nil ? "(in the database)" : "********"),
+            ("previous_encryption_keys", previousEncryptionKeys.isEmpty ? "(none)" : "\(previousEncryptionKeys.count) × ********"),
             ("webhook_retry_initial", webhookRetryInitial.description),
             ("retention", retention?.description ?? "off"), ("grpc_port", grpcPort.map(String.init) ?? "off"),
             ("grpc_tls_certificate", grpcTLSCertificate ?? "(not set: plaintext)"), ("grpc_tls_key", grpcTLSKey ?? "(not set)"),

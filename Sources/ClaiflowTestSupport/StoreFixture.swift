@@ -59,7 +59,7 @@ public enum StoreFixture {
             }
             let name = "t_" + Identifier.generate()
             let admin = try PostgresDatabase(url: base, maximumConnections: 1, logger: logger)
-            try await admin.read { db in try await db.execute(SQL(stringLiteral: "CREATE DATABASE \(name)")) }
+            _ = try await admin.read { db in try await db.execute(SQL(stringLiteral: "CREATE DATABASE \(name)")) }
             await admin.close()
             var components = URLComponents(string: base)!
             components.path = "/" + name

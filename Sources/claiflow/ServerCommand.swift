@@ -14,8 +14,8 @@ struct ServerCommand: AsyncParsableCommand {
             Every option can also be set by an environment variable (CLAIFLOW_HOST, CLAIFLOW_PORT, \
             CLAIFLOW_DATABASE, CLAIFLOW_ADMIN_TOKEN, CLAIFLOW_LOG_LEVEL, CLAIFLOW_METRICS_PUBLIC, \
             CLAIFLOW_ENCRYPTION_KEY, CLAIFLOW_WEBHOOK_RETRY_INITIAL, CLAIFLOW_GRPC_PORT, CLAIFLOW_GRPC_TLS_CERTIFICATE, \
-            CLAIFLOW_GRPC_TLS_KEY, CLAIFLOW_RETENTION) or in a YAML config file (keys host, port, database, admin_token, log_level, \
-            metrics_public, encryption_key, webhook_retry_initial, grpc_port, grpc_tls_certificate, grpc_tls_key, retention). \
+            CLAIFLOW_GRPC_TLS_KEY, CLAIFLOW_RETENTION, CLAIFLOW_PREVIOUS_ENCRYPTION_KEYS) or in a YAML config file (keys host, port, database, admin_token, log_level, \
+            metrics_public, encryption_key, webhook_retry_initial, grpc_port, grpc_tls_certificate, grpc_tls_key, retention, previous_encryption_keys). \
             Flags win over the environment, which wins over the file.
             """
     )
@@ -40,6 +40,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("encryption-key"), help: "AES-256 key (base64 of 32 bytes) for secrets at rest; default: generated and kept in the database.")
     var encryptionKey: String?
+
+    @Option(name: .customLong("previous-encryption-keys"), help: "Comma-separated keys that sealed secrets before --encryption-key (a rotation): still read, and re-sealed with the current key at start.")
+    var previousEncryptionKeys: String?
 
     @Option(name: .customLong("webhook-retry-initial"), help: "Delay before the first webhook retry, doubling each attempt (default 5s).")
     var webhookRetryInitial: String?
@@ -76,6 +79,7 @@ struct ServerCommand: AsyncParsableCommand {
         flags["encryption_key"] = encryptionKey
         flags["webhook_retry_initial"] = webhookRetryInitial
         flags["retention"] = retention
+        flags["previous_encryption_keys"] = previousEncryptionKeys
         flags["grpc_port"] = grpcPort
         flags["grpc_tls_certificate"] = grpcTLSCertificate
         flags["grpc_tls_key"] = grpcTLSKey

@@ -1,5 +1,6 @@
 import ClaiflowCore
 import ClaiflowServer
+import ClaiflowStore
 import Foundation
 import Testing
 
@@ -108,6 +109,38 @@ struct ConfigurationTests {
             // An unauthenticated caller learns nothing more than before: 405 names only methods.
             #expect(try await s.request(.DELETE, "/api/v1/cluster", key: nil).status == 405)
         }
+    }
+
+    @Test("key rotation: data sealed with key A is read with key B and A as a previous key, re-sealed, then read with B alone")
+    func keyRotation() async throws {
+        let (url, cleanup) = try await StoreFixtureURL.fresh()
+        let keyA = SecretBox.newKey()
+        let keyB = SecretBox.newKey()
+        let create = #"{"uuid":"s1","flow":[{"$id":"a","$command":"claiflow.echo","inputs":"$inputs"}],"inputs":{"password":"hunter2"}}"#
+        try await TestServer.with(databaseURL: url, configure: { $0.encryptionKey = keyA }) { s in
+            _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
+            #expect(try await s.request(.POST, "/api/v1/cluster/c1/service", json: create).status == 200)
+            let hook = try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"h","url":"http://127.0.0.1:9/","method":"POST","headers":{"X-Key":["k1"]}}"#)
+            #expect(hook.status == 200, "\(hook.body)")
+        }
+        // The key changed without saying which it replaces: sealed values cannot be read.
+        try await TestServer.with(databaseURL: url, configure: { $0.encryptionKey = keyB }) { s in
+            let unreadable = try await s.request(.GET, "/api/v1/cluster/c1/service/s1")
+            #expect(unreadable.status == 500)
+        }
+        try await TestServer.with(databaseURL: url, configure: { $0.encryptionKey = keyB; $0.previousEncryptionKeys = [keyA] }) { s in
+            let svc = try await s.request(.GET, "/api/v1/cluster/c1/service/s1")
+            #expect(svc.status == 200)
+            #expect(svc.json?.field("inputs")?.field("password") == .string("hunter2"))
+            #expect(try await waitUntil { s.app.resealer.resealed != nil })
+            #expect(s.app.resealer.resealed == 3)  // the inputs, the webhook's headers and secret
+        }
+        try await TestServer.with(databaseURL: url, configure: { $0.encryptionKey = keyB }) { s in
+            let svc = try await s.request(.GET, "/api/v1/cluster/c1/service/s1")
+            #expect(svc.json?.field("inputs")?.field("password") == .string("hunter2"))
+            #expect(try await s.request(.GET, "/api/v1/webhook/h1").status == 200)
+        }
+        try await cleanup()
     }
 
     @Test("retention: off by default, a duration of at least 1h")

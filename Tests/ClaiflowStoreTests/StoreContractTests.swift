@@ -346,4 +346,49 @@ struct StoreContractTests {
             #expect(again.map(\.service.uuid) == ["s1"])
         }
     }
+
+    @Test("re-sealing moves secrets of a previous key (and plaintext rows) to the current key, once", arguments: StoreKind.available)
+    func reseal(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store in
+            let oldKey = SecretBox.newKey()
+            let newKey = SecretBox.newKey()
+            let old = try SecretBox(base64Key: oldKey)
+            let current = try SecretBox(base64Key: newKey)
+            let now = Timestamp.now()
+            let values: [(String, String)] = [
+                ("sealed-old", try old.seal(#"{"password":"a"}"#)), ("plain", #"{"password":"b"}"#),
+                ("sealed-new", try current.seal(#"{"password":"c"}"#)),
+            ]
+            let headers = try old.seal(#"{"Authorization":"Bearer x"}"#)
+            let secret = try old.seal("whsec_1")
+            _ = try await store.database.transaction { db in
+                for (uuid, inputs) in values {
+                    try await db.execute(
+                        """
+                        INSERT INTO service (cluster_uuid, uuid, name, template_uuid, flow, inputs, step_max, priority, status,
+                            step_seq, created, updated)
+                        VALUES ('c1', \(bind: uuid), 'n', '', '[]', \(bind: inputs), 1, 0, 0, 0, \(bind: .timestamp(now)), \(bind: .timestamp(now)))
+                        """)
+                }
+                try await db.execute(
+                    """
+                    INSERT INTO webhook (uuid, name, url, method, headers, secret, created, updated)
+                    VALUES ('h1', 'h', 'http://127.0.0.1:1/', 'POST', \(bind: headers), \(bind: secret), \(bind: .timestamp(now)),
+                        \(bind: .timestamp(now)))
+                    """)
+                return 0
+            }
+            let rotating = try SecretBox(base64Key: newKey, previousKeys: [oldKey])
+            #expect(try await store.reseal(with: rotating, batch: 2) == 4)
+            #expect(try await store.reseal(with: rotating, batch: 2) == 0)
+            let services = try await store.database.read { db in try await db.query("SELECT uuid, inputs FROM service ORDER BY id") }
+            #expect(try services.map { try current.open(try $0.text("inputs")) } == [
+                #"{"password":"a"}"#, #"{"password":"b"}"#, #"{"password":"c"}"#,
+            ])
+            let hook = try #require(try await store.database.read { db in try await db.query("SELECT headers, secret FROM webhook") }.first)
+            #expect(try current.open(try hook.text("headers")) == #"{"Authorization":"Bearer x"}"#)
+            #expect(try current.open(try hook.text("secret")) == "whsec_1")
+            #expect(throws: (any Error).self) { try current.open(headers) }
+        }
+    }
 }
