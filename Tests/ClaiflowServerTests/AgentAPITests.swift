@@ -178,6 +178,20 @@ struct AgentAPITests {
         }
     }
 
+    @Test("a parked poll ends promptly when the server shuts down")
+    func shutdownEndsParkedPoll() async throws {
+        let start = ContinuousClock.now
+        let parked: Task<Int, any Error> = try await TestServer.with { s in
+            let token = try await Self.setUp(s)
+            let agent = try await TestAgent.connect(s, cluster: "c1", token: token)
+            let task = Task { try await agent.poll(wait: 50).status }
+            #expect(try await waitUntil { s.app.agents.parkedPolls == 1 })
+            return task
+        }
+        #expect(ContinuousClock.now - start < .seconds(15))
+        #expect(try await parked.value == 200)
+    }
+
     @Test("two agents on one cluster never get the same service", arguments: StoreKind.available)
     func exclusiveClaims(kind: StoreKind) async throws {
         try await TestServer.with(kind) { s in

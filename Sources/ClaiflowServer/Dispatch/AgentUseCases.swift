@@ -55,8 +55,6 @@ public final class AgentUseCases: Sendable {
     /// without hearing from its agent.
     public var sessionWindow: GoDuration { settings.settings.sessionExpiration }
 
-    /// Whether the server is stopping (parked polls were ended).
-    public var isShuttingDown: Bool { hub.isShuttingDown }
 
     // MARK: Handshake
 
@@ -159,11 +157,10 @@ public final class AgentUseCases: Sendable {
             if park <= .zero { return [] }
             let hub = self.hub
             let token = current.claims.tokenUUID
-            let wake = await withGracefulShutdownHandler {
+            // When the transport serving this poll stops, end the wait now rather than when it
+            // times out (only this poll: the other transport may still be serving).
+            let wake = await cancelWhenGracefulShutdown {
                 await hub.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park)
-            } onGracefulShutdown: {
-                // The server is stopping: end parked polls now rather than when their wait ends.
-                hub.shutdown()
             }
             switch wake {
             case .work: continue
@@ -308,5 +305,14 @@ public struct DispatchEvents: Sendable {
         agents.tokenCache.invalidateAll()
         hub.revoke(cluster: uuid)
         try? await store.publish(["cluster:" + uuid])
+    }
+}
+
+extension Task where Failure == any Error {
+    /// The task's value; cancelling the waiting task cancels this one. The transports run a poll
+    /// in its own task so that a departed caller (which neither Hummingbird nor grpc-swift turns
+    /// into cancellation of the handler's task) can cancel it.
+    func valueCancellingWithCaller() async throws -> Success {
+        try await withTaskCancellationHandler { try await value } onCancel: { cancel() }
     }
 }

@@ -55,9 +55,6 @@ public final class DispatchHub: Sendable {
         }
     }
 
-    /// Whether ``shutdown()`` was called: the server is stopping.
-    public var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
-
     /// The number of polls parked now.
     public var parkedCount: Int { state.withLock { $0.waiters.values.reduce(0) { $0 + $1.count } } }
 

@@ -4,6 +4,7 @@ import ClaiflowStore
 import Foundation
 import GRPCCore
 import Logging
+import ServiceLifecycle
 import SwiftProtobuf
 
 /// The original agent's gRPC API (`pkg.server.api.client.ClientService`), a second transport
@@ -56,9 +57,9 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
                 (session, services) = try await Self.untilRPCCancelled {
                     try await Self.awaitWork(agents: agents, bearer: bearer, limit: limit)
                 }
-            } catch is CancellationError where agents.isShuttingDown {
-                // The server's graceful shutdown cancels every call: tell the agent to come back.
-                throw ClaiflowError(.unavailable, "the server is shutting down; poll again")
+            } catch is CancellationError where Task.isShuttingDownGracefully {
+                // The transport's graceful shutdown cancels every call: tell the agent to come back.
+                throw Self.shuttingDown
             }
             logger.info(
                 "services delivered",
@@ -106,27 +107,20 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
             let session = try await agents.session(bearer: bearer)
             let services = try await agents.poll(session, limit: limit, wait: AgentUseCases.maxWait)
             if !services.isEmpty { return (session, services) }
-            if agents.isShuttingDown {
-                // Until this transport stops too (it cancels every call then), a new poll would
-                // come back at once: hold it instead of inviting an agent to spin.
-                try? await Task.sleep(for: AgentUseCases.maxWait)
-                throw ClaiflowError(.unavailable, "the server is shutting down; poll again")
-            }
+            if Task.isShuttingDownGracefully { throw Self.shuttingDown }
             try Task.checkCancellation()
         }
     }
+
+    static let shuttingDown = ClaiflowError(.unavailable, "the server is shutting down; poll again")
 
     /// Runs `operation` until it ends or the RPC is cancelled (the client went away or reset the
     /// stream). gRPC signals that through the server context, not by cancelling the handler's task.
     static func untilRPCCancelled<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await operation() }
-        return try await withTaskCancellationHandler {
-            try await withRPCCancellationHandler {
-                try await task.value
-            } onCancelRPC: {
-                task.cancel()
-            }
-        } onCancel: {
+        return try await withRPCCancellationHandler {
+            try await task.valueCancellingWithCaller()
+        } onCancelRPC: {
             task.cancel()
         }
     }

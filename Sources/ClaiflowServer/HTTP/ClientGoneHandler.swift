@@ -49,11 +49,7 @@ final class ClientGoneHandler: ChannelInboundHandler, RemovableChannelHandler {
         let task = Task { try await operation() }
         let id = watch.onGone { task.cancel() }
         defer { if let id { watch.remove(id) } }
-        return try await withTaskCancellationHandler {
-            try await task.value
-        } onCancel: {
-            task.cancel()
-        }
+        return try await task.valueCancellingWithCaller()
     }
 }
 
