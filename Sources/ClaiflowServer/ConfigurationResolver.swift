@@ -29,14 +29,20 @@ public enum ConfigurationResolver {
             if let v = file[key] { return (v, "\(fileName): \(key)") }
             return nil
         }
+        /// `key`'s value through `parse`: `.none` when unset, `.some(nil)` for `off` (when allowed).
+        func setting<T>(
+            _ key: String, _ expected: String, offAllowed: Bool = false, _ parse: (String) -> T?
+        ) throws(ClaiflowError) -> T?? {
+            guard let (v, source) = value(key) else { return .none }
+            if offAllowed, v.lowercased() == "off" { return .some(nil) }
+            guard let parsed = parse(v) else {
+                throw ClaiflowError(.badRequest, "\(source): \(key) must be \(expected), got \"\(v)\"")
+            }
+            return .some(parsed)
+        }
         var c = ServerConfiguration()
         if let (v, _) = value("host") { c.host = v }
-        if let (v, source) = value("port") {
-            guard let p = Int(v), (0...65535).contains(p) else {
-                throw ClaiflowError(.badRequest, "\(source): port must be a number from 0 to 65535, got \"\(v)\"")
-            }
-            c.port = p
-        }
+        if let p = try setting("port", "a number from 0 to 65535", Self.port) { c.port = p ?? c.port }
         if let (v, source) = value("database") {
             guard v.hasPrefix("sqlite:") || v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") else {
                 throw ClaiflowError(
@@ -85,26 +91,12 @@ public enum ConfigurationResolver {
             }
             c.webhookRetryInitial = d
         }
-        if let (v, source) = value("retention") {
-            if v.lowercased() == "off" {
-                c.retention = nil
-            } else {
-                guard let d = GoDuration(parsing: v), d.nanoseconds >= 3_600_000_000_000 else {
-                    throw ClaiflowError(.badRequest, "\(source): retention must be a duration of at least 1h (e.g. 720h) or off, got \"\(v)\"")
-                }
-                c.retention = d
-            }
+        if let d = try setting("retention", "a duration of at least 1h (e.g. 720h) or off", offAllowed: true, {
+            GoDuration(parsing: $0).flatMap { $0.nanoseconds >= 3_600_000_000_000 ? $0 : nil }
+        }) {
+            c.retention = d
         }
-        if let (v, source) = value("grpc_port") {
-            if v.lowercased() == "off" {
-                c.grpcPort = nil
-            } else {
-                guard let p = Int(v), (0...65535).contains(p) else {
-                    throw ClaiflowError(.badRequest, "\(source): grpc_port must be a number from 0 to 65535 or off, got \"\(v)\"")
-                }
-                c.grpcPort = p
-            }
-        }
+        if let p = try setting("grpc_port", "a number from 0 to 65535 or off", offAllowed: true, Self.port) { c.grpcPort = p }
         let cert = value("grpc_tls_certificate")
         let key = value("grpc_tls_key")
         switch (cert, key) {
@@ -120,4 +112,7 @@ public enum ConfigurationResolver {
         }
         return c
     }
+
+    /// A TCP port number.
+    static func port(_ text: String) -> Int? { Int(text).flatMap { (0...65535).contains($0) ? $0 : nil } }
 }
