@@ -1,6 +1,7 @@
 import ClaiflowAgent
 import ClaiflowCore
 import ClaiflowServer
+import ClaiflowTestSupport
 import Foundation
 import Synchronization
 import Testing

@@ -3,6 +3,7 @@ import ClaiflowAgent
 import ClaiflowAgentCommands
 import ClaiflowCore
 import ClaiflowFakeKubernetes
+import ClaiflowTestSupport
 import Foundation
 import Testing
 

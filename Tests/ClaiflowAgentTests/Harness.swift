@@ -350,13 +350,3 @@ final class RunningAgent: Sendable {
         try await waitUntil(timeout: timeout) { self.hasExited }
     }
 }
-
-/// Waits until `condition` holds, checking every 20 ms, for at most `timeout`.
-func waitUntil(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}

@@ -1,6 +1,7 @@
 import ClaiflowCore
 import ClaiflowServer
 import ClaiflowStore
+import ClaiflowTestSupport
 import Foundation
 import Testing
 

@@ -126,13 +126,3 @@ struct TestServer: Sendable {
         return items.isEmpty ? path : path + "?" + items.joined(separator: "&")
     }
 }
-
-/// Waits until `condition` holds, checking every 20 ms, for at most `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
