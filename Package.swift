@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "ClaiflowAgentCommandsTests",
             dependencies: [
-                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow", "ClaiflowTestSupport", "ClaiflowFakeKubernetes",
+                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow", "ClaiflowStore", "ClaiflowTestSupport", "ClaiflowFakeKubernetes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
@@ -177,8 +177,8 @@ let package = Package(
         ),
         .testTarget(name: "ClaiflowQueryTests", dependencies: ["ClaiflowQuery"]),
         .testTarget(name: "ClaiflowJQTests", dependencies: ["ClaiflowJQ", "ClaiflowCore"]),
-        .testTarget(name: "ClaiflowSchemaTests", dependencies: ["ClaiflowSchema", "ClaiflowCore"]),
-        .testTarget(name: "ClaiflowFlowTests", dependencies: ["ClaiflowFlow", "ClaiflowJQ", "ClaiflowCore"]),
+        .testTarget(name: "ClaiflowSchemaTests", dependencies: ["ClaiflowSchema", "ClaiflowCore", "ClaiflowStore"]),
+        .testTarget(name: "ClaiflowFlowTests", dependencies: ["ClaiflowFlow", "ClaiflowJQ", "ClaiflowCore", "ClaiflowStore"]),
         .testTarget(
             name: "ClaiflowStoreTests", dependencies: ["ClaiflowStore", "ClaiflowCore", "ClaiflowQuery", "ClaiflowTestSupport"]),
         .testTarget(

@@ -11,12 +11,18 @@ public enum DefaultTemplates {
 
     private static let cached: Result<[Template], any Error> = Result { try parse() }
 
-    private static func parse() throws -> [Template] {
+    /// The templates file exactly as shipped (the original's JSON: `uuid`, `name`, `command`,
+    /// `flow`, `inputs_schema`, … per entry), before the fixes `load()` applies. Tests and tools
+    /// read the product's own copy through this, never a copy outside the repository.
+    public static func shippedJSON() throws -> JSONValue {
         guard let url = Bundle.module.url(forResource: "default-templates", withExtension: "json") else {
             throw StoreError.configuration("the default templates resource is missing from this build")
         }
-        let json = try JSONValue.parse(Array(try Data(contentsOf: url)))
-        guard case .array(let items) = json else { throw StoreError.corrupt("default templates: not an array") }
+        return try JSONValue.parse(Array(try Data(contentsOf: url)))
+    }
+
+    private static func parse() throws -> [Template] {
+        guard case .array(let items) = try shippedJSON() else { throw StoreError.corrupt("default templates: not an array") }
         return try items.map { item in
             guard case .string(let uuid) = item.field("uuid"), case .string(let name) = item.field("name"),
                 let flow = item.field("flow"), case .string(let origin) = item.field("origin")

@@ -1,4 +1,5 @@
 import ClaiflowCore
+import ClaiflowStore
 import ClaiflowFakeKubernetes
 import Foundation
 import Hummingbird
@@ -6,20 +7,6 @@ import Testing
 
 @testable import ClaiflowAgentCommands
 
-/// The default templates: `$CLAIFLOW_SHARED_DIR/reference/…`, else `../../../shared/reference/…` from
-/// this file, else the copy the store ships (`Sources/ClaiflowStore/Resources/default-templates.json`).
-let defaultTemplatesURL: URL? = {
-    var candidates: [URL] = []
-    if let directory = ProcessInfo.processInfo.environment["CLAIFLOW_SHARED_DIR"], !directory.isEmpty {
-        candidates.append(URL(fileURLWithPath: directory).appendingPathComponent("reference/claiflow-default-templates.json"))
-    }
-    let tests = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-    let repository = tests.deletingLastPathComponent()
-    candidates.append(
-        repository.deletingLastPathComponent().appendingPathComponent("shared/reference/claiflow-default-templates.json"))
-    candidates.append(repository.appendingPathComponent("Sources/ClaiflowStore/Resources/default-templates.json"))
-    return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
-}()
 
 /// One default template: its command and input schema.
 struct DefaultTemplate: Sendable {
@@ -28,8 +15,7 @@ struct DefaultTemplate: Sendable {
     var schema: JSONValue
 
     static func load() throws -> [DefaultTemplate] {
-        let url = try #require(defaultTemplatesURL, "the default templates were not found")
-        guard case .array(let rows) = try JSONValue.parse(Array(try Data(contentsOf: url))) else {
+        guard case .array(let rows) = try ClaiflowStore.DefaultTemplates.shippedJSON() else {
             throw TestFailure("the templates file is not an array")
         }
         return try rows.map { row in

@@ -1,27 +1,12 @@
 import ClaiflowCore
+import ClaiflowStore
 import Foundation
 import Testing
 
 @testable import ClaiflowFlow
 
-/// The shared reference directory: `$CLAIFLOW_SHARED_DIR`, else `../../../shared` from this file
-/// (`/work/main/Tests/ClaiflowFlowTests/X.swift` → `/work/shared`). Never copied into the repo.
-private let defaultTemplatesURL: URL? = {
-    let fileManager = FileManager.default
-    var candidates: [URL] = []
-    if let dir = ProcessInfo.processInfo.environment["CLAIFLOW_SHARED_DIR"], !dir.isEmpty {
-        candidates.append(URL(fileURLWithPath: dir))
-    }
-    candidates.append(
-        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared"))
-    for dir in candidates {
-        let url = dir.appendingPathComponent("reference/claiflow-default-templates.json")
-        if fileManager.fileExists(atPath: url.path) { return url }
-    }
-    return nil
-}()
 
+/// The 235 default templates as the product ships them (the ClaiflowStore resource).
 @Suite("Default templates")
 struct DefaultTemplateTests {
     private struct Template {
@@ -32,9 +17,7 @@ struct DefaultTemplateTests {
     }
 
     private func loadTemplates() throws -> [Template] {
-        let url = try #require(defaultTemplatesURL)
-        let document = try JSONValue.parse(Array(try Data(contentsOf: url)))
-        guard case .array(let rows) = document else {
+        guard case .array(let rows) = try DefaultTemplates.shippedJSON() else {
             Issue.record("templates file is not an array")
             return []
         }
@@ -63,7 +46,7 @@ struct DefaultTemplateTests {
         return templates
     }
 
-    @Test(.enabled(if: defaultTemplatesURL != nil, "the shared reference directory was not found"))
+    @Test
     func allDefaultTemplatesParseAndValidate() throws {
         let templates = try loadTemplates()
         #expect(templates.count == 235)
@@ -89,7 +72,7 @@ struct DefaultTemplateTests {
               + "(kubernetes \(kubernetes.count), prometheus \(prometheus.count), helm \(helm.count), claiflow \(claiflow.count))")
     }
 
-    @Test(.enabled(if: defaultTemplatesURL != nil, "the shared reference directory was not found"))
+    @Test
     func aDefaultTemplateRunsWithTheWholeInputsObject() async throws {
         let template = try #require(try loadTemplates().first { $0.name == "kubernetes_pods_get" })
         let log = CallLog()

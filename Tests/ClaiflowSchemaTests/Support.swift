@@ -3,23 +3,34 @@ import ClaiflowSchema
 import Foundation
 import Testing
 
-/// Files shared by the workspace (conformance suites, reference data), found relative to this
-/// source file (`Tests/ClaiflowSchemaTests/` → `../../../shared`) or at `$CLAIFLOW_SHARED_DIR`.
+/// Where the tests find the official JSON-Schema-Test-Suite, which is not part of the repository:
+/// `$CLAIFLOW_JSON_SCHEMA_SUITE`, else `../shared/conformance/json-schema-test-suite` beside the
+/// repository (CI's workspace), else `.build/json-schema-test-suite` (where
+/// `scripts/fetch-json-schema-suite.sh` puts it). Absent everywhere: the conformance tests are skipped.
 enum Shared {
-    static let directory: URL = {
-        if let dir = ProcessInfo.processInfo.environment["CLAIFLOW_SHARED_DIR"], !dir.isEmpty {
+    static let repository = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        .deletingLastPathComponent()  // ClaiflowSchemaTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()  // repository
+
+    /// The suite's directory, or nil when it is nowhere to be found.
+    static let testSuiteDirectory: URL? = {
+        if let dir = ProcessInfo.processInfo.environment["CLAIFLOW_JSON_SCHEMA_SUITE"], !dir.isEmpty {
+            // Named explicitly: used even when wrong, so that the test fails and says so.
             return URL(fileURLWithPath: dir, isDirectory: true)
         }
-        return URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-            .deletingLastPathComponent()  // ClaiflowSchemaTests
-            .deletingLastPathComponent()  // Tests
-            .deletingLastPathComponent()  // repository
-            .deletingLastPathComponent()  // workspace
-            .appendingPathComponent("shared", isDirectory: true)
+        let candidates = [
+            repository.deletingLastPathComponent().appendingPathComponent("shared/conformance/json-schema-test-suite"),
+            repository.appendingPathComponent(".build/json-schema-test-suite"),
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("tests").path) }
     }()
 
-    static var testSuite: URL { directory.appendingPathComponent("conformance/json-schema-test-suite", isDirectory: true) }
-    static var templates: URL { directory.appendingPathComponent("reference/claiflow-default-templates.json") }
+    static var testSuite: URL { testSuiteDirectory ?? repository.appendingPathComponent(".build/json-schema-test-suite") }
+
+    /// Why the conformance tests are skipped.
+    static let missingSuite =
+        "JSON-Schema-Test-Suite not found (set CLAIFLOW_JSON_SCHEMA_SUITE, or run scripts/fetch-json-schema-suite.sh): conformance tests skipped"
 
     /// Parses a JSON file; records an issue and returns nil when it cannot.
     static func json(_ url: URL, sourceLocation: SourceLocation = #_sourceLocation) -> JSONValue? {

@@ -1,14 +1,15 @@
 import ClaiflowCore
 import ClaiflowSchema
+import ClaiflowStore
 import Foundation
 import Testing
 
-/// The input schemas of the 235 default templates (`shared/reference/claiflow-default-templates.json`).
+/// The input schemas of the 235 default templates, as the product ships them (the ClaiflowStore resource).
 @Suite("JSON Schema: default template inputs")
 struct TemplateSchemaTests {
     /// (template name, inputs schema) of every default template.
     static func templates() -> [(String, JSONValue)] {
-        guard case .array(let list)? = Shared.json(Shared.templates) else { return [] }
+        guard case .array(let list) = try? DefaultTemplates.shippedJSON() else { return [] }
         return list.compactMap { entry in
             guard case .object(let t) = entry, case .string(let name)? = t["name"] else { return nil }
             // The original stores the schema as text; the reference file has it as an object.
