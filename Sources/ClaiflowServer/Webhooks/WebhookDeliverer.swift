@@ -39,6 +39,8 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
     private let insecure: HTTPClient
     private let wake = WakeSignal()
     private let inFlight = Atomic<Int>(0)
+    /// Per-webhook concurrency and backoff: a dead or slow receiver never delays the others.
+    let gate: WebhookGate
 
     init(store: Store, box: SecretBox, retryInitial: Duration, logger: Logger, metrics: any MetricsFactory) {
         self.store = store
@@ -46,8 +48,12 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         self.retryInitial = retryInitial
         self.logger = logger
         self.metrics = metrics
+        self.gate = WebhookGate(initialBackoff: min(retryInitial, .seconds(5)))
         var tls = HTTPClient.Configuration()
         tls.redirectConfiguration = .disallow
+        // A refused connection fails the attempt at once instead of being retried until the
+        // request's timeout (AsyncHTTPClient's default), which held a sending slot for 10 s.
+        tls.connectionPool.retryConnectionEstablishment = false
         verifying = HTTPClient(eventLoopGroupProvider: .singleton, configuration: tls)
         var noVerify = tls
         noVerify.tlsConfiguration = .makeClientConfiguration()
@@ -118,7 +124,10 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         guard free > 0 else { return 0 }
         let now = Timestamp.now()
         // The lease outlives the longest timeout (5 min), so a slow attempt is never sent twice.
-        let due = try await store.claimDeliveries(limit: free, now: now, leaseUntil: now.adding(.seconds(600)))
+        let admission = gate.admission()
+        let due = try await store.claimDeliveries(
+            limit: free, now: now, leaseUntil: now.adding(.seconds(600)), excluding: admission.excluding,
+            perWebhook: gate.maxInFlight, room: admission.room)
         guard !due.isEmpty else { return 0 }
         var hooks: [String: Webhook?] = [:]
         for uuid in Set(due.map(\.webhookUUID)) {
@@ -127,12 +136,15 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         }
         for d in due {
             inFlight.add(1, ordering: .relaxed)
+            gate.started(d.webhookUUID)
             spawn(d, hooks[d.webhookUUID] ?? nil)
         }
         return due.count
     }
 
-    private func deliver(_ d: WebhookDelivery, _ hook: Webhook?) async {
+    /// Sends one claimed delivery and records its outcome; returns whether the receiver failed
+    /// (nil: the attempt says nothing about the receiver), for the per-webhook gate.
+    private func deliver(_ d: WebhookDelivery, _ hook: Webhook?) async -> Bool? {
         let now = Timestamp.now()
         func outcome(_ status: DeliveryStatus) {
             Counter(label: "claiflow_webhook_deliveries_total", dimensions: [("outcome", status.rawValue)], factory: metrics).increment()
@@ -140,7 +152,7 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         guard let hook else {
             try? await store.finishDelivery(uuid: d.uuid, status: .failed, code: nil, error: "the webhook no longer exists", nextAttempt: nil, now: now)
             outcome(.failed)
-            return
+            return nil
         }
         let payload = (try? JSONValue.parse(d.payload)) ?? .null
         let attempt = await send(webhook: hook, id: d.uuid, body: d.payload, payload: payload)
@@ -170,6 +182,10 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         if status == .failed {
             logger.warning("webhook delivery failed for good", metadata: ["webhook": .string(hook.uuid), "delivery": .string(d.uuid), "error": .string(error ?? "")])
         }
+        guard attempt.sent && attempt.conditionMatched else { return nil }
+        if attempt.delivered { return false }
+        guard let code = attempt.statusCode else { return true }  // refused, reset, timeout, TLS
+        return code >= 500 || code == 429 ? true : nil
     }
 
     public func run() async throws {
@@ -179,7 +195,8 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
                 do {
                     handled = try await deliverDue { d, hook in
                         group.addTask {
-                            await self.deliver(d, hook)
+                            let receiverFailed = await self.deliver(d, hook)
+                            self.gate.finished(d.webhookUUID, receiverFailed: receiverFailed)
                             self.inFlight.subtract(1, ordering: .relaxed)
                             self.poke()  // the service's next event may be due now, and a slot is free
                         }
@@ -193,10 +210,15 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
                 var wait: Duration = .seconds(5)
                 if let queue = try? await store.deliveryQueue() {
                     Gauge(label: "claiflow_webhook_queue_depth", factory: metrics).record(queue.depth)
-                    if let next = queue.next {
-                        let ms = max(0, (next.microseconds - Timestamp.now().microseconds) / 1000)
-                        wait = min(wait, .milliseconds(ms))
+                    // A delivery due already but not claimed waits behind its service's attempt in
+                    // flight or its webhook's gate: an attempt's end pokes, a gate's backoff ends below.
+                    if let next = queue.next, next > Timestamp.now() {
+                        let ms = (next.microseconds - Timestamp.now().microseconds) / 1000
+                        wait = min(wait, .milliseconds(max(1, ms)))
                     }
+                }
+                if let unblock = gate.nextUnblock() {
+                    wait = min(wait, max(.milliseconds(1), unblock - .now))
                 }
                 if inFlight.load(ordering: .relaxed) >= Self.batch { wait = .seconds(5) }
                 // Sleep (no queries) until the next due delivery, a poke or shutdown.

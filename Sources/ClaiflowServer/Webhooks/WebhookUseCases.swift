@@ -127,6 +127,8 @@ public struct WebhookUseCases: Sendable {
     public func redeliver(webhook: String, delivery: String) async throws -> WebhookDelivery {
         switch try await store.redeliver(webhookUUID: webhook, deliveryUUID: delivery, now: .now()) {
         case .queued(let d):
+            // An operator's redelivery is sent now, not after the webhook's backoff.
+            deliverer.gate.forgetFailures(of: webhook)
             deliverer.poke()
             return d
         case .notFound:

@@ -176,22 +176,47 @@ extension Store {
         }
     }
 
-    /// Claims up to `limit` due deliveries for sending: pending, due, not leased, and the oldest
-    /// pending one of their (webhook, service) — so deliveries for one service keep their order.
-    public func claimDeliveries(limit: Int, now: Timestamp, leaseUntil: Timestamp) async throws -> [WebhookDelivery] {
+    /// Claims due deliveries (exclusive across replicas): at most `limit`, only the oldest pending
+    /// one of each (webhook, service) so that a service's events arrive in order, none of a
+    /// webhook in `excluding` (its receiver is being backed off, or is at its limit), and at most
+    /// `room[webhook] ?? perWebhook` of one webhook — so that one webhook cannot take every slot.
+    public func claimDeliveries(
+        limit: Int, now: Timestamp, leaseUntil: Timestamp, excluding: Set<String> = [], perWebhook: Int = .max,
+        room: [String: Int] = [:]
+    ) async throws -> [WebhookDelivery] {
+        guard limit > 0 else { return [] }
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let excluded: SQL =
+            excluding.isEmpty
+            ? "" : " AND d.webhook_uuid NOT IN (" + SQL.join(excluding.sorted().map { (uuid: String) -> SQL in "\(bind: uuid)" }, separator: ", ") + ")"
+        // Candidates beyond `limit`, so that a webhook over its share does not starve the others.
+        let candidates = limit * 4
         return try await write("webhook.claim") { db in
-            try await db.query(
+            let rows = try await db.query(
+                """
+                SELECT d.id, d.webhook_uuid FROM webhook_delivery d WHERE d.status = 'pending'
+                    AND d.next_attempt <= \(bind: .timestamp(now))
+                    AND (d.lease_until IS NULL OR d.lease_until < \(bind: .timestamp(now)))\(excluded)
+                    AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.webhook_uuid = d.webhook_uuid
+                        AND e.cluster_uuid = d.cluster_uuid AND e.service_uuid = d.service_uuid AND e.status = 'pending'
+                        AND e.id < d.id)
+                ORDER BY d.id LIMIT \(bind: candidates)\(skipLocked)
+                """)
+            var left = room
+            var ids: [SQL] = []
+            for row in rows where ids.count < limit {
+                let webhook = try row.text("webhook_uuid")
+                let free = left[webhook] ?? perWebhook
+                guard free > 0 else { continue }
+                left[webhook] = free - 1
+                ids.append("\(bind: try row.integer("id"))")
+            }
+            guard !ids.isEmpty else { return [] }
+            return try await db.query(
                 """
                 UPDATE webhook_delivery SET lease_until = \(bind: .timestamp(leaseUntil)), attempts = attempts + 1,
                     updated = \(bind: .timestamp(now))
-                WHERE id IN (
-                    SELECT d.id FROM webhook_delivery d WHERE d.status = 'pending' AND d.next_attempt <= \(bind: .timestamp(now))
-                        AND (d.lease_until IS NULL OR d.lease_until < \(bind: .timestamp(now)))
-                        AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.webhook_uuid = d.webhook_uuid
-                            AND e.cluster_uuid = d.cluster_uuid AND e.service_uuid = d.service_uuid AND e.status = 'pending'
-                            AND e.id < d.id)
-                    ORDER BY d.id LIMIT \(bind: limit)\(skipLocked))
+                WHERE id IN (\(SQL.join(ids, separator: ", ")))
                 RETURNING *
                 """
             ).map(Self.delivery).sorted { $0.created < $1.created }
