@@ -64,7 +64,7 @@ struct AgentBench {
 
         func succeeded() async throws -> Int {
             try await app.store.database.read { db in
-                Int(try await db.first("SELECT COUNT(*) AS n FROM service WHERE status = 4")?.integer("n") ?? 0)
+                Int(try await db.first("SELECT COUNT(*) AS n FROM service WHERE status = \(bind: ServiceStatus.succeeded)")?.integer("n") ?? 0)
             }
         }
         let flow = #"[{"$id":"a","$command":"claiflow.echo","inputs":{"n":"$inputs.n"}},{"$id":"b","$command":"claiflow.echo","inputs":{"m":"$a.outputs.n"}}]"#

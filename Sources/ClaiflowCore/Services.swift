@@ -18,6 +18,14 @@ public enum ServiceStatus: Int, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// Whether an agent session holds the service (delivered, under a lease that keep-alives extend).
+    public var isHeld: Bool {
+        switch self {
+        case .sent, .processing: true
+        case .regist, .succeeded, .failed, .canceled, .expired: false
+        }
+    }
+
     /// The name used in messages and filters (`regist`, `sent`, …).
     public var name: String {
         switch self {

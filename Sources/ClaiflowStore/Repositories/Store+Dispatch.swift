@@ -32,27 +32,11 @@ public enum ReportOutcome: Sendable, Equatable {
     case notHeld(Service)
 }
 
-/// A step report as the agent sends it.
-public struct StepReportInput: Sendable, Equatable {
-    public var sequence: Int
-    public var status: ServiceStatus
-    public var result: String?
-    public var error: String?
-    public var started: Timestamp?
-    public var ended: Timestamp?
-
-    public init(sequence: Int, status: ServiceStatus, result: String?, error: String?, started: Timestamp?, ended: Timestamp?) {
-        self.sequence = sequence
-        self.status = status
-        self.result = result
-        self.error = error
-        self.started = started
-        self.ended = ended
-    }
-}
-
 extension Store {
     func lockClause() -> SQL { dialect == .postgres ? " FOR UPDATE" : "" }
+
+    /// The statuses of services an agent session holds under a lease (`sent`, `processing`).
+    static var heldStatuses: [ServiceStatus] { ServiceStatus.allCases.filter(\.isHeld) }
 
     static func insertStatusRows(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws {
         for chunk in stride(from: 0, to: changes.count, by: 100) {
@@ -60,7 +44,7 @@ extension Store {
                 let r = c.record
                 return """
                     (\(bind: c.service.clusterUUID), \(bind: c.service.uuid), \(bind: r.stepMax), \(bind: r.stepSeq),
-                        \(bind: r.status.rawValue), \(bind: r.started.map { .timestamp($0) } ?? .null),
+                        \(bind: r.status), \(bind: r.started.map { .timestamp($0) } ?? .null),
                         \(bind: r.ended.map { .timestamp($0) } ?? .null), \(bind: r.message), \(bind: .timestamp(r.created)))
                     """
             }
@@ -84,10 +68,10 @@ extension Store {
         return try await write("dispatch.claim") { db in
             let rows = try await db.query(
                 """
-                UPDATE service SET status = \(bind: ServiceStatus.sent.rawValue), step_seq = 0, session_uuid = \(bind: sessionUUID),
+                UPDATE service SET status = \(bind: ServiceStatus.sent), step_seq = 0, session_uuid = \(bind: sessionUUID),
                     lease_expires = \(bind: .timestamp(leaseUntil)), attempts = attempts + 1, updated = \(bind: .timestamp(now))
                 WHERE id IN (
-                    SELECT id FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist.rawValue)
+                    SELECT id FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist)
                         AND created > \(bind: .timestamp(validAfter))
                     ORDER BY priority DESC, created ASC, id ASC LIMIT \(bind: limit)\(skipLocked))
                 RETURNING *
@@ -116,10 +100,10 @@ extension Store {
             for uuid in uuids {
                 let rows = try await db.query(
                     """
-                    UPDATE service SET status = \(bind: ServiceStatus.regist.rawValue), session_uuid = NULL, lease_expires = NULL,
+                    UPDATE service SET status = \(bind: ServiceStatus.regist), session_uuid = NULL, lease_expires = NULL,
                         attempts = attempts - 1, updated = \(bind: .timestamp(now))
                     WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid) AND session_uuid = \(bind: sessionUUID)
-                        AND status = \(bind: ServiceStatus.sent.rawValue)
+                        AND status = \(bind: ServiceStatus.sent)
                     RETURNING *
                     """)
                 for s in try rows.map(mapService) {
@@ -161,16 +145,17 @@ extension Store {
                 try await db.execute(
                     """
                     UPDATE service SET lease_expires = \(bind: .timestamp(until))
-                    WHERE status IN (1, 2) AND lease_expires < \(bind: .timestamp(until)) AND session_uuid IN (
+                    WHERE status IN (\(bind: Self.heldStatuses)) AND lease_expires < \(bind: .timestamp(until))
+                        AND session_uuid IN (
                     """ + SQL.join(batch.map { "\(bind: $0.uuid)" }, separator: ", ") + ")")
             }
         }
     }
 
-    /// Records a step report with the stored-status rule of the original: the last step's status
-    /// is stored as reported, an intermediate failure as failed, anything else as processing; the
-    /// result is stored when the last step succeeded. A repeated report changes nothing; a report
-    /// for a finished service is refused; a report for a service an operator canceled stores the
+    /// Records a step report by ``ServiceReportRule``: the last step's status is stored as
+    /// reported, an intermediate failure as failed, anything else as processing; the result is
+    /// stored when the last step succeeded. A repeated report changes nothing; a report for a
+    /// finished service is refused; a report for a service an operator canceled stores the
     /// report, then ends the service `canceled` and asks the agent to stop.
     public func recordReport(
         clusterUUID: String, uuid: String, sessionUUID: String, report r: StepReportInput, leaseUntil: Timestamp,
@@ -180,65 +165,45 @@ extension Store {
         let mapService = serviceMapper
         return try await write("dispatch.report") { db in
             guard
-                var s = try await db.first(
+                let s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)\(lock)"
                 ).map(mapService)
             else { return .notFound }
-            let last = r.sequence + 1 == s.stepMax
-            let stored: ServiceStatus = last ? r.status : (r.status == .failed ? .failed : .processing)
-            if let latest = try await db.first(
+            let latest = try await db.first(
                 """
                 SELECT * FROM service_status WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
                 ORDER BY id DESC LIMIT 1
                 """
-            ).map(Self.statusRecord) {
-                // The same report again (same step, status and times), or a late report of an
-                // earlier step that a later one overtook: nothing to change.
-                let resend =
-                    latest.stepSeq == r.sequence && latest.status == stored && latest.started == r.started
-                    && latest.ended == r.ended
-                let overtaken = latest.stepSeq > r.sequence && latest.status != .sent && latest.status != .regist
-                if resend || overtaken { return .duplicate(s, cancel: s.cancelRequested && !s.status.isTerminal) }
-            }
-            if s.status.isTerminal { return .finished(s) }
-            guard s.status == .sent || s.status == .processing, let holder = s.sessionUUID else { return .notHeld(s) }
-            if holder != sessionUUID {
-                // A newer session of the same cluster token (the agent authenticated again, e.g.
-                // after its JWT expired) takes over the services of the older one.
+            ).map(Self.statusRecord)
+            let rule = ServiceReportRule(service: s, latest: latest, report: r, reporter: sessionUUID, now: now)
+            var decision = rule.decision
+            if case .heldByAnotherSession(let holder) = decision {
                 let rows = try await db.query(
                     "SELECT * FROM cluster_session WHERE uuid IN (\(bind: holder), \(bind: sessionUUID))")
                 let byUUID = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.text("uuid"), try Self.session($0)) })
-                guard let old = byUUID[holder], let new = byUUID[sessionUUID], old.clusterTokenUUID == new.clusterTokenUUID,
-                    new.created > old.created
-                else { return .notHeld(s) }
-                s.sessionUUID = sessionUUID
+                decision = rule.decision(holder: byUUID[holder], reporter: byUUID[sessionUUID])
             }
-            let record = ServiceStatusRecord(
-                stepMax: s.stepMax, stepSeq: r.sequence, status: stored, started: r.started, ended: r.ended,
-                message: r.error.flatMap { $0.isEmpty ? nil : $0 }, created: now)
-            var changes = [StatusChange(service: s, record: record, reported: r.status, result: r.result)]
-            s.status = stored
-            s.stepSeq = r.sequence
-            s.updated = now
-            let cancel = s.cancelRequested && !stored.isTerminal
-            if cancel {
-                s.status = .canceled
-                changes.append(
-                    StatusChange(
-                        service: s,
-                        record: ServiceStatusRecord(
-                            stepMax: s.stepMax, stepSeq: r.sequence, status: .canceled, started: nil, ended: now,
-                            message: "canceled by an operator", created: now)))
+            let accepted: ServiceReportRule.Acceptance
+            switch decision {
+            case .duplicate(let cancel): return .duplicate(s, cancel: cancel)
+            case .finished: return .finished(s)
+            case .notHeld, .heldByAnotherSession: return .notHeld(s)
+            case .accepted(let a): accepted = a
             }
+            var changes = [
+                StatusChange(service: accepted.serviceAfterStep, record: accepted.step, reported: r.status, result: r.result)
+            ]
+            if let canceled = accepted.canceled { changes.append(StatusChange(service: accepted.service, record: canceled)) }
             try await Self.insertStatusRows(db, changes)
+            let after = accepted.service
             try await db.execute(
                 """
-                UPDATE service SET status = \(bind: s.status.rawValue), step_seq = \(bind: s.stepSeq),
-                    lease_expires = \(bind: s.status.isTerminal ? .null : .timestamp(leaseUntil)),
-                    session_uuid = \(bind: sessionUUID), updated = \(bind: .timestamp(now))
+                UPDATE service SET status = \(bind: after.status), step_seq = \(bind: after.stepSeq),
+                    lease_expires = \(bind: after.status.isTerminal ? .null : .timestamp(leaseUntil)),
+                    session_uuid = \(bind: after.sessionUUID), updated = \(bind: .timestamp(after.updated))
                 WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
                 """)
-            if last, stored == .succeeded {
+            if accepted.storesResult {
                 try await db.execute(
                     """
                     INSERT INTO service_result (cluster_uuid, uuid, result_type, result, created)
@@ -246,65 +211,69 @@ extension Store {
                     ON CONFLICT (cluster_uuid, uuid) DO UPDATE SET result = excluded.result, created = excluded.created
                     """)
             }
-            return .recorded(changes[changes.count - 1], cancel: cancel)
+            return .recorded(changes[changes.count - 1], cancel: accepted.cancel)
         }
     }
 
-    /// Ends or requeues services whose deadline passed: queued ones older than `validAfter`
-    /// become `expired`; `sent` ones whose lease lapsed go back to the queue (at most
-    /// `maxAttempts` deliveries, then `failed`); `processing` ones whose lease lapsed become
-    /// `failed` with "agent lost"; canceled-while-running ones become `canceled`. Safe to run
-    /// from several replicas at once: each row changes in one atomic UPDATE.
+    /// Ends or requeues services whose deadline passed, by ``ServiceSweepRule``: queued ones
+    /// older than `validAfter` become `expired`; `sent` ones whose lease lapsed go back to the
+    /// queue (at most `maxAttempts` deliveries, then `failed`); `processing` ones whose lease
+    /// lapsed become `failed` with "agent lost"; canceled-while-running ones become `canceled`.
+    /// Safe to run from several replicas at once: each row changes in one atomic UPDATE.
     public func sweep(now: Timestamp, validAfter: Timestamp, maxAttempts: Int) async throws -> [StatusChange] {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let mapService = serviceMapper
+        let transitions = ServiceSweepRule(maxAttempts: maxAttempts).transitions
         return try await write("dispatch.sweep") { db in
             var changes: [StatusChange] = []
-            func apply(_ set: SQL, _ condition: SQL, status: ServiceStatus, message: String) async throws {
+            for t in transitions {
                 let rows = try await db.query(
                     """
-                    UPDATE service SET \(set), updated = \(bind: .timestamp(now))
-                    WHERE id IN (SELECT id FROM service WHERE \(condition) LIMIT 500\(skipLocked)) RETURNING *
+                    UPDATE service SET \(Self.sweepAssignments(t)), updated = \(bind: .timestamp(now))
+                    WHERE id IN (
+                        SELECT id FROM service WHERE \(Self.sweepCondition(t, now: now, validAfter: validAfter))
+                        LIMIT 500\(skipLocked))
+                    RETURNING *
                     """)
                 for s in try rows.map(mapService) {
                     changes.append(
                         StatusChange(
                             service: s,
                             record: ServiceStatusRecord(
-                                stepMax: s.stepMax, stepSeq: s.stepSeq, status: status, started: nil, ended: now,
-                                message: message, created: now)))
+                                stepMax: s.stepMax, stepSeq: s.stepSeq, status: t.to, started: nil, ended: now,
+                                message: t.message, created: now)))
                 }
             }
-            let lapsed: SQL = "lease_expires < \(bind: .timestamp(now))"
-            try await apply(
-                "status = 32, session_uuid = NULL, lease_expires = NULL",
-                "status = 0 AND created <= \(bind: .timestamp(validAfter))", status: .expired,
-                message: "not picked up by an agent within ClientConfig/ServiceValidityPeriod")
-            try await apply(
-                "status = 16, lease_expires = NULL", "status IN (1, 2) AND cancel_requested = 1 AND \(lapsed)",
-                status: .canceled, message: "canceled by an operator")
-            try await apply(
-                "status = 0, session_uuid = NULL, lease_expires = NULL",
-                "status = 1 AND cancel_requested = 0 AND \(lapsed) AND attempts < \(bind: maxAttempts)", status: .regist,
-                message: "requeued: the agent that received it stopped before starting it")
-            try await apply(
-                "status = 8, lease_expires = NULL", "status = 1 AND cancel_requested = 0 AND \(lapsed)", status: .failed,
-                message: "agent lost: delivered \(maxAttempts) times and never started")
-            try await apply(
-                "status = 8, lease_expires = NULL", "status = 2 AND cancel_requested = 0 AND \(lapsed)", status: .failed,
-                message: "agent lost: the agent running it stopped reporting")
             try await Self.insertStatusRows(db, changes)
             return changes
         }
+    }
+
+    /// The `SET` list of a sweep transition: the new status, no lease, the session let go of.
+    static func sweepAssignments(_ t: ServiceSweepRule.Transition) -> SQL {
+        "status = \(bind: t.to), \(raw: t.releasesSession ? "session_uuid = NULL, " : "")lease_expires = NULL"
+    }
+
+    /// The `WHERE` condition of a sweep transition (served by the `(status, lease_expires)` and
+    /// `(status, created)` indexes).
+    static func sweepCondition(_ t: ServiceSweepRule.Transition, now: Timestamp, validAfter: Timestamp) -> SQL {
+        var condition: SQL = "status IN (\(bind: t.from))"
+        if let requested = t.cancelRequested { condition += " AND cancel_requested = \(bind: requested ? 1 : 0)" }
+        switch t.deadline {
+        case .validityPeriod: condition += " AND created <= \(bind: .timestamp(validAfter))"
+        case .lease: condition += " AND lease_expires < \(bind: .timestamp(now))"
+        }
+        if let limit = t.attemptsBelow { condition += " AND attempts < \(bind: limit)" }
+        return condition
     }
 
     /// The earliest moment the sweeper has something to do: a lease that lapses, or a queued
     /// service that expires (`created + validity`). Nil when nothing is pending.
     public func nextDeadline(validity: GoDuration) async throws -> Timestamp? {
         try await read("dispatch.deadline") { db in
-            let lease = try await db.first("SELECT MIN(lease_expires) AS t FROM service WHERE status IN (1, 2)")?
+            let lease = try await db.first("SELECT MIN(lease_expires) AS t FROM service WHERE status IN (\(bind: Self.heldStatuses))")?
                 .optionalTimestamp("t")
-            let queued = try await db.first("SELECT MIN(created) AS t FROM service WHERE status = 0")?
+            let queued = try await db.first("SELECT MIN(created) AS t FROM service WHERE status = \(bind: ServiceStatus.regist)")?
                 .optionalTimestamp("t")
             return [lease, queued.map { $0.adding(validity) }].compactMap { $0 }.min()
         }

@@ -24,18 +24,18 @@ extension Store {
     /// result, finished webhook deliveries, and expired sessions. One short transaction; call it
     /// again while it deletes `limit` of a kind. Queued or running services are never deleted.
     public func pruneEnded(before: Timestamp, limit: Int) async throws -> PruneCounts {
-        let finished = ServiceStatus.allCases.filter(\.isTerminal).map { String($0.rawValue) }.joined(separator: ", ")
+        let finished = ServiceStatus.allCases.filter(\.isTerminal)
         return try await write("retention.prune") { db in
             // The same set in each statement: finished services do not change, and `id` orders them.
             let batch: SQL = """
-                SELECT cluster_uuid, uuid FROM service WHERE status IN (\(raw: finished)) AND updated < \(bind: .timestamp(before))
+                SELECT cluster_uuid, uuid FROM service WHERE status IN (\(bind: finished)) AND updated < \(bind: .timestamp(before))
                 ORDER BY id LIMIT \(bind: .integer(Int64(limit)))
                 """
             var counts = PruneCounts()
             try await db.execute("DELETE FROM service_status WHERE (cluster_uuid, uuid) IN (\(batch))")
             try await db.execute("DELETE FROM service_result WHERE (cluster_uuid, uuid) IN (\(batch))")
             counts.services = try await db.execute(
-                "DELETE FROM service WHERE id IN (SELECT id FROM service WHERE status IN (\(raw: finished)) AND updated < \(bind: .timestamp(before)) ORDER BY id LIMIT \(bind: .integer(Int64(limit))))")
+                "DELETE FROM service WHERE id IN (SELECT id FROM service WHERE status IN (\(bind: finished)) AND updated < \(bind: .timestamp(before)) ORDER BY id LIMIT \(bind: .integer(Int64(limit))))")
             counts.deliveries = try await db.execute(
                 """
                 DELETE FROM webhook_delivery WHERE id IN (

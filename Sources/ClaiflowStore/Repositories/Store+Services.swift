@@ -66,7 +66,7 @@ extension Store {
                         return """
                         (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
                             \(bind: s.flow), \(bind: sealedInputs[i]), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
-                            \(bind: s.status.rawValue), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
+                            \(bind: s.status), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
                             \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
                         """
                     }
@@ -146,44 +146,36 @@ extension Store {
         case alreadyFinished(Service)
     }
 
-    /// Cancels a service: a queued one ends `canceled` at once, a delivered one gets
-    /// `cancel_requested`; nil when it does not exist.
+    /// Cancels a service by ``ServiceCancelRule``: a queued one ends `canceled` at once, a
+    /// delivered one gets `cancel_requested`; nil when it does not exist.
     public func cancelService(clusterUUID: String, uuid: String, now: Timestamp) async throws -> CancelOutcome? {
         let mapService = serviceMapper
         return try await write("service.cancel") { db in
             guard
-                var s = try await db.first(
+                let s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
                 ).map(mapService)
             else { return nil }
-            if s.status.isTerminal { return .alreadyFinished(s) }
-            if s.status == .regist {
+            switch ServiceCancelRule.decide(s, now: now) {
+            case .alreadyFinished:
+                return .alreadyFinished(s)
+            case .canceled(let after, let record):
                 try await db.execute(
                     """
-                    UPDATE service SET status = \(bind: ServiceStatus.canceled.rawValue), updated = \(bind: .timestamp(now))
+                    UPDATE service SET status = \(bind: after.status), updated = \(bind: .timestamp(after.updated))
                     WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
                     """)
-                s.status = .canceled
-                try await Self.insertStatusRows(
-                    db,
-                    [
-                        StatusChange(
-                            service: s,
-                            record: ServiceStatusRecord(
-                                stepMax: s.stepMax, stepSeq: s.stepSeq, status: .canceled, started: nil, ended: now,
-                                message: "canceled by an operator", created: now))
-                    ])
-                s.updated = now
-                return .canceled(s)
+                try await Self.insertStatusRows(db, [StatusChange(service: after, record: record)])
+                return .canceled(after)
+            case .requested(let after):
+                try await db.execute(
+                    """
+                    UPDATE service SET cancel_requested = \(bind: after.cancelRequested ? 1 : 0),
+                        updated = \(bind: .timestamp(after.updated))
+                    WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
+                    """)
+                return .requested(after)
             }
-            try await db.execute(
-                """
-                UPDATE service SET cancel_requested = 1, updated = \(bind: .timestamp(now))
-                WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
-                """)
-            s.cancelRequested = true
-            s.updated = now
-            return .requested(s)
         }
     }
 }

@@ -1,0 +1,102 @@
+/// What happens to a service whose deadline passed, as data: an ordered list of transitions,
+/// each a condition on the service's state and the status it moves to with its message.
+///
+/// - queued (`regist`) since before the validity period began → `expired`;
+/// - delivered (`sent` or `processing`), an operator asked to cancel, lease lapsed → `canceled`;
+/// - `sent`, lease lapsed (the agent stopped before starting it) → `regist` again while it was
+///   delivered fewer than `maxAttempts` times, else `failed`;
+/// - `processing`, lease lapsed (the agent stopped reporting) → `failed`, "agent lost".
+///
+/// The store turns each transition into one atomic statement, applied in this order; no
+/// transition's target status is a later one's source, so the result is the same as taking, for
+/// each service, the first transition that matches it (``transition(for:now:validAfter:)``).
+public struct ServiceSweepRule: Sendable, Equatable {
+    /// How many deliveries a service gets before a lapsed `sent` lease fails it.
+    public var maxAttempts: Int
+
+    /// The rule with a delivery limit.
+    public init(maxAttempts: Int) { self.maxAttempts = maxAttempts }
+
+    /// One change the sweep makes: which services it applies to, and what they become.
+    public struct Transition: Sendable, Equatable {
+        /// The deadline that must have passed.
+        public enum Deadline: Sendable, Equatable {
+            /// The validity period: created at or before the sweep's `validAfter`.
+            case validityPeriod
+            /// The lease: it expired before the sweep's `now` (a service without a lease never lapses).
+            case lease
+        }
+
+        /// The statuses it applies to.
+        public var from: [ServiceStatus]
+        /// The `cancel_requested` it applies to; nil for either.
+        public var cancelRequested: Bool?
+        /// The deadline that must have passed.
+        public var deadline: Deadline
+        /// When set, it applies only to services delivered fewer times than this.
+        public var attemptsBelow: Int?
+        /// The status it moves them to (the lease always ends).
+        public var to: ServiceStatus
+        /// Whether the holding session lets go of them.
+        public var releasesSession: Bool
+        /// The message of the new status row.
+        public var message: String
+
+        /// Whether the transition applies to a service in this state.
+        public func matches(_ state: State, now: Timestamp, validAfter: Timestamp) -> Bool {
+            guard from.contains(state.status) else { return false }
+            if let cancelRequested, state.cancelRequested != cancelRequested { return false }
+            if let attemptsBelow, state.attempts >= attemptsBelow { return false }
+            switch deadline {
+            case .validityPeriod: return state.created <= validAfter
+            case .lease: return state.leaseExpires.map { $0 < now } ?? false
+            }
+        }
+    }
+
+    /// What the sweep looks at in a service.
+    public struct State: Sendable, Equatable {
+        public var status: ServiceStatus
+        public var cancelRequested: Bool
+        /// How many times it was delivered.
+        public var attempts: Int
+        public var created: Timestamp
+        /// When its lease lapses (nil when it has none).
+        public var leaseExpires: Timestamp?
+
+        public init(status: ServiceStatus, cancelRequested: Bool, attempts: Int, created: Timestamp, leaseExpires: Timestamp?) {
+            self.status = status
+            self.cancelRequested = cancelRequested
+            self.attempts = attempts
+            self.created = created
+            self.leaseExpires = leaseExpires
+        }
+    }
+
+    /// The transitions, in the order the sweep applies them.
+    public var transitions: [Transition] {
+        [
+            Transition(
+                from: [.regist], cancelRequested: nil, deadline: .validityPeriod, attemptsBelow: nil, to: .expired,
+                releasesSession: true, message: "not picked up by an agent within ClientConfig/ServiceValidityPeriod"),
+            Transition(
+                from: [.sent, .processing], cancelRequested: true, deadline: .lease, attemptsBelow: nil, to: .canceled,
+                releasesSession: false, message: ServiceCancelRule.message),
+            Transition(
+                from: [.sent], cancelRequested: false, deadline: .lease, attemptsBelow: maxAttempts, to: .regist,
+                releasesSession: true, message: "requeued: the agent that received it stopped before starting it"),
+            Transition(
+                from: [.sent], cancelRequested: false, deadline: .lease, attemptsBelow: nil, to: .failed,
+                releasesSession: false, message: "agent lost: delivered \(maxAttempts) times and never started"),
+            Transition(
+                from: [.processing], cancelRequested: false, deadline: .lease, attemptsBelow: nil, to: .failed,
+                releasesSession: false, message: "agent lost: the agent running it stopped reporting"),
+        ]
+    }
+
+    /// The transition a sweep at `now` applies to a service in `state` (the first that matches),
+    /// or nil when its deadlines have not passed. `validAfter` is `now` minus the validity period.
+    public func transition(for state: State, now: Timestamp, validAfter: Timestamp) -> Transition? {
+        transitions.first { $0.matches(state, now: now, validAfter: validAfter) }
+    }
+}

@@ -1,0 +1,93 @@
+import ClaiflowCore
+import Testing
+
+@Suite("Service sweep rule")
+struct ServiceSweepRuleTests {
+    static let now = Timestamp(microseconds: 1_000_000_000)
+    static let validAfter = Timestamp(microseconds: 400_000_000)
+    static let rule = ServiceSweepRule(maxAttempts: 3)
+    static let lapsed = Timestamp(microseconds: 999_999_999)
+
+    static func state(
+        _ status: ServiceStatus, cancel: Bool = false, attempts: Int = 1, created: Timestamp = now, lease: Timestamp? = lapsed
+    ) -> ServiceSweepRule.State {
+        ServiceSweepRule.State(status: status, cancelRequested: cancel, attempts: attempts, created: created, leaseExpires: lease)
+    }
+
+    /// What a transition does to a service.
+    struct Outcome: Equatable {
+        var to: ServiceStatus
+        var message: String
+        var releasesSession: Bool
+
+        init(_ to: ServiceStatus, _ message: String, _ releasesSession: Bool) {
+            self.to = to
+            self.message = message
+            self.releasesSession = releasesSession
+        }
+    }
+
+    /// What a sweep at `now` does to a service in a state.
+    static func outcome(_ s: ServiceSweepRule.State) -> Outcome? {
+        rule.transition(for: s, now: now, validAfter: validAfter).map { Outcome($0.to, $0.message, $0.releasesSession) }
+    }
+
+    @Test("queued past the validity period: expired, the session let go of")
+    func expired() throws {
+        let o = try #require(Self.outcome(Self.state(.regist, created: Self.validAfter, lease: nil)))
+        #expect(o == Outcome(.expired, "not picked up by an agent within ClientConfig/ServiceValidityPeriod", true))
+        #expect(Self.outcome(Self.state(.regist, created: Timestamp(microseconds: 400_000_001), lease: nil)) == nil)
+    }
+
+    @Test("sent, lease lapsed: queued again while attempts remain, then failed")
+    func sent() throws {
+        for attempts in [0, 1, 2] {
+            let o = try #require(Self.outcome(Self.state(.sent, attempts: attempts)))
+            #expect(o == Outcome(.regist, "requeued: the agent that received it stopped before starting it", true))
+        }
+        for attempts in [3, 4] {
+            let o = try #require(Self.outcome(Self.state(.sent, attempts: attempts)))
+            #expect(o == Outcome(.failed, "agent lost: delivered 3 times and never started", false))
+        }
+        #expect(ServiceSweepRule(maxAttempts: 1).transition(for: Self.state(.sent, attempts: 1), now: Self.now, validAfter: Self.validAfter)?.message
+            == "agent lost: delivered 1 times and never started")
+    }
+
+    @Test("processing, lease lapsed: failed, agent lost")
+    func processing() throws {
+        let o = try #require(Self.outcome(Self.state(.processing, attempts: 9)))
+        #expect(o == Outcome(.failed, "agent lost: the agent running it stopped reporting", false))
+    }
+
+    @Test("a cancel requested and the lease lapsed: canceled", arguments: [ServiceStatus.sent, .processing])
+    func canceled(status: ServiceStatus) throws {
+        let o = try #require(Self.outcome(Self.state(status, cancel: true, attempts: 9)))
+        #expect(o == Outcome(.canceled, "canceled by an operator", false))
+        #expect(Self.outcome(Self.state(status, cancel: true, lease: Self.now)) == nil)
+    }
+
+    @Test("a lease that has not lapsed (or is missing) changes nothing", arguments: [ServiceStatus.sent, .processing])
+    func leaseHolds(status: ServiceStatus) {
+        #expect(Self.outcome(Self.state(status, lease: Self.now)) == nil)
+        #expect(Self.outcome(Self.state(status, lease: Timestamp(microseconds: 2_000_000_000))) == nil)
+        #expect(Self.outcome(Self.state(status, lease: nil)) == nil)
+        // The validity period is for queued services only.
+        #expect(Self.outcome(Self.state(status, created: Timestamp(microseconds: 0), lease: nil)) == nil)
+    }
+
+    @Test("finished services never change", arguments: [ServiceStatus.succeeded, .failed, .canceled, .expired])
+    func finished(status: ServiceStatus) {
+        #expect(Self.outcome(Self.state(status, cancel: true, created: Timestamp(microseconds: 0))) == nil)
+        #expect(Self.outcome(Self.state(status, created: Timestamp(microseconds: 0))) == nil)
+    }
+
+    @Test("applying the transitions in order is taking the first that matches: no target is a later source")
+    func order() {
+        let transitions = Self.rule.transitions
+        #expect(transitions.map(\.to) == [.expired, .canceled, .regist, .failed, .failed])
+        for (i, t) in transitions.enumerated() {
+            for later in transitions[(i + 1)...] { #expect(!later.from.contains(t.to)) }
+            #expect(!t.from.contains { $0.isTerminal })
+        }
+    }
+}
