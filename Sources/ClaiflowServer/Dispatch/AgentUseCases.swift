@@ -3,14 +3,6 @@ import Foundation
 import ClaiflowStore
 import Logging
 import ServiceLifecycle
-import Synchronization
-
-/// An authenticated agent call: the verified claims of its session token.
-public struct AgentSession: Sendable, Equatable {
-    public var claims: SessionClaims
-    /// When the cluster token behind the session expires.
-    public var tokenExpires: Timestamp
-}
 
 /// The agent protocol's use cases (handshake, poll, report), shared by the REST and gRPC transports.
 public final class AgentUseCases: Sendable {
@@ -187,7 +179,7 @@ public final class AgentUseCases: Sendable {
                     clusterUUID: cluster, sessionUUID: session.claims.uuid, uuids: services.map(\.uuid), now: .now())
                 guard !changes.isEmpty else { return }
                 hub.wake(clusters: [cluster])
-                try? await store.publish(["wake:" + cluster])
+                try? await store.publish([.wake(cluster: cluster)])
             } catch {
                 logger.warning(
                     "could not requeue services claimed for a departed poll; they return when their lease lapses",
@@ -248,71 +240,5 @@ public final class AgentUseCases: Sendable {
             if report.sequence >= 0 { sweeper.note(deadline: now.adding(s.sessionExpiration)) }
             return cancel
         }
-    }
-}
-
-/// Cluster tokens by uuid, cached for a moment (every agent call checks its token); a change
-/// made through any replica drops the entry at once (events).
-final class TokenCache: Sendable {
-    static let ttl: Duration = .seconds(2)
-    private let store: Store
-    private let entries = Mutex<[String: (token: ClusterToken?, until: ContinuousClock.Instant)]>([:])
-
-    init(store: Store) { self.store = store }
-
-    func token(uuid: String) async throws -> ClusterToken? {
-        let now = ContinuousClock.now
-        if let hit = entries.withLock({ $0[uuid] }), hit.until > now { return hit.token }
-        let t = try await store.clusterToken(uuid: uuid)
-        entries.withLock { e in
-            if e.count > 100_000 { e.removeAll() }
-            e[uuid] = (t, now + Self.ttl)
-        }
-        return t
-    }
-
-    func invalidate(uuid: String) { entries.withLock { _ = $0.removeValue(forKey: uuid) } }
-    func invalidateAll() { entries.withLock { $0.removeAll() } }
-}
-
-/// What the operator use cases tell the dispatch machinery, here and (through PostgreSQL
-/// `NOTIFY`) in the other replicas.
-public struct DispatchEvents: Sendable {
-    let hub: DispatchHub
-    let store: Store
-    let agents: AgentUseCases
-    let deliverer: WebhookDeliverer
-
-    /// Status changes were written (their webhook deliveries with them): send them soon.
-    func statusChanged() { deliverer.poke() }
-
-    /// New services exist on these clusters (the `NOTIFY` went out with their transaction).
-    func servicesCreated(on clusters: [String], validUntil: Timestamp) {
-        hub.wake(clusters: clusters)
-        agents.sweeper.note(deadline: validUntil)
-        deliverer.poke()
-    }
-
-    /// A cluster token was changed, expired or deleted: its sessions must re-check it now.
-    func tokenChanged(_ uuid: String) async {
-        agents.tokenCache.invalidate(uuid: uuid)
-        hub.revoke(tokenUUID: uuid)
-        try? await store.publish(["token:" + uuid])
-    }
-
-    /// A cluster was deleted: its agents stop.
-    func clusterDeleted(_ uuid: String) async {
-        agents.tokenCache.invalidateAll()
-        hub.revoke(cluster: uuid)
-        try? await store.publish(["cluster:" + uuid])
-    }
-}
-
-extension Task where Failure == any Error {
-    /// The task's value; cancelling the waiting task cancels this one. The transports run a poll
-    /// in its own task so that a departed caller (which neither Hummingbird nor grpc-swift turns
-    /// into cancellation of the handler's task) can cancel it.
-    func valueCancellingWithCaller() async throws -> Success {
-        try await withTaskCancellationHandler { try await value } onCancel: { cancel() }
     }
 }
