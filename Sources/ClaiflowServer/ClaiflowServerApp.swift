@@ -121,7 +121,7 @@ public struct ClaiflowServerApp: Sendable {
         router.add(middleware: ErrorMiddleware(allowed: allowed))
 
         let auth = useCases.authenticator
-        let system = SystemController(store: useCases.store, registry: registry)
+        let system = SystemController(useCases: useCases, registry: registry)
         system.registerPublic(on: router)
         if config.metricsPublic {
             system.registerMetrics(on: router)

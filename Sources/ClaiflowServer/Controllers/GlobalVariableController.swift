@@ -17,7 +17,7 @@ struct GlobalVariableController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let q = try Handlers.listQuery(request, schema: Tables.globalVariable)
-        return try JSONResponse.make(try await useCases.store.globalVariables(q).map(GlobalVariableWire.init), request: request)
+        return try JSONResponse.make(try await useCases.globalVariables(q).map(GlobalVariableWire.init), request: request)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {

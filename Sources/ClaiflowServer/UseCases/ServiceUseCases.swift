@@ -5,7 +5,8 @@ import Synchronization
 
 /// The template and service use cases.
 public struct ServiceUseCases: Sendable {
-    public let store: Store
+    private let store: Store
+    /// Checks flows and builds input schemas.
     public let checker: any FlowChecker
     private let schemas = SchemaCache()
     let events: DispatchEvents?
@@ -20,6 +21,15 @@ public struct ServiceUseCases: Sendable {
     public static let maxClustersPerRequest = 1000
 
     // MARK: Templates
+
+    /// The templates a list query selects.
+    public func templates(_ query: ListQuery) async throws -> [Template] { try await store.templates(query) }
+
+    /// One template.
+    public func template(uuid: String) async throws -> Template {
+        guard let t = try await store.template(uuid: uuid) else { throw ClaiflowError.notFound("template", uuid) }
+        return t
+    }
 
     /// A template's flow and schema, checked.
     func checkTemplate(flow: JSONValue, inputs: JSONValue) throws(ClaiflowError) -> (FlowInfo, String) {
