@@ -15,7 +15,22 @@ public final class AgentUseCases: Sendable {
     /// How often a `sent` service may be delivered before it fails.
     public static let maxAttempts = 3
 
-    let store: Store
+    /// The input limits of the agent protocol, the same over both transports (in characters for
+    /// the handshake's texts, in UTF-8 bytes for a report's result and error).
+    public enum Limits {
+        /// `cluster_uuid` of the handshake.
+        public static let clusterUUID = 64
+        /// `assertion` (the cluster token's secret) of the handshake.
+        public static let assertion = 255
+        /// `client_version` and `client_lib_version` of the handshake.
+        public static let version = 64
+        /// A report's `result`.
+        public static let result = HTTPLimits.maxReportSize
+        /// A report's `error`.
+        public static let error = 1 << 20
+    }
+
+    private let store: Store
     let settings: SettingsCache
     let tokens: SessionTokens
     let hub: DispatchHub
@@ -51,9 +66,14 @@ public final class AgentUseCases: Sendable {
     // MARK: Handshake
 
     /// Checks a cluster token and opens a session: returns the session JWT and its lifetime in seconds.
+    /// The texts are checked against ``Limits`` (400 naming the field).
     public func authenticate(clusterUUID: String, assertion: String, clientVersion: String?, clientLibVersion: String?)
         async throws -> (token: String, expiresIn: Int64, claims: SessionClaims)
     {
+        try Self.checkText("cluster_uuid", clusterUUID, required: true, maxLength: Limits.clusterUUID)
+        try Self.checkText("assertion", assertion, required: true, maxLength: Limits.assertion)
+        try Self.checkText("client_version", clientVersion, maxLength: Limits.version)
+        try Self.checkText("client_lib_version", clientLibVersion, maxLength: Limits.version)
         guard let t = try await store.clusterToken(hash: Secrets.sha256Hex(assertion)), t.clusterUUID == clusterUUID else {
             throw ClaiflowError(.badRequest, "invalid cluster token: no such token for cluster \"\(clusterUUID)\"")
         }
@@ -72,6 +92,15 @@ public final class AgentUseCases: Sendable {
                 clientVersion: claims.clientVersion, clientLibVersion: clientLibVersion, created: now, updated: now))
         keepAlive.touched(claims.uuid, at: now)
         return (jwt, exp - now.unixSeconds, claims)
+    }
+
+    /// A handshake text within its limit; `required` ones must not be empty.
+    static func checkText(_ field: String, _ value: String?, required: Bool = false, maxLength: Int) throws(ClaiflowError) {
+        let value = value ?? ""
+        if required, value.isEmpty { throw ClaiflowError.invalidField(field, "must not be empty") }
+        if value.count > maxLength {
+            throw ClaiflowError.invalidField(field, "must be at most \(maxLength) characters, got \(value.count)")
+        }
     }
 
     /// The session token of a call: the legacy `x-sudory-client-token` value, overridden by
@@ -207,11 +236,11 @@ public final class AgentUseCases: Sendable {
         else {
             throw ClaiflowError.invalidField("status", "must be 2 (processing), 4 (succeeded) or 8 (failed)")
         }
-        if let result, result.utf8.count > HTTPLimits.maxReportSize {
-            throw ClaiflowError.invalidField("result", "must be at most \(HTTPLimits.maxReportSize) bytes")
+        if let result, result.utf8.count > Limits.result {
+            throw ClaiflowError.invalidField("result", "must be at most \(Limits.result) bytes")
         }
-        if let error, error.utf8.count > 1 << 20 {
-            throw ClaiflowError.invalidField("error", "must be at most \(1 << 20) bytes")
+        if let error, error.utf8.count > Limits.error {
+            throw ClaiflowError.invalidField("error", "must be at most \(Limits.error) bytes")
         }
         return StepReportInput(
             sequence: Int(seq), status: status, result: result, error: error, started: started == zeroTime ? nil : started,
@@ -219,7 +248,9 @@ public final class AgentUseCases: Sendable {
     }
 
     /// Records a step report; returns whether the agent should stop the service (canceled).
+    /// 400 when `uuid` is not an identifier.
     public func report(_ session: AgentSession, uuid: String, report: StepReportInput) async throws -> Bool {
+        try Identifier.validate(uuid, field: "uuid")
         let s = settings.settings
         keepAlive.touch(session, expiration: s.sessionExpiration)
         let now = Timestamp.now()
