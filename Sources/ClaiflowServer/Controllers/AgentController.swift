@@ -105,7 +105,7 @@ struct AgentController {
         var wait = AgentUseCases.defaultWait
         if let w = params["wait"] {
             guard let seconds = Double(w), seconds >= 0, seconds.isFinite else {
-                throw ClaiflowError(.badRequest, "parameter wait: must be a number of seconds from 0 to 60")
+                throw ClaiflowError(.invalidArgument, "parameter wait: must be a number of seconds from 0 to 60")
             }
             wait = .milliseconds(Int64(min(seconds, 60) * 1000))
         }

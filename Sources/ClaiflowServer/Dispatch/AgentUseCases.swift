@@ -75,10 +75,10 @@ public final class AgentUseCases: Sendable {
         try Self.checkText("client_version", clientVersion, maxLength: Limits.version)
         try Self.checkText("client_lib_version", clientLibVersion, maxLength: Limits.version)
         guard let t = try await store.clusterToken(hash: Secrets.sha256Hex(assertion)), t.clusterUUID == clusterUUID else {
-            throw ClaiflowError(.badRequest, "invalid cluster token: no such token for cluster \"\(clusterUUID)\"")
+            throw ClaiflowError(.invalidArgument, "invalid cluster token: no such token for cluster \"\(clusterUUID)\"")
         }
         let now = Timestamp.now()
-        guard now < t.expiresAt else { throw ClaiflowError(.badRequest, "cluster token was expired") }
+        guard now < t.expiresAt else { throw ClaiflowError(.invalidArgument, "cluster token was expired") }
         let exp = min(t.expiresAt.unixSeconds, now.unixSeconds + 24 * 3600)
         let claims = SessionClaims(
             clusterUUID: clusterUUID, tokenUUID: t.uuid, uuid: Identifier.generate(), iat: now.unixSeconds, exp: exp,
@@ -111,7 +111,7 @@ public final class AgentUseCases: Sendable {
             token = String(auth[auth.index(after: space)...]).trimmingCharacters(in: .whitespaces)
         }
         guard !token.isEmpty else {
-            throw ClaiflowError(.unauthorized, "missing session token: send Authorization: Bearer <token> from the handshake")
+            throw ClaiflowError(.unauthenticated, "missing session token: send Authorization: Bearer <token> from the handshake")
         }
         return token
     }
@@ -125,13 +125,13 @@ public final class AgentUseCases: Sendable {
     /// The token checks of ``session(bearer:)`` for claims already verified.
     func check(_ claims: SessionClaims) async throws -> AgentSession {
         guard let t = try await tokenCache.token(uuid: claims.tokenUUID) else {
-            throw ClaiflowError(.unauthorized, "the cluster token of this session was deleted")
+            throw ClaiflowError(.unauthenticated, "the cluster token of this session was deleted")
         }
         guard t.clusterUUID == claims.clusterUUID, claims.tokenHashPrefix.map({ t.tokenHash.hasPrefix($0) }) ?? true else {
-            throw ClaiflowError(.unauthorized, "the cluster token of this session was changed; authenticate again")
+            throw ClaiflowError(.unauthenticated, "the cluster token of this session was changed; authenticate again")
         }
         guard Timestamp.now() < t.expiresAt else {
-            throw ClaiflowError(.unauthorized, "the cluster token of this session has expired")
+            throw ClaiflowError(.unauthenticated, "the cluster token of this session has expired")
         }
         return AgentSession(claims: claims, tokenExpires: t.expiresAt)
     }
@@ -187,7 +187,7 @@ public final class AgentUseCases: Sendable {
             case .work: continue
             case .timeout, .shutdown:
                 if Timestamp.now() >= current.tokenExpires {
-                    throw ClaiflowError(.unauthorized, "the cluster token of this session has expired")
+                    throw ClaiflowError(.unauthenticated, "the cluster token of this session has expired")
                 }
                 return []
             case .revoked:

@@ -47,7 +47,7 @@ public struct SessionClaims: JWTPayload, Equatable {
     /// Checks the expiry and that the token is not issued in the future (JWTKit calls it).
     public func verify(using algorithm: some JWTAlgorithm) async throws {
         let now = Timestamp.now().unixSeconds
-        guard now < exp else { throw ClaiflowError(.unauthorized, "the session token has expired; authenticate again") }
-        guard iat <= now + 5 else { throw ClaiflowError(.unauthorized, "the session token is not valid yet") }
+        guard now < exp else { throw ClaiflowError(.unauthenticated, "the session token has expired; authenticate again") }
+        guard iat <= now + 5 else { throw ClaiflowError(.unauthenticated, "the session token is not valid yet") }
     }
 }

@@ -33,7 +33,7 @@ public final class SessionTokens: Sendable {
         } catch let e as ClaiflowError {
             throw e
         } catch {
-            throw ClaiflowError(.unauthorized, "invalid session token; authenticate again")
+            throw ClaiflowError(.unauthenticated, "invalid session token; authenticate again")
         }
     }
 }

@@ -208,13 +208,13 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
         case let e as ClaiflowError:
             let code: RPCError.Code =
                 switch e.kind {
-                case .badRequest, .unsupportedMediaType: .invalidArgument
-                case .unauthorized: .unauthenticated
-                case .forbidden: .permissionDenied
+                case .invalidArgument, .unsupportedMediaType: .invalidArgument
+                case .unauthenticated: .unauthenticated
+                case .permissionDenied: .permissionDenied
                 case .notFound: .notFound
                 case .methodNotAllowed: .unimplemented
                 case .conflict: .failedPrecondition
-                case .payloadTooLarge: .resourceExhausted
+                case .tooLarge: .resourceExhausted
                 case .unavailable: .unavailable
                 case .internal: .internalError
                 }

@@ -45,7 +45,7 @@ public struct OperatorUseCases: Sendable {
     /// Changes a cluster's name and/or summary.
     public func updateCluster(uuid: String, name: String?, summary: String?) async throws -> Cluster {
         guard name != nil || summary != nil else {
-            throw ClaiflowError(.badRequest, "nothing to change: give name and/or summary")
+            throw ClaiflowError(.invalidArgument, "nothing to change: give name and/or summary")
         }
         guard let c = try await store.updateCluster(uuid: uuid, name: name, summary: summary, now: .now()) else {
             throw ClaiflowError.notFound("cluster", uuid)
@@ -101,7 +101,7 @@ public struct OperatorUseCases: Sendable {
     ) async throws -> ClusterToken {
         guard name != nil || summary != nil || secret != nil || issuedAt != nil || expiresAt != nil else {
             throw ClaiflowError(
-                .badRequest, "nothing to change: give name, summary, token, issued_at_time and/or expiration_time")
+                .invalidArgument, "nothing to change: give name, summary, token, issued_at_time and/or expiration_time")
         }
         let changes = ClusterTokenChanges(
             name: name, summary: summary, tokenHash: secret.map(Secrets.sha256Hex), issuedAt: issuedAt, expiresAt: expiresAt)

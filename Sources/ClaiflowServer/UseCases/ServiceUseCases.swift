@@ -81,7 +81,7 @@ public struct ServiceUseCases: Sendable {
             changes.inputs = inputs.serialized()
         }
         guard !changes.isEmpty else {
-            throw ClaiflowError(.badRequest, "nothing to change: give name, summary, flow, inputs and/or origin")
+            throw ClaiflowError(.invalidArgument, "nothing to change: give name, summary, flow, inputs and/or origin")
         }
         guard let t = try await store.updateTemplate(uuid: uuid, changes: changes, now: .now()) else {
             throw ClaiflowError.notFound("template", uuid)
@@ -151,9 +151,9 @@ public struct ServiceUseCases: Sendable {
         let templateUUID: String
         switch (r.templateUUID, r.flow) {
         case (.some, .some):
-            throw ClaiflowError(.badRequest, "give either template_uuid or flow, not both")
+            throw ClaiflowError(.invalidArgument, "give either template_uuid or flow, not both")
         case (.none, .none):
-            throw ClaiflowError(.badRequest, "field \"template_uuid\": is required (or give an inline flow)")
+            throw ClaiflowError(.invalidArgument, "field \"template_uuid\": is required (or give an inline flow)")
         case (.some(let uuid), .none):
             guard let t = try await store.template(uuid: uuid) else {
                 throw ClaiflowError.invalidField("template_uuid", "template \"\(uuid)\" does not exist")
@@ -163,10 +163,10 @@ public struct ServiceUseCases: Sendable {
             let violations = schema.violations(of: r.inputs ?? .object([:]))
             if !violations.isEmpty {
                 throw ClaiflowError(
-                    .badRequest, "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
+                    .invalidArgument, "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
             }
             guard let info = flowInfo(of: t) else {
-                throw ClaiflowError(.badRequest, "template \"\(uuid)\" has an invalid flow; fix the template first")
+                throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")
             }
             flowText = t.flow
             stepMax = info.stepMax
@@ -249,7 +249,7 @@ final class SchemaCache: Sendable {
         do {
             schema = try checker.compile(schema: try JSONValue.parse(t.inputs))
         } catch {
-            throw ClaiflowError(.badRequest, "template \"\(t.uuid)\" has an invalid inputs schema: \(error.message)")
+            throw ClaiflowError(.invalidArgument, "template \"\(t.uuid)\" has an invalid inputs schema: \(error.message)")
         }
         entries.withLock { e in
             if e.count > 10_000 { e.removeAll() }

@@ -70,7 +70,7 @@ public struct WebhookUseCases: Sendable {
     public func create(_ i: WebhookInput) async throws -> Webhook {
         try Self.validate(i)
         guard let name = i.name, let url = i.url, let method = i.method else {
-            throw ClaiflowError(.badRequest, "name, url and method are required")
+            throw ClaiflowError(.invalidArgument, "name, url and method are required")
         }
         let validator = i.conditionValidator ?? .none
         if validator == .jq {
@@ -123,7 +123,7 @@ public struct WebhookUseCases: Sendable {
         c.tlsVerify = i.tlsVerify
         let secret = rotate ? Self.newSecret() : i.secret
         c.secret = try secret.map(box.seal)
-        guard !c.isEmpty else { throw ClaiflowError(.badRequest, "nothing to change") }
+        guard !c.isEmpty else { throw ClaiflowError(.invalidArgument, "nothing to change") }
         guard let s = try await store.updateWebhook(uuid: uuid, changes: c, now: .now()) else {
             throw ClaiflowError.notFound("webhook", uuid)
         }
