@@ -89,34 +89,34 @@ public struct AgentConfiguration: Sendable, CustomStringConvertible {
 
     /// Checks the values; the error names the setting and what is wrong.
     ///
-    /// - Throws: ``ClaiflowError`` `.badRequest`.
+    /// - Throws: ``ClaiflowError`` `.invalidArgument`.
     public func validate() throws(ClaiflowError) {
         guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty, url.query == nil
         else {
-            throw ClaiflowError(.badRequest, "server: must be an http:// or https:// URL with a host, got \"\(serverURL)\"")
+            throw ClaiflowError(.invalidArgument, "server: must be an http:// or https:// URL with a host, got \"\(serverURL)\"")
         }
         guard !clusterUUID.isEmpty, clusterUUID.count <= 64 else {
-            throw ClaiflowError(.badRequest, "cluster: the cluster uuid is required (at most 64 characters)")
+            throw ClaiflowError(.invalidArgument, "cluster: the cluster uuid is required (at most 64 characters)")
         }
         guard !token.isEmpty, token.count <= 255 else {
-            throw ClaiflowError(.badRequest, "token: the cluster token secret is required (at most 255 characters)")
+            throw ClaiflowError(.invalidArgument, "token: the cluster token secret is required (at most 255 characters)")
         }
         guard (1...1000).contains(workers) else {
-            throw ClaiflowError(.badRequest, "workers: must be from 1 to 1000, got \(workers)")
+            throw ClaiflowError(.invalidArgument, "workers: must be from 1 to 1000, got \(workers)")
         }
         guard version.count <= 64, libraryVersion.count <= 64 else {
-            throw ClaiflowError(.badRequest, "version: at most 64 characters")
+            throw ClaiflowError(.invalidArgument, "version: at most 64 characters")
         }
         for (name, value) in [
             ("pollWait", pollWait), ("keepAliveInterval", keepAliveInterval), ("initialBackoff", initialBackoff),
             ("maximumBackoff", maximumBackoff), ("requestTimeout", requestTimeout), ("finalReportTimeout", finalReportTimeout),
         ] where value <= .zero {
-            throw ClaiflowError(.badRequest, "\(name): must be positive")
+            throw ClaiflowError(.invalidArgument, "\(name): must be positive")
         }
         for (name, value) in [("shutdownGrace", shutdownGrace), ("rebounceWait", rebounceWait), ("reportRetryLimit", reportRetryLimit)]
         where value < .zero {
-            throw ClaiflowError(.badRequest, "\(name): must not be negative")
+            throw ClaiflowError(.invalidArgument, "\(name): must not be negative")
         }
     }
 

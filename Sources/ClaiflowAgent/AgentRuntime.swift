@@ -125,7 +125,7 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     /// until ``stop()``, or until a rebounce service completed. It does not return because the
     /// server is unreachable.
     ///
-    /// - Throws: ``ClaiflowError`` `.badRequest` for an invalid configuration, `.conflict`
+    /// - Throws: ``ClaiflowError`` `.invalidArgument` for an invalid configuration, `.conflict`
     ///   when the runtime already ran.
     public func run() async throws {
         try configuration.validate()

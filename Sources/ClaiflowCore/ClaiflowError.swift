@@ -1,18 +1,29 @@
-/// The error every layer throws when a request cannot be served; the HTTP layer renders it as
-/// `{"code": N, "message": "…"}` with `code` as the HTTP status.
+/// The error every layer throws when a request cannot be served. Its kind says what went wrong;
+/// each transport maps the kind to its own status at its edge (HTTP: `{"code": N, "message": "…"}`
+/// with the HTTP status as `code`; gRPC: a status code with the message).
 public struct ClaiflowError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The kind of failure, which decides the HTTP status.
-    public enum Kind: Int, Sendable {
-        case badRequest = 400
-        case unauthorized = 401
-        case forbidden = 403
-        case notFound = 404
-        case methodNotAllowed = 405
-        case conflict = 409
-        case payloadTooLarge = 413
-        case unsupportedMediaType = 415
-        case `internal` = 500
-        case unavailable = 503
+    /// The kind of failure, by meaning.
+    public enum Kind: Sendable, Hashable, CaseIterable {
+        /// The input is invalid (a field, a parameter, a document).
+        case invalidArgument
+        /// The caller is not (or no longer) authenticated.
+        case unauthenticated
+        /// The caller is authenticated but may not do this.
+        case permissionDenied
+        /// What the request names does not exist.
+        case notFound
+        /// The operation does not exist for this resource (an HTTP method a path does not serve).
+        case methodNotAllowed
+        /// The request conflicts with the current state (an id already used, a finished service).
+        case conflict
+        /// The input is larger than allowed.
+        case tooLarge
+        /// The input's media type is not one the operation reads.
+        case unsupportedMediaType
+        /// The server failed.
+        case `internal`
+        /// The server cannot serve the request now (shutting down, cancelled); try again.
+        case unavailable
     }
 
     /// The kind of failure.
@@ -26,15 +37,13 @@ public struct ClaiflowError: Error, Sendable, Equatable, CustomStringConvertible
         self.message = message
     }
 
-    /// The HTTP status code.
-    public var code: Int { kind.rawValue }
-    public var description: String { "\(code): \(message)" }
+    public var description: String { "\(kind): \(message)" }
 
-    /// 400 for an invalid field: `field "name": must not be empty`.
+    /// An invalid field: `field "name": must not be empty`.
     public static func invalidField(_ field: String, _ reason: String) -> ClaiflowError {
-        ClaiflowError(.badRequest, "field \"\(field)\": \(reason)")
+        ClaiflowError(.invalidArgument, "field \"\(field)\": \(reason)")
     }
-    /// 404 for a missing entity: `cluster "abc" not found`.
+    /// A missing entity: `cluster "abc" not found`.
     public static func notFound(_ entity: String, _ id: String) -> ClaiflowError {
         ClaiflowError(.notFound, "\(entity) \"\(id)\" not found")
     }

@@ -61,7 +61,7 @@ public struct JSONDocumentParser {
     }
 
     private func error(_ message: String) -> ClaiflowError {
-        ClaiflowError(.badRequest, "invalid JSON at offset \(index): \(message)")
+        ClaiflowError(.invalidArgument, "invalid JSON at offset \(index): \(message)")
     }
 
     private func describeCurrent() -> String {

@@ -17,7 +17,7 @@ public enum JSONValue: Sendable, Hashable {
         do {
             return JSONValue(try JSONDocumentParser.parse(bytes: Array(data)))
         } catch {
-            throw ClaiflowError(.badRequest, "malformed JSON: \(error.message)")
+            throw ClaiflowError(.invalidArgument, "malformed JSON: \(error.message)")
         }
     }
 

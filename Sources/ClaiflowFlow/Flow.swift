@@ -11,7 +11,7 @@ import ClaiflowCore
 /// Parsing checks everything that can be checked without running the flow: the shape of every
 /// step, unique `$id`s per array, the syntax of every reference and that it names a step that
 /// exists and comes before the referencing step (or encloses it, for `.key`/`.val`). Every error
-/// is a ``ClaiflowError`` `.badRequest` whose message starts with the step's location and id,
+/// is a ``ClaiflowError`` `.invalidArgument` whose message starts with the step's location and id,
 /// e.g. `flow[1] (step "s2"): inputs.ns: reference "$s9.outputs": no step "s9" in this flow`.
 /// See `docs/flow.md` for the language.
 public struct Flow: Sendable {
@@ -43,20 +43,20 @@ public struct Flow: Sendable {
 
     /// Parses and validates a flow from its JSON text.
     ///
-    /// - Throws: ``ClaiflowError`` `.badRequest` for malformed JSON or an invalid flow.
+    /// - Throws: ``ClaiflowError`` `.invalidArgument` for malformed JSON or an invalid flow.
     public static func parse(_ text: String) throws(ClaiflowError) -> Flow {
         let json: JSONValue
         do throws(ClaiflowError) {
             json = try JSONValue.parse(text)
         } catch {
-            throw ClaiflowError(.badRequest, "flow: \(error.message)")
+            throw ClaiflowError(.invalidArgument, "flow: \(error.message)")
         }
         return try parse(json)
     }
 
     /// Parses and validates a flow given as decoded JSON (it must be an array of steps).
     ///
-    /// - Throws: ``ClaiflowError`` `.badRequest` naming the step and the reason.
+    /// - Throws: ``ClaiflowError`` `.invalidArgument` naming the step and the reason.
     public static func parse(_ json: JSONValue) throws(ClaiflowError) -> Flow {
         try FlowParser().parseFlow(json)
     }

@@ -27,10 +27,10 @@ struct FlowParser {
 
     func parseFlow(_ json: JSONValue) throws(ClaiflowError) -> Flow {
         guard case .array(let elements) = json else {
-            throw ClaiflowError(.badRequest, "flow: must be a JSON array of steps, got \(json.typeName)")
+            throw ClaiflowError(.invalidArgument, "flow: must be a JSON array of steps, got \(json.typeName)")
         }
         guard !elements.isEmpty else {
-            throw ClaiflowError(.badRequest, "flow: must contain at least one step")
+            throw ClaiflowError(.invalidArgument, "flow: must contain at least one step")
         }
         let steps = try parseSteps(elements, path: "flow", frames: [])
         return Flow(steps: steps, source: json)
@@ -45,15 +45,15 @@ struct FlowParser {
         for (index, element) in elements.enumerated() {
             let location = "\(path)[\(index)]"
             guard case .object(let object) = element else {
-                throw ClaiflowError(.badRequest, "\(location): a step must be a JSON object, got \(element.typeName)")
+                throw ClaiflowError(.invalidArgument, "\(location): a step must be a JSON object, got \(element.typeName)")
             }
             guard let rawID = object["$id"] else {
-                throw ClaiflowError(.badRequest, "\(location): missing \"$id\"")
+                throw ClaiflowError(.invalidArgument, "\(location): missing \"$id\"")
             }
             let id: String
             switch Self.formatID(rawID) {
             case .success(let text): id = text
-            case .failure(let error): throw ClaiflowError(.badRequest, "\(location): \"$id\" \(error.reason)")
+            case .failure(let error): throw ClaiflowError(.invalidArgument, "\(location): \"$id\" \(error.reason)")
             }
             if let previous = seen[id] {
                 throw Self.error(
@@ -378,6 +378,6 @@ struct FlowParser {
 
     static func error(_ site: Site, _ field: String?, _ reason: String) -> ClaiflowError {
         let prefix = "\(site.location) (step \(quote(site.stepID)))"
-        return ClaiflowError(.badRequest, field.map { "\(prefix): \($0): \(reason)" } ?? "\(prefix): \(reason)")
+        return ClaiflowError(.invalidArgument, field.map { "\(prefix): \($0): \(reason)" } ?? "\(prefix): \(reason)")
     }
 }

@@ -44,7 +44,7 @@ public final class JQProgram: Sendable {
 
     /// Compiles a filter. An empty (or blank) filter is the identity `.`.
     ///
-    /// - Throws: ``ClaiflowError`` `.badRequest` with jq's compile message
+    /// - Throws: ``ClaiflowError`` `.invalidArgument` with jq's compile message
     ///   (`invalid jq filter: syntax error, unexpected ... at <top-level>, line 1`).
     public init(filter: String, allowEnvironment: Bool = false) throws(ClaiflowError) {
         self.filter = filter
@@ -66,7 +66,7 @@ public final class JQProgram: Sendable {
 
     /// Runs the filter over `input` and returns all its outputs in order.
     ///
-    /// - Throws: ``ClaiflowError`` `.badRequest` with jq's runtime message, e.g.
+    /// - Throws: ``ClaiflowError`` `.invalidArgument` with jq's runtime message, e.g.
     ///   `Cannot index string with "name"`, or the value given to `error(...)`.
     public func run(_ input: JSONValue) throws(ClaiflowError) -> [JSONValue] {
         try withState { state throws(ClaiflowError) in try state.run(JV.make(input), limit: .max) }

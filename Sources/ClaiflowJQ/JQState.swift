@@ -45,7 +45,7 @@ final class JQState: @unchecked Sendable {
         if ok == 0 {
             let text = JQState.compileMessage(messages.messages, hiddenPrefixLines: hiddenPrefixLines)
             messages.messages.removeAll()
-            throw ClaiflowError(.badRequest, "invalid jq filter: \(text)")
+            throw ClaiflowError(.invalidArgument, "invalid jq filter: \(text)")
         }
         messages.messages.removeAll()
     }
@@ -82,7 +82,7 @@ final class JQState: @unchecked Sendable {
                 continue
             }
             if jv_invalid_has_msg(jv_copy(next)) != 0 {
-                throw ClaiflowError(.badRequest, JV.message(jv_invalid_get_msg(next)))
+                throw ClaiflowError(.invalidArgument, JV.message(jv_invalid_get_msg(next)))
             }
             jv_free(next)
             if jq_halted(state) != 0 {
@@ -108,7 +108,7 @@ final class JQState: @unchecked Sendable {
         var text = jv_get_kind(message) == JV_KIND_INVALID ? "" : JV.message(message)
         if jv_get_kind(message) == JV_KIND_INVALID { jv_free(message) }
         if text.isEmpty { text = "halted with status \(JV.number(status).serialized())" }
-        throw ClaiflowError(.badRequest, text.hasSuffix("\n") ? String(text.dropLast()) : text)
+        throw ClaiflowError(.invalidArgument, text.hasSuffix("\n") ? String(text.dropLast()) : text)
     }
 
     /// Turns libjq's compile messages into one line: drops the "jq: N compile error(s)" summary,

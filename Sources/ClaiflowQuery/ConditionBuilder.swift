@@ -48,7 +48,7 @@ struct ConditionBuilder {
     /// Throws when a condition at `depth` is nested too deeply.
     static func checkDepth(_ depth: Int) throws(ClaiflowError) {
         if depth > maxDepth {
-            throw ClaiflowError(.badRequest, "conditions are nested deeper than \(maxDepth) levels")
+            throw ClaiflowError(.invalidArgument, "conditions are nested deeper than \(maxDepth) levels")
         }
     }
 
@@ -57,12 +57,12 @@ struct ConditionBuilder {
         if op == .like {
             guard type == .text else {
                 throw ClaiflowError(
-                    .badRequest,
+                    .invalidArgument,
                     "operator like is only allowed on text columns, but column \(quoted(column)) is \(type.rawValue)")
             }
             guard case .string(let pattern) = value else {
                 throw ClaiflowError(
-                    .badRequest,
+                    .invalidArgument,
                     "operator like on column \(quoted(column)) expects a string pattern, got \(value.display)")
             }
             return .compare(column: column, op: .like, value: .text(pattern))
@@ -79,11 +79,11 @@ struct ConditionBuilder {
     func checkInListSize(column: String, count: Int) throws(ClaiflowError) {
         _ = try columnType(column)
         guard count > 0 else {
-            throw ClaiflowError(.badRequest, "operator in on column \(quoted(column)) needs at least one value")
+            throw ClaiflowError(.invalidArgument, "operator in on column \(quoted(column)) needs at least one value")
         }
         guard count <= Self.maxInValues else {
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "operator in on column \(quoted(column)) has \(count) values; at most \(Self.maxInValues) are allowed")
         }
     }
@@ -93,7 +93,7 @@ struct ConditionBuilder {
         _ = try columnType(column)
         guard count == 2 else {
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "operator between on column \(quoted(column)) expects exactly two values (low and high), got \(count)")
         }
     }
@@ -121,7 +121,7 @@ struct ConditionBuilder {
 /// A 400 for a column outside the whitelist, naming the table and the allowed columns.
 func unknownColumn(_ column: String, in schema: TableSchema) -> ClaiflowError {
     ClaiflowError(
-        .badRequest,
+        .invalidArgument,
         "unknown column \(quoted(column)) for table \(quoted(schema.name)); allowed columns: "
             + schema.columnNames.joined(separator: ", "))
 }

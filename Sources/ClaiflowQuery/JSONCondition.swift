@@ -13,15 +13,15 @@ struct JSONConditionCompiler {
         try ConditionBuilder.checkDepth(depth)
         guard case .object(let members) = json else {
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "expected a condition object like {\"eq\":{\"column\":value}}, got \(json.kindName)")
         }
         guard members.count == 1 else {
             if members.isEmpty {
-                throw ClaiflowError(.badRequest, "empty condition object; expected exactly one operator like {\"eq\":{\"column\":value}}")
+                throw ClaiflowError(.invalidArgument, "empty condition object; expected exactly one operator like {\"eq\":{\"column\":value}}")
             }
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "exactly one operator per object is allowed, got \(members.count) keys: \(keyList(members)); "
                     + "combine conditions with {\"and\":[…]}")
         }
@@ -29,7 +29,7 @@ struct JSONConditionCompiler {
         let operand = members[0].value
         guard let op = ConditionOperator(name: name) else {
             throw ClaiflowError(
-                .badRequest, "unknown operator \(quoted(name)); supported operators: \(ConditionOperator.supportedList)")
+                .invalidArgument, "unknown operator \(quoted(name)); supported operators: \(ConditionOperator.supportedList)")
         }
         let opName = name.lowercased()
         switch op {
@@ -38,7 +38,7 @@ struct JSONConditionCompiler {
             switch operand {
             case .array(let elements):
                 guard !elements.isEmpty else {
-                    throw ClaiflowError(.badRequest, "operator \(opName) needs at least one condition, got an empty array")
+                    throw ClaiflowError(.invalidArgument, "operator \(opName) needs at least one condition, got an empty array")
                 }
                 var list: [Condition] = []
                 list.reserveCapacity(elements.count)
@@ -50,14 +50,14 @@ struct JSONConditionCompiler {
                 subs = [try condition(operand, depth: depth + 1)]
             default:
                 throw ClaiflowError(
-                    .badRequest,
+                    .invalidArgument,
                     "operator \(opName) expects an array of condition objects or one condition object, got \(operand.kindName)")
             }
             if case .and = op { return .and(subs) }
             return .or(subs)
         case .not:
             guard case .object = operand else {
-                throw ClaiflowError(.badRequest, "operator not expects one condition object, got \(operand.kindName)")
+                throw ClaiflowError(.invalidArgument, "operator not expects one condition object, got \(operand.kindName)")
             }
             return .not(try condition(operand, depth: depth + 1))
         case .compare(let cmp):
@@ -69,7 +69,7 @@ struct JSONConditionCompiler {
             }
             guard case .object = operand else {
                 throw ClaiflowError(
-                    .badRequest,
+                    .invalidArgument,
                     "operator isnull expects {\"column\": null} or a column name string, got \(operand.kindName)")
             }
             let (column, _) = try singleColumn(operand, opName: opName, form: "{\"column\": null}")
@@ -91,7 +91,7 @@ struct JSONConditionCompiler {
             let (column, value) = try singleColumn(operand, opName: opName, form: "{\"column\": [low, high]}")
             guard case .array(let elements) = value else {
                 throw ClaiflowError(
-                    .badRequest,
+                    .invalidArgument,
                     "operator between on column \(quoted(column)) expects an array [low, high], got \(value.kindName)")
             }
             try builder.checkBetweenArity(column: column, count: elements.count)
@@ -105,14 +105,14 @@ struct JSONConditionCompiler {
     /// The single `"column": value` member of a comparison operand; the column must be known.
     private func singleColumn(_ operand: JSONDocument, opName: String, form: String) throws(ClaiflowError) -> (String, JSONDocument) {
         guard case .object(let members) = operand else {
-            throw ClaiflowError(.badRequest, "operator \(opName) expects an object \(form), got \(operand.kindName)")
+            throw ClaiflowError(.invalidArgument, "operator \(opName) expects an object \(form), got \(operand.kindName)")
         }
         guard members.count == 1 else {
             if members.isEmpty {
-                throw ClaiflowError(.badRequest, "operator \(opName) expects an object \(form) with one column, got an empty object")
+                throw ClaiflowError(.invalidArgument, "operator \(opName) expects an object \(form) with one column, got an empty object")
             }
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "exactly one column per comparison is allowed, but operator \(opName) got \(members.count): \(keyList(members)); "
                     + "combine comparisons with {\"and\":[…]}")
         }
@@ -129,7 +129,7 @@ struct JSONConditionCompiler {
         case .string(let s): return .string(s)
         case .array, .object:
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "operator \(opName) on column \(quoted(column)): a value must be a string, number, boolean or null, got \(json.kindName)")
         }
     }

@@ -4,7 +4,7 @@ import ClaiflowCore
 /// endpoint into a validated `ListQuery`.
 ///
 /// Every column is checked against the table's whitelist and every value is coerced to its
-/// column's type; anything invalid throws `ClaiflowError(.badRequest, …)` with a message that
+/// column's type; anything invalid throws `ClaiflowError(.invalidArgument, …)` with a message that
 /// names the parameter and says exactly what is wrong. No SQL text is ever produced here.
 ///
 /// - `q`: a condition, either as JSON (`{"and":[{"eq":{"name":"foo"}},{"gt":{"created":"2024-01-01"}}]}`)
@@ -58,7 +58,7 @@ public struct ListQueryParser: Sendable {
             let json = try JSONDocumentParser.parse(text)
             guard case .object = json else {
                 throw ClaiflowError(
-                    .badRequest,
+                    .invalidArgument,
                     "expected a JSON object like {\"eq\":{\"column\":value}} or an s-expression like (eq column value), got \(json.kindName)")
             }
             return try JSONConditionCompiler(builder: builder).compile(json)
@@ -89,7 +89,7 @@ public struct ListQueryParser: Sendable {
             let (offset, overflow) = (page - 1).multipliedReportingOverflow(by: Int64(limit))
             guard !overflow, offset <= Int64(Self.maxOffset) else {
                 throw ClaiflowError(
-                    .badRequest,
+                    .invalidArgument,
                     "page \(settings.pageText ?? String(page)) is too large: the offset (page - 1) × limit "
                         + "must not exceed \(Self.maxOffset)")
             }
@@ -107,7 +107,7 @@ public struct ListQueryParser: Sendable {
         let length = text.unicodeScalars.count
         guard length <= Self.maxParameterLength else {
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "parameter \(parameter): too long (\(length) characters; at most \(Self.maxParameterLength) are allowed)")
         }
         return text
@@ -133,16 +133,16 @@ public struct ListQueryParser: Sendable {
         case .object(let members):
             guard members.count == 1 else {
                 if members.isEmpty {
-                    throw ClaiflowError(.badRequest, "empty order object; expected {\"asc\": columns} or {\"desc\": columns}")
+                    throw ClaiflowError(.invalidArgument, "empty order object; expected {\"asc\": columns} or {\"desc\": columns}")
                 }
                 let keys = Set(members.map { $0.key.lowercased() })
                 if keys.contains("asc") && keys.contains("desc") {
                     throw ClaiflowError(
-                        .badRequest,
+                        .invalidArgument,
                         "an order object must not contain both asc and desc; use an array like [{\"asc\":\"a\"},{\"desc\":\"b\"}]")
                 }
                 throw ClaiflowError(
-                    .badRequest,
+                    .invalidArgument,
                     "an order object must have exactly one key (asc or desc), got \(members.count); "
                         + "use an array like [{\"asc\":\"a\"},{\"desc\":\"b\"}]")
             }
@@ -152,12 +152,12 @@ public struct ListQueryParser: Sendable {
             case "asc": descending = false
             case "desc": descending = true
             default:
-                throw ClaiflowError(.badRequest, "unknown order direction \(quoted(direction)); expected asc or desc")
+                throw ClaiflowError(.invalidArgument, "unknown order direction \(quoted(direction)); expected asc or desc")
             }
             var columns: [String] = []
             try collectColumns(members[0].value, direction: direction.lowercased(), into: &columns, already: terms.count)
             guard !columns.isEmpty else {
-                throw ClaiflowError(.badRequest, "order direction \(direction.lowercased()) has no columns")
+                throw ClaiflowError(.invalidArgument, "order direction \(direction.lowercased()) has no columns")
             }
             // Compatibility: {"desc":["a","b"]} means `a, b DESC`: only the last column of a group
             // gets the group's direction.
@@ -166,7 +166,7 @@ public struct ListQueryParser: Sendable {
             }
         default:
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "expected an order object like {\"asc\":\"column\"} or an array of them, got \(json.kindName)")
         }
     }
@@ -178,7 +178,7 @@ public struct ListQueryParser: Sendable {
         case .string(let column):
             guard schema.type(of: column) != nil else { throw unknownColumn(column, in: schema) }
             guard already + columns.count < Self.maxOrderTerms else {
-                throw ClaiflowError(.badRequest, "too many order columns; at most \(Self.maxOrderTerms) are allowed")
+                throw ClaiflowError(.invalidArgument, "too many order columns; at most \(Self.maxOrderTerms) are allowed")
             }
             columns.append(column)
         case .array(let elements):
@@ -187,7 +187,7 @@ public struct ListQueryParser: Sendable {
             }
         default:
             throw ClaiflowError(
-                .badRequest, "order direction \(direction) expects a column name or an array of column names, got \(json.kindName)")
+                .invalidArgument, "order direction \(direction) expects a column name or an array of column names, got \(json.kindName)")
         }
     }
 
@@ -208,7 +208,7 @@ public struct ListQueryParser: Sendable {
             }
         case .object(let members):
             guard !members.isEmpty else {
-                throw ClaiflowError(.badRequest, "empty pagination object; expected {\"limit\": n, \"page\": n}")
+                throw ClaiflowError(.invalidArgument, "empty pagination object; expected {\"limit\": n, \"page\": n}")
             }
             for member in members {
                 let key = member.key
@@ -217,26 +217,26 @@ public struct ListQueryParser: Sendable {
                 case "limit":
                     let (limit, text) = try pageNumber(value, key: "limit")
                     guard limit >= 0 else {
-                        throw ClaiflowError(.badRequest, "limit must not be negative, got \(text)")
+                        throw ClaiflowError(.invalidArgument, "limit must not be negative, got \(text)")
                     }
                     guard limit <= Int64(maxLimit) else {
-                        throw ClaiflowError(.badRequest, "limit \(text) exceeds the maximum of \(maxLimit)")
+                        throw ClaiflowError(.invalidArgument, "limit \(text) exceeds the maximum of \(maxLimit)")
                     }
                     settings.limit = limit
                 case "page":
                     let (page, text) = try pageNumber(value, key: "page")
                     guard page > 0 else {
-                        throw ClaiflowError(.badRequest, "page must be at least 1, got \(text)")
+                        throw ClaiflowError(.invalidArgument, "page must be at least 1, got \(text)")
                     }
                     settings.page = page
                     settings.pageText = text
                 default:
-                    throw ClaiflowError(.badRequest, "unknown pagination key \(quoted(key)); expected limit or page")
+                    throw ClaiflowError(.invalidArgument, "unknown pagination key \(quoted(key)); expected limit or page")
                 }
             }
         default:
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "expected a pagination object like {\"limit\":10,\"page\":2} or an array of them, got \(json.kindName)")
         }
     }
@@ -254,12 +254,12 @@ public struct ListQueryParser: Sendable {
             text = trimmed(s)
             display = quoted(s)
         default:
-            throw ClaiflowError(.badRequest, "\(key) must be a number, got \(json.kindName)")
+            throw ClaiflowError(.invalidArgument, "\(key) must be a number, got \(json.kindName)")
         }
         switch DecimalText.scaled(text, by: 0) {
         case .value(let v, _): return (v, display)
         case .overflow(let negative): return (negative ? Int64.min : Int64.max, display)
-        case .invalid: throw ClaiflowError(.badRequest, "\(key) must be a number, got \(display)")
+        case .invalid: throw ClaiflowError(.invalidArgument, "\(key) must be a number, got \(display)")
         }
     }
 }

@@ -43,7 +43,7 @@ struct SExprReader {
             forms.append(try reader.readForm(depth: 0))
         }
         guard !forms.isEmpty else {
-            throw ClaiflowError(.badRequest, "expected at least one form like (eq column value)")
+            throw ClaiflowError(.invalidArgument, "expected at least one form like (eq column value)")
         }
         return forms
     }
@@ -67,7 +67,7 @@ struct SExprReader {
     }
 
     private func error(_ message: String, at offset: Int) -> ClaiflowError {
-        ClaiflowError(.badRequest, "invalid s-expression at offset \(offset): \(message)")
+        ClaiflowError(.invalidArgument, "invalid s-expression at offset \(offset): \(message)")
     }
 
     private mutating func readForm(depth: Int) throws(ClaiflowError) -> SExpr {
@@ -149,7 +149,7 @@ struct SExprConditionCompiler {
             last = try condition(form, depth: 1)
         }
         guard let result = last else {
-            throw ClaiflowError(.badRequest, "expected at least one form like (eq column value)")
+            throw ClaiflowError(.invalidArgument, "expected at least one form like (eq column value)")
         }
         return result
     }
@@ -157,17 +157,17 @@ struct SExprConditionCompiler {
     private func condition(_ form: SExpr, depth: Int) throws(ClaiflowError) -> Condition {
         try ConditionBuilder.checkDepth(depth)
         guard case .list(let items) = form else {
-            throw ClaiflowError(.badRequest, "expected a condition form like (eq column value), got \(form.display)")
+            throw ClaiflowError(.invalidArgument, "expected a condition form like (eq column value), got \(form.display)")
         }
         guard let head = items.first else {
-            throw ClaiflowError(.badRequest, "empty form (); expected a condition form like (eq column value)")
+            throw ClaiflowError(.invalidArgument, "empty form (); expected a condition form like (eq column value)")
         }
         guard case .symbol(let name) = head else {
-            throw ClaiflowError(.badRequest, "a form must start with an operator name, got \(head.display)")
+            throw ClaiflowError(.invalidArgument, "a form must start with an operator name, got \(head.display)")
         }
         guard let op = ConditionOperator(name: name) else {
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "unsupported form (\(quoted(name).dropFirst().dropLast()) …); supported operators: \(ConditionOperator.supportedList)")
         }
         let opName = name.lowercased()
@@ -175,7 +175,7 @@ struct SExprConditionCompiler {
         switch op {
         case .and, .or:
             guard !args.isEmpty else {
-                throw ClaiflowError(.badRequest, "operator \(opName) needs at least one condition")
+                throw ClaiflowError(.invalidArgument, "operator \(opName) needs at least one condition")
             }
             var subs: [Condition] = []
             subs.reserveCapacity(args.count)
@@ -186,24 +186,24 @@ struct SExprConditionCompiler {
             return .or(subs)
         case .not:
             guard args.count == 1 else {
-                throw ClaiflowError(.badRequest, "operator not expects exactly 1 condition, got \(args.count)")
+                throw ClaiflowError(.invalidArgument, "operator not expects exactly 1 condition, got \(args.count)")
             }
             return .not(try condition(args[0], depth: depth + 1))
         case .compare(let cmp):
             guard args.count == 2 else {
                 throw ClaiflowError(
-                    .badRequest, "operator \(opName) expects 2 arguments (\(opName) column value), got \(args.count)")
+                    .invalidArgument, "operator \(opName) expects 2 arguments (\(opName) column value), got \(args.count)")
             }
             let column = try columnName(args[0], opName: opName)
             return try builder.compare(cmp, column: column, value: try value(args[1], column: column, opName: opName))
         case .isNull:
             guard args.count == 1 else {
-                throw ClaiflowError(.badRequest, "operator isnull expects 1 argument (isnull column), got \(args.count)")
+                throw ClaiflowError(.invalidArgument, "operator isnull expects 1 argument (isnull column), got \(args.count)")
             }
             return try builder.isNull(column: try columnName(args[0], opName: opName))
         case .inList:
             guard let first = args.first else {
-                throw ClaiflowError(.badRequest, "operator in expects (in column value…) or (in column '(value…)), got no arguments")
+                throw ClaiflowError(.invalidArgument, "operator in expects (in column value…) or (in column '(value…)), got no arguments")
             }
             let column = try columnName(first, opName: opName)
             let valueForms = valueList(Array(args.dropFirst()))
@@ -217,7 +217,7 @@ struct SExprConditionCompiler {
         case .between:
             guard let first = args.first else {
                 throw ClaiflowError(
-                    .badRequest, "operator between expects (between column low high) or (between column '(low high)), got no arguments")
+                    .invalidArgument, "operator between expects (between column low high) or (between column '(low high)), got no arguments")
             }
             let column = try columnName(first, opName: opName)
             let valueForms = valueList(Array(args.dropFirst()))
@@ -254,7 +254,7 @@ struct SExprConditionCompiler {
             return name
         default:
             throw ClaiflowError(
-                .badRequest, "operator \(opName) expects a column name (symbol or string) as first argument, got \(form.display)")
+                .invalidArgument, "operator \(opName) expects a column name (symbol or string) as first argument, got \(form.display)")
         }
     }
 
@@ -275,7 +275,7 @@ struct SExprConditionCompiler {
                 }
             }
             throw ClaiflowError(
-                .badRequest,
+                .invalidArgument,
                 "operator \(opName) on column \(quoted(column)): a value must be a string, number or symbol, got \(form.display)")
         }
     }

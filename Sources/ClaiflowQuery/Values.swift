@@ -58,12 +58,12 @@ enum RawValue: Equatable {
     }
 
     private func integerError(_ column: String, _ suffix: String) -> ClaiflowError {
-        ClaiflowError(.badRequest, "column \(quoted(column)) expects an integer, got \(display)\(suffix)")
+        ClaiflowError(.invalidArgument, "column \(quoted(column)) expects an integer, got \(display)\(suffix)")
     }
 
     private func timestampError(_ column: String, _ suffix: String) -> ClaiflowError {
         ClaiflowError(
-            .badRequest,
+            .invalidArgument,
             "column \(quoted(column)) expects a timestamp (RFC 3339 like \"2024-01-01T00:00:00Z\", "
                 + "\"YYYY-MM-DD HH:MM:SS\", \"YYYY-MM-DD\" or a number of Unix seconds), got \(display)\(suffix)")
     }

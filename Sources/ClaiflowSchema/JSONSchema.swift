@@ -72,7 +72,7 @@ public struct JSONSchema: Sendable {
         do {
             value = try JSONValue.parse(text)
         } catch {
-            throw ClaiflowError(.badRequest, "invalid JSON schema: \(error.message)")
+            throw ClaiflowError(.invalidArgument, "invalid JSON schema: \(error.message)")
         }
         try self.init(value, options: options, loader: loader)
     }
@@ -171,7 +171,7 @@ extension JSONSchema {
         if let first = violations.first {
             var text = "invalid JSON schema at \"\(first.instancePointer)\": \(first.message) (meta-schema keyword \"\(first.keyword)\")"
             if violations.count > 1 { text += "; and \(violations.count - 1) more" }
-            throw ClaiflowError(.badRequest, text)
+            throw ClaiflowError(.invalidArgument, text)
         }
         return try JSONSchema(schema, options: options, loader: loader)
     }

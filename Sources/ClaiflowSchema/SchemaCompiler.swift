@@ -341,7 +341,7 @@ final class SchemaCompiler {
         if let known = resourceByURI[uri] { return known }
         guard let value = MetaSchemas.document(uri) ?? loader?(uri) else { return nil }
         guard documents.count < Self.maxDocuments else {
-            throw ClaiflowError(.badRequest, "invalid JSON schema: more than \(Self.maxDocuments) documents referenced")
+            throw ClaiflowError(.invalidArgument, "invalid JSON schema: more than \(Self.maxDocuments) documents referenced")
         }
         let location = Location(doc: documents.count, pointer: "")
         documents.append(Document(uri: uri, value: value))
@@ -401,7 +401,7 @@ final class SchemaCompiler {
     private func node(for location: Location) throws(ClaiflowError) -> NodeID {
         if let id = nodeByLocation[location] { return id }
         guard nodes.count < Self.maxNodes else {
-            throw ClaiflowError(.badRequest, "invalid JSON schema: more than \(Self.maxNodes) subschemas")
+            throw ClaiflowError(.invalidArgument, "invalid JSON schema: more than \(Self.maxNodes) subschemas")
         }
         if infos[location] == nil {
             let tokens = JSONPointer.tokens(location.pointer) ?? []
@@ -425,7 +425,7 @@ final class SchemaCompiler {
         var pointer = displayLocation(location)
         if let keyword { pointer = JSONPointer.appending(pointer, keyword) }
         let prefix = keyword.map { "\"\($0)\" " } ?? ""
-        return ClaiflowError(.badRequest, "invalid JSON schema at \"\(pointer)\": \(prefix)\(message)")
+        return ClaiflowError(.invalidArgument, "invalid JSON schema at \"\(pointer)\": \(prefix)\(message)")
     }
 
     private func compileNode(at location: Location) throws(ClaiflowError) -> SchemaNode {

@@ -77,7 +77,7 @@ public struct ClaiflowServerApp: Sendable {
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             var background: [any ServiceLifecycle.Service] = [
-                refresher, keepAlive, sweeper, deliverer, EventListener(store: store, hub: hub, agents: agents, logger: logger),
+                refresher, keepAlive, sweeper, deliverer, EventListener(store: store, events: events, logger: logger),
                 HubCloser(hub: hub),
             ]
             let resealer = SecretResealer(store: store, box: box, logger: logger)
@@ -121,7 +121,7 @@ public struct ClaiflowServerApp: Sendable {
         router.add(middleware: ErrorMiddleware(allowed: allowed))
 
         let auth = useCases.authenticator
-        let system = SystemController(store: useCases.store, registry: registry)
+        let system = SystemController(useCases: useCases, registry: registry)
         system.registerPublic(on: router)
         if config.metricsPublic {
             system.registerMetrics(on: router)
@@ -147,15 +147,5 @@ public struct ClaiflowServerApp: Sendable {
         AgentController(agents: agents).register(on: router)
         allowed.load(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         return router
-    }
-}
-
-/// Ends every parked poll when the server shuts down, so that it stops promptly.
-struct HubCloser: ServiceLifecycle.Service {
-    let hub: DispatchHub
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        hub.shutdown()
     }
 }

@@ -21,7 +21,7 @@ public enum ConfigurationResolver {
         flags: [String: String], environment: [String: String], file: [String: String], fileName: String = "config file"
     ) throws(ClaiflowError) -> ServerConfiguration {
         for key in file.keys where !keys.contains(key) {
-            throw ClaiflowError(.badRequest, "\(fileName): unknown key \"\(key)\" (known: \(keys.joined(separator: ", ")))")
+            throw ClaiflowError(.invalidArgument, "\(fileName): unknown key \"\(key)\" (known: \(keys.joined(separator: ", ")))")
         }
         func value(_ key: String) -> (String, String)? {
             if let v = flags[key] { return (v, "--" + key.replacingOccurrences(of: "_", with: "-")) }
@@ -36,7 +36,7 @@ public enum ConfigurationResolver {
             guard let (v, source) = value(key) else { return .none }
             if offAllowed, v.lowercased() == "off" { return .some(nil) }
             guard let parsed = parse(v) else {
-                throw ClaiflowError(.badRequest, "\(source): \(key) must be \(expected), got \"\(v)\"")
+                throw ClaiflowError(.invalidArgument, "\(source): \(key) must be \(expected), got \"\(v)\"")
             }
             return .some(parsed)
         }
@@ -46,20 +46,20 @@ public enum ConfigurationResolver {
         if let (v, source) = value("database") {
             guard v.hasPrefix("sqlite:") || v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") else {
                 throw ClaiflowError(
-                    .badRequest, "\(source): database must be sqlite:PATH or postgres://user:password@host:port/database")
+                    .invalidArgument, "\(source): database must be sqlite:PATH or postgres://user:password@host:port/database")
             }
             c.database = v
         }
         if let (v, source) = value("admin_token") {
             guard v.utf8.count >= 16 else {
-                throw ClaiflowError(.badRequest, "\(source): the admin token must be at least 16 characters")
+                throw ClaiflowError(.invalidArgument, "\(source): the admin token must be at least 16 characters")
             }
             c.adminToken = v
         }
         if let (v, source) = value("log_level") {
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
                 throw ClaiflowError(
-                    .badRequest, "\(source): log level must be trace, debug, info, notice, warning, error or critical, got \"\(v)\"")
+                    .invalidArgument, "\(source): log level must be trace, debug, info, notice, warning, error or critical, got \"\(v)\"")
             }
             c.logLevel = level
         }
@@ -67,12 +67,12 @@ public enum ConfigurationResolver {
             switch v.lowercased() {
             case "true", "1", "yes": c.metricsPublic = true
             case "false", "0", "no": c.metricsPublic = false
-            default: throw ClaiflowError(.badRequest, "\(source): metrics_public must be true or false, got \"\(v)\"")
+            default: throw ClaiflowError(.invalidArgument, "\(source): metrics_public must be true or false, got \"\(v)\"")
             }
         }
         if let (v, source) = value("encryption_key") {
             guard let bytes = Base64.decode(v), bytes.count == 32 else {
-                throw ClaiflowError(.badRequest, "\(source): the encryption key must be 32 random bytes in standard base64 (openssl rand -base64 32)")
+                throw ClaiflowError(.invalidArgument, "\(source): the encryption key must be 32 random bytes in standard base64 (openssl rand -base64 32)")
             }
             c.encryptionKey = v
         }
@@ -80,14 +80,14 @@ public enum ConfigurationResolver {
             let keys = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for k in keys {
                 guard let bytes = Base64.decode(k), bytes.count == 32 else {
-                    throw ClaiflowError(.badRequest, "\(source): each previous encryption key must be 32 bytes in standard base64 (comma-separated)")
+                    throw ClaiflowError(.invalidArgument, "\(source): each previous encryption key must be 32 bytes in standard base64 (comma-separated)")
                 }
             }
             c.previousEncryptionKeys = keys
         }
         if let (v, source) = value("webhook_retry_initial") {
             guard let d = GoDuration(parsing: v), d.nanoseconds >= 10_000_000, d.nanoseconds <= 3_600_000_000_000 else {
-                throw ClaiflowError(.badRequest, "\(source): webhook_retry_initial must be a duration from 10ms to 1h, got \"\(v)\"")
+                throw ClaiflowError(.invalidArgument, "\(source): webhook_retry_initial must be a duration from 10ms to 1h, got \"\(v)\"")
             }
             c.webhookRetryInitial = d
         }
@@ -103,12 +103,12 @@ public enum ConfigurationResolver {
         case (nil, nil): break
         case (let (certificate, certSource)?, let (keyFile, keySource)?):
             for (file, source) in [(certificate, certSource), (keyFile, keySource)] where !FileManager.default.isReadableFile(atPath: file) {
-                throw ClaiflowError(.badRequest, "\(source): cannot read the file \"\(file)\"")
+                throw ClaiflowError(.invalidArgument, "\(source): cannot read the file \"\(file)\"")
             }
             c.grpcTLSCertificate = certificate
             c.grpcTLSKey = keyFile
         case (let (_, source)?, nil), (nil, let (_, source)?):
-            throw ClaiflowError(.badRequest, "\(source): set both grpc_tls_certificate and grpc_tls_key, or neither")
+            throw ClaiflowError(.invalidArgument, "\(source): set both grpc_tls_certificate and grpc_tls_key, or neither")
         }
         return c
     }

@@ -15,7 +15,7 @@ public struct SecretBox: Sendable {
     public init(base64Key: String, previousKeys: [String] = []) throws(ClaiflowError) {
         func decode(_ text: String) throws(ClaiflowError) -> SymmetricKey {
             guard let bytes = Base64.decode(text), bytes.count == 32 else {
-                throw ClaiflowError(.badRequest, "the encryption key must be 32 random bytes in standard base64")
+                throw ClaiflowError(.invalidArgument, "the encryption key must be 32 random bytes in standard base64")
             }
             return SymmetricKey(data: bytes)
         }

@@ -83,7 +83,7 @@ struct EngineTests {
     @Test func commandErrorsUseTheirMessage() async throws {
         struct Custom: Error, CustomStringConvertible { var description: String { "custom text" } }
         let extra: [String: FlowCommand] = [
-            "claiflow": { _ in throw ClaiflowError(.badRequest, "name is required") },
+            "claiflow": { _ in throw ClaiflowError(.invalidArgument, "name is required") },
             "custom": { _ in throw Custom() },
         ]
         let first = try await run(#"[{"$id":"a","$command":"claiflow"}]"#, extra: extra)

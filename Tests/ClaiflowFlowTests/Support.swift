@@ -19,7 +19,7 @@ func parseError(_ text: String) -> String? {
         _ = try Flow.parse(text)
         return nil
     } catch {
-        #expect(error.kind == .badRequest)
+        #expect(error.kind == .invalidArgument)
         return error.message
     }
 }

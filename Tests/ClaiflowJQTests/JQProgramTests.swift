@@ -23,7 +23,7 @@ private func jqError(_ body: () throws -> Void) -> ClaiflowError? {
 struct JQCompileTests {
     @Test func compileErrorIsBadRequestWithJQMessage() {
         let error = jqError { _ = try JQProgram(filter: ".a-]") }
-        #expect(error?.kind == .badRequest)
+        #expect(error?.kind == .invalidArgument)
         #expect(error?.message.hasPrefix("invalid jq filter: syntax error") == true)
         #expect(error?.message.contains("line 1") == true)
     }
@@ -44,7 +44,7 @@ struct JQCompileTests {
         let error = jqError { _ = try JQProgram(filter: "include \"/etc/passwd\"; .", allowEnvironment: true) }
         #expect(error?.message.contains("module not found") == true)
         let sandboxed = jqError { _ = try JQProgram(filter: "import \"foo\" as f; .") }
-        #expect(sandboxed?.kind == .badRequest)
+        #expect(sandboxed?.kind == .invalidArgument)
         let meta = jqError { _ = try JQProgram(filter: "modulemeta", allowEnvironment: true).run(.string("x")) }
         #expect(meta?.message.contains("module not found") == true)
     }
@@ -72,7 +72,7 @@ struct JQRunTests {
     @Test func runtimeErrorCarriesJQMessage() throws {
         let program = try JQProgram(filter: ".a.b")
         let error = jqError { _ = try program.run(json(#"{"a": 1}"#)) }
-        #expect(error?.kind == .badRequest)
+        #expect(error?.kind == .invalidArgument)
         #expect(error?.message.hasPrefix("Cannot index number with") == true)
         // The state is reusable after an error.
         #expect(try program.run(json(#"{"a": {"b": 2}}"#)) == [.integer(2)])
@@ -242,7 +242,7 @@ struct JQConcurrencyTests {
         let cache = JQProgramCache(capacity: 2)
         let a = try cache.program(".a")
         #expect(try cache.program(".a") === a)
-        #expect(jqError { _ = try cache.program(".a-]") }?.kind == .badRequest)
+        #expect(jqError { _ = try cache.program(".a-]") }?.kind == .invalidArgument)
         #expect(cache.count == 2)
         _ = try cache.program(".b")
         #expect(cache.count == 2)

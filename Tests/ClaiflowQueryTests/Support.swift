@@ -57,8 +57,7 @@ func expectBadRequest(
         Issue.record("expected a 400 for q=\(q ?? "nil") o=\(o ?? "nil") p=\(p ?? "nil"), got \(result)", sourceLocation: sourceLocation)
         return nil
     } catch {
-        #expect(error.kind == .badRequest, "kind \(error.kind) for \(error.message)", sourceLocation: sourceLocation)
-        #expect(error.code == 400, sourceLocation: sourceLocation)
+        #expect(error.kind == .invalidArgument, "kind \(error.kind) for \(error.message)", sourceLocation: sourceLocation)
         for m in mentions {
             #expect(error.message.contains(m), "message \(error.message) does not mention \(m)", sourceLocation: sourceLocation)
         }

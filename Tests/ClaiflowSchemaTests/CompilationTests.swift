@@ -31,7 +31,7 @@ struct CompilationTests {
     ])
     func invalidSchemasAreRejected(schema: String, expected: String) {
         let error = compileError(schema)
-        #expect(error?.kind == .badRequest)
+        #expect(error?.kind == .invalidArgument)
         #expect(error?.message.hasPrefix(expected) == true, "\(error?.message ?? "compiled")")
     }
 
@@ -62,7 +62,7 @@ struct CompilationTests {
             _ = try JSONSchema.checked(json(#"{"properties":{"n":{"type":5}}}"#))
             Issue.record("expected a rejection")
         } catch {
-            #expect(error.kind == .badRequest)
+            #expect(error.kind == .invalidArgument)
             #expect(error.message.hasPrefix(#"invalid JSON schema at "/properties/n/type": 5 does not match any of the 2 schemas in "anyOf""#))
             #expect(error.message.hasSuffix(#"(meta-schema keyword "anyOf")"#))
         }

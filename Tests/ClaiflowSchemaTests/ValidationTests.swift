@@ -68,7 +68,7 @@ struct ValidationTests {
             try schema.check(json(#"{"name":"web","replicas":9}"#))
             Issue.record("expected a violation")
         } catch {
-            #expect(error.kind == .badRequest)
+            #expect(error.kind == .invalidArgument)
             #expect(error.message == #"field "inputs": /replicas: 9 is greater than the maximum 5"#)
         }
     }

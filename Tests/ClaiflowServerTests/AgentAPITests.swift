@@ -401,4 +401,27 @@ struct AgentAPITests {
         }
         try await cleanup()
     }
+
+    @Test(
+        "across replicas on PostgreSQL: deleting the token or the cluster on one ends a poll parked on the other",
+        arguments: ["token", "cluster"])
+    func replicasRevoke(deleted: String) async throws {
+        guard StoreKind.available.contains(.postgres) else { return }
+        let (url, cleanup) = try await StoreFixtureURL.fresh(.postgres)
+        try await TestServer.with(databaseURL: url) { a in
+            try await TestServer.with(databaseURL: url) { b in
+                let token = try await Self.setUp(a)
+                let onB = try await TestAgent.connect(b, cluster: "c1", token: token)
+                async let parked = onB.poll(wait: 20)
+                #expect(try await waitUntil { b.app.agents.parkedPolls == 1 })
+                let start = ContinuousClock.now
+                let r = try await a.request(.DELETE, deleted == "token" ? "/api/v1/cluster_token/t-c1" : "/api/v1/cluster/c1")
+                #expect(r.status == 200)
+                // Only the event ends it in time: the poll would park 20 s otherwise.
+                #expect(try await parked.status == 401)
+                #expect(ContinuousClock.now - start < .seconds(5))
+            }
+        }
+        try await cleanup()
+    }
 }

@@ -311,6 +311,78 @@ struct GRPCAgentAPITests {
         ]
     }
 
+    /// The status code and message of a failed call (nil when it succeeded).
+    static func refusal(_ call: () async throws -> Void) async -> (code: RPCError.Code, message: String)? {
+        do {
+            try await call()
+            return nil
+        } catch let e as RPCError {
+            return (e.code, e.message)
+        } catch {
+            return (.unknown, "\(error)")
+        }
+    }
+
+    @Test("the agent input limits live in the use case: REST and gRPC refuse the same inputs with the same message")
+    func sameRefusals() async throws {
+        try await TestServer.with(configure: Self.grpc) { s in
+            let token = try await AgentAPITests.setUp(s)
+            // 64 characters of two bytes each are within the limits, 65 are not.
+            let wide64 = String(repeating: "é", count: 64)
+            let handshakes: [(cluster: String, assertion: String, version: String, lib: String, refusal: String?)] = [
+                ("", token, "v1", "0.1.0", #"field "cluster_uuid": must not be empty"#),
+                (String(repeating: "c", count: 65), token, "v1", "0.1.0",
+                 #"field "cluster_uuid": must be at most 64 characters, got 65"#),
+                ("c1", "", "v1", "0.1.0", #"field "assertion": must not be empty"#),
+                ("c1", String(repeating: "a", count: 256), "v1", "0.1.0",
+                 #"field "assertion": must be at most 255 characters, got 256"#),
+                ("c1", token, wide64 + "é", "0.1.0", #"field "client_version": must be at most 64 characters, got 65"#),
+                ("c1", token, "v1", wide64 + "v", #"field "client_lib_version": must be at most 64 characters, got 65"#),
+                ("c1", token, wide64, wide64, nil),
+            ]
+            try await GRPCTestAgent.with(s) { client in
+                for h in handshakes {
+                    let body = JSONValue.object([
+                        "cluster_uuid": .string(h.cluster), "assertion": .string(h.assertion), "client_version": .string(h.version),
+                        "client_lib_version": .string(h.lib),
+                    ])
+                    let rest = try await s.request(.POST, "/api/v1/client/auth", json: body.serialized(), key: nil)
+                    var m = Pkg_Server_Api_Client_AuthRequest_v1()
+                    m.clusterUuid = h.cluster
+                    m.assertion = h.assertion
+                    m.clientVersion = h.version
+                    m.clientLibVersion = h.lib
+                    let grpc = await Self.refusal { _ = try await client.api.auth_v1(m) }
+                    if let expected = h.refusal {
+                        #expect(rest.status == 400)
+                        #expect(rest.message == expected)
+                        #expect(grpc?.code == .invalidArgument)
+                        #expect(grpc?.message == expected)
+                    } else {
+                        #expect(rest.status == 200, "\(rest.body)")
+                        #expect(grpc == nil)
+                    }
+                }
+
+                let restAgent = try await TestAgent.connect(s, cluster: "c1", token: token)
+                let grpcAgent = try await client.auth(cluster: "c1", token: token)
+                let tooLong = String(repeating: "e", count: AgentUseCases.Limits.error + 1)
+                let reports: [(uuid: String, error: String?, refusal: String)] = [
+                    ("bad uuid!", nil, #"field "uuid": must be 1 to 32 characters of A-Z, a-z, 0-9, '_' or '-'"#),
+                    ("x", tooLong, #"field "error": must be at most 1048576 bytes"#),
+                ]
+                for r in reports {
+                    let rest = try await restAgent.report(r.uuid, seq: 0, status: 8, result: nil, error: r.error)
+                    #expect(rest.status == 400)
+                    #expect(rest.message == r.refusal)
+                    let grpc = await Self.refusal { try await grpcAgent.report(r.uuid, seq: 0, status: 8, error: r.error ?? "") }
+                    #expect(grpc?.code == .invalidArgument)
+                    #expect(grpc?.message == r.refusal)
+                }
+            }
+        }
+    }
+
     @Test("per-RPC metrics: requests by method and code, durations by method")
     func metrics() async throws {
         try await TestServer.with(configure: Self.grpc) { s in

@@ -149,7 +149,7 @@ struct ConfigurationTests {
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: [:]).retention == nil)
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_RETENTION": "720h"], file: [:]).retention == .seconds(720 * 3600))
         #expect(try ConfigurationResolver.resolve(flags: ["retention": "off"], environment: [:], file: ["retention": "24h"]).retention == nil)
-        #expect(throws: ClaiflowError(.badRequest, "--retention: retention must be a duration of at least 1h (e.g. 720h) or off, got \"30m\"")) {
+        #expect(throws: ClaiflowError(.invalidArgument, "--retention: retention must be a duration of at least 1h (e.g. 720h) or off, got \"30m\"")) {
             try ConfigurationResolver.resolve(flags: ["retention": "30m"], environment: [:], file: [:])
         }
     }
@@ -159,13 +159,13 @@ struct ConfigurationTests {
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: [:]).grpcPort == 18099)
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_GRPC_PORT": "off"], file: [:]).grpcPort == nil)
         #expect(try ConfigurationResolver.resolve(flags: ["grpc_port": "0"], environment: [:], file: ["grpc_port": "9"]).grpcPort == 0)
-        #expect(throws: ClaiflowError(.badRequest, "--grpc-port: grpc_port must be a number from 0 to 65535 or off, got \"99999\"")) {
+        #expect(throws: ClaiflowError(.invalidArgument, "--grpc-port: grpc_port must be a number from 0 to 65535 or off, got \"99999\"")) {
             try ConfigurationResolver.resolve(flags: ["grpc_port": "99999"], environment: [:], file: [:])
         }
-        #expect(throws: ClaiflowError(.badRequest, "CLAIFLOW_GRPC_TLS_KEY: set both grpc_tls_certificate and grpc_tls_key, or neither")) {
+        #expect(throws: ClaiflowError(.invalidArgument, "CLAIFLOW_GRPC_TLS_KEY: set both grpc_tls_certificate and grpc_tls_key, or neither")) {
             try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_GRPC_TLS_KEY": "/etc/hostname"], file: [:])
         }
-        #expect(throws: ClaiflowError(.badRequest, "--grpc-tls-certificate: cannot read the file \"/nonexistent/cert.pem\"")) {
+        #expect(throws: ClaiflowError(.invalidArgument, "--grpc-tls-certificate: cannot read the file \"/nonexistent/cert.pem\"")) {
             try ConfigurationResolver.resolve(
                 flags: ["grpc_tls_certificate": "/nonexistent/cert.pem", "grpc_tls_key": "/etc/hostname"], environment: [:], file: [:])
         }
@@ -176,7 +176,7 @@ struct ConfigurationTests {
 
     @Test("bad values name their source")
     func errors() {
-        #expect(throws: ClaiflowError(.badRequest, "CLAIFLOW_PORT: port must be a number from 0 to 65535, got \"http\"")) {
+        #expect(throws: ClaiflowError(.invalidArgument, "CLAIFLOW_PORT: port must be a number from 0 to 65535, got \"http\"")) {
             try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_PORT": "http"], file: [:])
         }
         #expect(throws: ClaiflowError.self) {

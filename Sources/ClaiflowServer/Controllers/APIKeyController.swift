@@ -26,7 +26,7 @@ struct APIKeyController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let q = try Handlers.listQuery(request, schema: Tables.apiKey)
-        return try JSONResponse.make(try await useCases.store.apiKeys(q).map { APIKeyWire($0) }, request: request)
+        return try JSONResponse.make(try await useCases.apiKeys(q).map { APIKeyWire($0) }, request: request)
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {

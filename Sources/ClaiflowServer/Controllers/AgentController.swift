@@ -30,10 +30,11 @@ struct AgentController {
 
     @Sendable func auth(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await RequestBody.read(request, context: context)
-        let cluster = try body.string("cluster_uuid", required: true, allowEmpty: false, maxLength: 64) ?? ""
-        let assertion = try body.string("assertion", required: true, allowEmpty: false, maxLength: 255) ?? ""
-        let version = try body.string("client_version", maxLength: 64)
-        let lib = try body.string("client_lib_version", maxLength: 64)
+        // The limits of the texts are the use case's (the same over gRPC).
+        let cluster = try body.string("cluster_uuid", required: true, maxLength: .max) ?? ""
+        let assertion = try body.string("assertion", required: true, maxLength: .max) ?? ""
+        let version = try body.string("client_version", maxLength: .max)
+        let lib = try body.string("client_lib_version", maxLength: .max)
         let (token, expiresIn, claims) = try await agents.authenticate(
             clusterUUID: cluster, assertion: assertion, clientVersion: version, clientLibVersion: lib)
         context.logger.notice(
@@ -99,11 +100,12 @@ struct AgentController {
     @Sendable func poll(_ request: Request, context: AppRequestContext) async throws -> Response {
         let session = try await agents.session(bearer: try Self.bearer(request))
         let params = QueryParameters(request)
-        let limit = params["limit"].flatMap(Int.init).map { $0 <= 0 ? 1 : $0 } ?? 1
+        // The use case bounds the limit (1 to ``AgentUseCases/maxLimit``).
+        let limit = params["limit"].flatMap(Int.init) ?? 1
         var wait = AgentUseCases.defaultWait
         if let w = params["wait"] {
             guard let seconds = Double(w), seconds >= 0, seconds.isFinite else {
-                throw ClaiflowError(.badRequest, "parameter wait: must be a number of seconds from 0 to 60")
+                throw ClaiflowError(.invalidArgument, "parameter wait: must be a number of seconds from 0 to 60")
             }
             wait = .milliseconds(Int64(min(seconds, 60) * 1000))
         }
@@ -124,16 +126,15 @@ struct AgentController {
     @Sendable func report(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await RequestBody.read(request, context: context, limit: HTTPLimits.maxReportSize)
         let session = try await agents.session(bearer: try Self.bearer(request))
-        let uuid = try body.identifier("uuid", required: true) ?? ""
+        let uuid = try body.string("uuid", required: true, maxLength: .max) ?? ""
         func integer(_ key: String) -> Int64? {
             if case .integer(let i) = body.json.field(key) ?? .null { return i }
             return nil
         }
         let input = try AgentUseCases.stepReport(
             sequence: integer("sequence"), status: integer("status"),
-            result: try body.string("result", maxLength: HTTPLimits.maxReportSize),
-            error: try body.string("error", maxLength: 1 << 20), started: try body.timestamp("started"),
-            ended: try body.timestamp("ended"))
+            result: try body.string("result", maxLength: .max), error: try body.string("error", maxLength: .max),
+            started: try body.timestamp("started"), ended: try body.timestamp("ended"))
         let cancel = try await agents.report(session, uuid: uuid, report: input)
         var response = try JSONResponse.ok(request)
         if cancel {

@@ -28,13 +28,12 @@ struct ClusterController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let q = try Handlers.listQuery(request, schema: Tables.cluster)
-        return try JSONResponse.make(try await useCases.store.clusters(q).map(ClusterWire.init), request: request)
+        return try JSONResponse.make(try await useCases.clusters(q).map(ClusterWire.init), request: request)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
         let uuid = try Handlers.pathID(context, "uuid", entity: "cluster")
-        guard let c = try await useCases.store.cluster(uuid: uuid) else { throw ClaiflowError.notFound("cluster", uuid) }
-        return try JSONResponse.make(ClusterWire(c), request: request)
+        return try JSONResponse.make(ClusterWire(try await useCases.cluster(uuid: uuid)), request: request)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -40,15 +40,12 @@ struct ClusterTokenController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let q = try Handlers.listQuery(request, schema: Tables.clusterToken)
-        return try JSONResponse.make(try await useCases.store.clusterTokens(q).map { ClusterTokenWire($0) }, request: request)
+        return try JSONResponse.make(try await useCases.clusterTokens(q).map { ClusterTokenWire($0) }, request: request)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
         let uuid = try Handlers.pathID(context, "uuid", entity: "cluster token")
-        guard let t = try await useCases.store.clusterToken(uuid: uuid) else {
-            throw ClaiflowError.notFound("cluster token", uuid)
-        }
-        return try JSONResponse.make(ClusterTokenWire(t), request: request)
+        return try JSONResponse.make(ClusterTokenWire(try await useCases.clusterToken(uuid: uuid)), request: request)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -17,7 +17,7 @@ struct GlobalVariableController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let q = try Handlers.listQuery(request, schema: Tables.globalVariable)
-        return try JSONResponse.make(try await useCases.store.globalVariables(q).map(GlobalVariableWire.init), request: request)
+        return try JSONResponse.make(try await useCases.globalVariables(q).map(GlobalVariableWire.init), request: request)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -29,7 +29,7 @@ struct GlobalVariableController {
         let uuid = try Handlers.pathID(context, "uuid", entity: "global variable")
         let body = try await RequestBody.read(request, context: context)
         guard let value = try body.string("value", maxLength: 4096) else {
-            throw ClaiflowError(.badRequest, "nothing to change: give value")
+            throw ClaiflowError(.invalidArgument, "nothing to change: give value")
         }
         let g = try await useCases.updateGlobalVariable(uuid: uuid, value: value)
         context.logger.notice("global variable changed", metadata: ["name": .string(g.name)])

@@ -89,7 +89,7 @@ struct ServiceController {
             for part in statusText.split(separator: ",") {
                 guard let s = ServiceStatus(text: part.trimmingCharacters(in: .whitespaces)) else {
                     throw ClaiflowError(
-                        .badRequest,
+                        .invalidArgument,
                         "parameter status: unknown status \"\(part)\"; use regist, sent, processing, succeeded, failed, canceled, expired or their numbers")
                 }
                 statuses.append(.integer(Int64(s.rawValue)))

@@ -14,7 +14,7 @@ struct SessionController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let q = try Handlers.listQuery(request, schema: Tables.session)
-        return try JSONResponse.make(try await useCases.store.sessions(q).map(SessionWire.init), request: request)
+        return try JSONResponse.make(try await useCases.sessions(q).map(SessionWire.init), request: request)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -6,7 +6,7 @@ import Prometheus
 
 /// `/healthz`, `/metrics` and `/openapi.yaml`.
 struct SystemController {
-    let store: Store
+    let useCases: OperatorUseCases
     let registry: PrometheusCollectorRegistry
 
     func registerPublic(on router: Router<AppRequestContext>) {
@@ -24,7 +24,7 @@ struct SystemController {
 
     @Sendable func health(_ request: Request, context: AppRequestContext) async throws -> Response {
         do {
-            _ = try await store.database.read { db in try await db.query("SELECT 1 AS ok") }
+            try await useCases.checkDatabase()
             return try JSONResponse.make(["status": "ok"], request: request)
         } catch {
             context.logger.warning("health check failed", metadata: ["error": .string("\(error)")])

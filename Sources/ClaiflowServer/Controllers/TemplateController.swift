@@ -49,13 +49,13 @@ struct TemplateController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let q = try Handlers.listQuery(request, schema: Tables.template)
-        let templates = try await useCases.store.templates(q)
+        let templates = try await useCases.templates(q)
         return try JSONResponse.make(templates.map { TemplateWire($0, info: useCases.flowInfo(of: $0)) }, request: request)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
         let uuid = try Handlers.pathID(context, "uuid", entity: "template")
-        guard let t = try await useCases.store.template(uuid: uuid) else { throw ClaiflowError.notFound("template", uuid) }
+        let t = try await useCases.template(uuid: uuid)
         return try JSONResponse.make(TemplateWire(t, info: useCases.flowInfo(of: t)), request: request)
     }
 

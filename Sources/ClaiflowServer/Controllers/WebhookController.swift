@@ -179,10 +179,8 @@ struct WebhookController {
 
     @Sendable func deliveries(_ request: Request, context: AppRequestContext) async throws -> Response {
         let uuid = try Handlers.pathID(context, "uuid", entity: "webhook")
-        _ = try await webhooks.get(uuid)
         let q = try Handlers.listQuery(request, schema: Tables.delivery, unpagedLimit: 100)
-        return try JSONResponse.make(
-            try await webhooks.store.deliveries(webhookUUID: uuid, query: q).map(DeliveryWire.init), request: request)
+        return try JSONResponse.make(try await webhooks.deliveries(webhookUUID: uuid, query: q).map(DeliveryWire.init), request: request)
     }
 
     @Sendable func redeliver(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -3,14 +3,6 @@ import Foundation
 import ClaiflowStore
 import Logging
 import ServiceLifecycle
-import Synchronization
-
-/// An authenticated agent call: the verified claims of its session token.
-public struct AgentSession: Sendable, Equatable {
-    public var claims: SessionClaims
-    /// When the cluster token behind the session expires.
-    public var tokenExpires: Timestamp
-}
 
 /// The agent protocol's use cases (handshake, poll, report), shared by the REST and gRPC transports.
 public final class AgentUseCases: Sendable {
@@ -23,7 +15,22 @@ public final class AgentUseCases: Sendable {
     /// How often a `sent` service may be delivered before it fails.
     public static let maxAttempts = 3
 
-    let store: Store
+    /// The input limits of the agent protocol, the same over both transports (in characters for
+    /// the handshake's texts, in UTF-8 bytes for a report's result and error).
+    public enum Limits {
+        /// `cluster_uuid` of the handshake.
+        public static let clusterUUID = 64
+        /// `assertion` (the cluster token's secret) of the handshake.
+        public static let assertion = 255
+        /// `client_version` and `client_lib_version` of the handshake.
+        public static let version = 64
+        /// A report's `result`.
+        public static let result = HTTPLimits.maxReportSize
+        /// A report's `error`.
+        public static let error = 1 << 20
+    }
+
+    private let store: Store
     let settings: SettingsCache
     let tokens: SessionTokens
     let hub: DispatchHub
@@ -59,14 +66,19 @@ public final class AgentUseCases: Sendable {
     // MARK: Handshake
 
     /// Checks a cluster token and opens a session: returns the session JWT and its lifetime in seconds.
+    /// The texts are checked against ``Limits`` (400 naming the field).
     public func authenticate(clusterUUID: String, assertion: String, clientVersion: String?, clientLibVersion: String?)
         async throws -> (token: String, expiresIn: Int64, claims: SessionClaims)
     {
+        try Self.checkText("cluster_uuid", clusterUUID, required: true, maxLength: Limits.clusterUUID)
+        try Self.checkText("assertion", assertion, required: true, maxLength: Limits.assertion)
+        try Self.checkText("client_version", clientVersion, maxLength: Limits.version)
+        try Self.checkText("client_lib_version", clientLibVersion, maxLength: Limits.version)
         guard let t = try await store.clusterToken(hash: Secrets.sha256Hex(assertion)), t.clusterUUID == clusterUUID else {
-            throw ClaiflowError(.badRequest, "invalid cluster token: no such token for cluster \"\(clusterUUID)\"")
+            throw ClaiflowError(.invalidArgument, "invalid cluster token: no such token for cluster \"\(clusterUUID)\"")
         }
         let now = Timestamp.now()
-        guard now < t.expiresAt else { throw ClaiflowError(.badRequest, "cluster token was expired") }
+        guard now < t.expiresAt else { throw ClaiflowError(.invalidArgument, "cluster token was expired") }
         let exp = min(t.expiresAt.unixSeconds, now.unixSeconds + 24 * 3600)
         let claims = SessionClaims(
             clusterUUID: clusterUUID, tokenUUID: t.uuid, uuid: Identifier.generate(), iat: now.unixSeconds, exp: exp,
@@ -82,6 +94,15 @@ public final class AgentUseCases: Sendable {
         return (jwt, exp - now.unixSeconds, claims)
     }
 
+    /// A handshake text within its limit; `required` ones must not be empty.
+    static func checkText(_ field: String, _ value: String?, required: Bool = false, maxLength: Int) throws(ClaiflowError) {
+        let value = value ?? ""
+        if required, value.isEmpty { throw ClaiflowError.invalidField(field, "must not be empty") }
+        if value.count > maxLength {
+            throw ClaiflowError.invalidField(field, "must be at most \(maxLength) characters, got \(value.count)")
+        }
+    }
+
     /// The session token of a call: the legacy `x-sudory-client-token` value, overridden by
     /// `authorization: <scheme> <token>` (the scheme word is ignored, as the original did).
     public static func sessionToken(authorization: String?, legacy: String?) throws(ClaiflowError) -> String {
@@ -90,7 +111,7 @@ public final class AgentUseCases: Sendable {
             token = String(auth[auth.index(after: space)...]).trimmingCharacters(in: .whitespaces)
         }
         guard !token.isEmpty else {
-            throw ClaiflowError(.unauthorized, "missing session token: send Authorization: Bearer <token> from the handshake")
+            throw ClaiflowError(.unauthenticated, "missing session token: send Authorization: Bearer <token> from the handshake")
         }
         return token
     }
@@ -104,13 +125,13 @@ public final class AgentUseCases: Sendable {
     /// The token checks of ``session(bearer:)`` for claims already verified.
     func check(_ claims: SessionClaims) async throws -> AgentSession {
         guard let t = try await tokenCache.token(uuid: claims.tokenUUID) else {
-            throw ClaiflowError(.unauthorized, "the cluster token of this session was deleted")
+            throw ClaiflowError(.unauthenticated, "the cluster token of this session was deleted")
         }
         guard t.clusterUUID == claims.clusterUUID, claims.tokenHashPrefix.map({ t.tokenHash.hasPrefix($0) }) ?? true else {
-            throw ClaiflowError(.unauthorized, "the cluster token of this session was changed; authenticate again")
+            throw ClaiflowError(.unauthenticated, "the cluster token of this session was changed; authenticate again")
         }
         guard Timestamp.now() < t.expiresAt else {
-            throw ClaiflowError(.unauthorized, "the cluster token of this session has expired")
+            throw ClaiflowError(.unauthenticated, "the cluster token of this session has expired")
         }
         return AgentSession(claims: claims, tokenExpires: t.expiresAt)
     }
@@ -166,7 +187,7 @@ public final class AgentUseCases: Sendable {
             case .work: continue
             case .timeout, .shutdown:
                 if Timestamp.now() >= current.tokenExpires {
-                    throw ClaiflowError(.unauthorized, "the cluster token of this session has expired")
+                    throw ClaiflowError(.unauthenticated, "the cluster token of this session has expired")
                 }
                 return []
             case .revoked:
@@ -187,7 +208,7 @@ public final class AgentUseCases: Sendable {
                     clusterUUID: cluster, sessionUUID: session.claims.uuid, uuids: services.map(\.uuid), now: .now())
                 guard !changes.isEmpty else { return }
                 hub.wake(clusters: [cluster])
-                try? await store.publish(["wake:" + cluster])
+                try? await store.publish([.wake(cluster: cluster)])
             } catch {
                 logger.warning(
                     "could not requeue services claimed for a departed poll; they return when their lease lapses",
@@ -215,11 +236,11 @@ public final class AgentUseCases: Sendable {
         else {
             throw ClaiflowError.invalidField("status", "must be 2 (processing), 4 (succeeded) or 8 (failed)")
         }
-        if let result, result.utf8.count > HTTPLimits.maxReportSize {
-            throw ClaiflowError.invalidField("result", "must be at most \(HTTPLimits.maxReportSize) bytes")
+        if let result, result.utf8.count > Limits.result {
+            throw ClaiflowError.invalidField("result", "must be at most \(Limits.result) bytes")
         }
-        if let error, error.utf8.count > 1 << 20 {
-            throw ClaiflowError.invalidField("error", "must be at most \(1 << 20) bytes")
+        if let error, error.utf8.count > Limits.error {
+            throw ClaiflowError.invalidField("error", "must be at most \(Limits.error) bytes")
         }
         return StepReportInput(
             sequence: Int(seq), status: status, result: result, error: error, started: started == zeroTime ? nil : started,
@@ -227,7 +248,9 @@ public final class AgentUseCases: Sendable {
     }
 
     /// Records a step report; returns whether the agent should stop the service (canceled).
+    /// 400 when `uuid` is not an identifier.
     public func report(_ session: AgentSession, uuid: String, report: StepReportInput) async throws -> Bool {
+        try Identifier.validate(uuid, field: "uuid")
         let s = settings.settings
         keepAlive.touch(session, expiration: s.sessionExpiration)
         let now = Timestamp.now()
@@ -248,71 +271,5 @@ public final class AgentUseCases: Sendable {
             if report.sequence >= 0 { sweeper.note(deadline: now.adding(s.sessionExpiration)) }
             return cancel
         }
-    }
-}
-
-/// Cluster tokens by uuid, cached for a moment (every agent call checks its token); a change
-/// made through any replica drops the entry at once (events).
-final class TokenCache: Sendable {
-    static let ttl: Duration = .seconds(2)
-    private let store: Store
-    private let entries = Mutex<[String: (token: ClusterToken?, until: ContinuousClock.Instant)]>([:])
-
-    init(store: Store) { self.store = store }
-
-    func token(uuid: String) async throws -> ClusterToken? {
-        let now = ContinuousClock.now
-        if let hit = entries.withLock({ $0[uuid] }), hit.until > now { return hit.token }
-        let t = try await store.clusterToken(uuid: uuid)
-        entries.withLock { e in
-            if e.count > 100_000 { e.removeAll() }
-            e[uuid] = (t, now + Self.ttl)
-        }
-        return t
-    }
-
-    func invalidate(uuid: String) { entries.withLock { _ = $0.removeValue(forKey: uuid) } }
-    func invalidateAll() { entries.withLock { $0.removeAll() } }
-}
-
-/// What the operator use cases tell the dispatch machinery, here and (through PostgreSQL
-/// `NOTIFY`) in the other replicas.
-public struct DispatchEvents: Sendable {
-    let hub: DispatchHub
-    let store: Store
-    let agents: AgentUseCases
-    let deliverer: WebhookDeliverer
-
-    /// Status changes were written (their webhook deliveries with them): send them soon.
-    func statusChanged() { deliverer.poke() }
-
-    /// New services exist on these clusters (the `NOTIFY` went out with their transaction).
-    func servicesCreated(on clusters: [String], validUntil: Timestamp) {
-        hub.wake(clusters: clusters)
-        agents.sweeper.note(deadline: validUntil)
-        deliverer.poke()
-    }
-
-    /// A cluster token was changed, expired or deleted: its sessions must re-check it now.
-    func tokenChanged(_ uuid: String) async {
-        agents.tokenCache.invalidate(uuid: uuid)
-        hub.revoke(tokenUUID: uuid)
-        try? await store.publish(["token:" + uuid])
-    }
-
-    /// A cluster was deleted: its agents stop.
-    func clusterDeleted(_ uuid: String) async {
-        agents.tokenCache.invalidateAll()
-        hub.revoke(cluster: uuid)
-        try? await store.publish(["cluster:" + uuid])
-    }
-}
-
-extension Task where Failure == any Error {
-    /// The task's value; cancelling the waiting task cancels this one. The transports run a poll
-    /// in its own task so that a departed caller (which neither Hummingbird nor grpc-swift turns
-    /// into cancellation of the handler's task) can cancel it.
-    func valueCancellingWithCaller() async throws -> Success {
-        try await withTaskCancellationHandler { try await value } onCancel: { cancel() }
     }
 }

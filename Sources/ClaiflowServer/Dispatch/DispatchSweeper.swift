@@ -52,7 +52,7 @@ final class DispatchSweeper: ServiceLifecycle.Service, Sendable {
             let requeued = changes.filter { $0.record.status == .regist }.map(\.service.clusterUUID)
             if !requeued.isEmpty {
                 hub.wake(clusters: requeued)
-                try? await store.publish(requeued.map { "wake:" + $0 })
+                try? await store.publish(requeued.map { .wake(cluster: $0) })
             }
             for c in changes {
                 Counter(label: "claiflow_dispatch_swept_total", dimensions: [("to", c.record.status.name)], factory: metrics)
@@ -96,47 +96,6 @@ final class DispatchSweeper: ServiceLifecycle.Service, Sendable {
             } catch {
                 logger.warning("dispatch sweep failed", metadata: ["error": .string("\(error)")])
             }
-        }
-    }
-}
-
-/// Receives the other replicas' events (PostgreSQL `LISTEN`): wake-ups for new or requeued
-/// services, and token or cluster changes that end parked polls.
-struct EventListener: ServiceLifecycle.Service {
-    let store: Store
-    let hub: DispatchHub
-    let agents: AgentUseCases
-    let logger: Logger
-
-    func run() async throws {
-        // A service that returns ends the whole group, so this one lives until shutdown even
-        // when there is nothing to listen to (SQLite).
-        await cancelWhenGracefulShutdown {
-            await store.listenForEvents(
-                logger: logger,
-                onConnect: {
-                    // Events may have been missed while not listening: trust no "known empty"
-                    // mark and no cached token.
-                    hub.forgetEmpty()
-                    agents.tokenCache.invalidateAll()
-                }
-            ) { event in
-                handle(event)
-            }
-        }
-        try? await gracefulShutdown()
-    }
-
-    func handle(_ event: String) {
-        if event.hasPrefix("wake:") {
-            hub.wake(clusters: [String(event.dropFirst(5))])
-        } else if event.hasPrefix("token:") {
-            let uuid = String(event.dropFirst(6))
-            agents.tokenCache.invalidate(uuid: uuid)
-            hub.revoke(tokenUUID: uuid)
-        } else if event.hasPrefix("cluster:") {
-            agents.tokenCache.invalidateAll()
-            hub.revoke(cluster: String(event.dropFirst(8)))
         }
     }
 }

@@ -3,48 +3,6 @@ import Foundation
 import JWTKit
 import Synchronization
 
-/// The claims of an agent session JWT, with the original's claim keys.
-public struct SessionClaims: JWTPayload, Equatable {
-    public var clusterUUID: String
-    public var tokenUUID: String
-    public var uuid: String
-    public var iat: Int64
-    public var exp: Int64
-    public var clientVersion: String?
-    public var clientLibVersion: String
-    /// The first characters of the cluster token's hash: a rotated token ends its sessions.
-    public var tokenHashPrefix: String?
-
-    enum CodingKeys: String, CodingKey {
-        case clusterUUID = "cluster-uuid"
-        case tokenUUID = "cluster-client-token-uuid"
-        case uuid, iat, exp
-        case clientVersion = "client-version"
-        case clientLibVersion = "client_lib_version"
-        case tokenHashPrefix = "cth"
-    }
-
-    public init(
-        clusterUUID: String, tokenUUID: String, uuid: String, iat: Int64, exp: Int64, clientVersion: String?,
-        clientLibVersion: String, tokenHashPrefix: String? = nil
-    ) {
-        self.clusterUUID = clusterUUID
-        self.tokenUUID = tokenUUID
-        self.uuid = uuid
-        self.iat = iat
-        self.exp = exp
-        self.clientVersion = clientVersion
-        self.clientLibVersion = clientLibVersion
-        self.tokenHashPrefix = tokenHashPrefix
-    }
-
-    public func verify(using algorithm: some JWTAlgorithm) async throws {
-        let now = Timestamp.now().unixSeconds
-        guard now < exp else { throw ClaiflowError(.unauthorized, "the session token has expired; authenticate again") }
-        guard iat <= now + 5 else { throw ClaiflowError(.unauthorized, "the session token is not valid yet") }
-    }
-}
-
 /// Signs and verifies session JWTs (HS256) with the installation's secret
 /// (`ClientSession/SignatureSecret`), following changes of the secret.
 public final class SessionTokens: Sendable {
@@ -75,7 +33,7 @@ public final class SessionTokens: Sendable {
         } catch let e as ClaiflowError {
             throw e
         } catch {
-            throw ClaiflowError(.unauthorized, "invalid session token; authenticate again")
+            throw ClaiflowError(.unauthenticated, "invalid session token; authenticate again")
         }
     }
 }

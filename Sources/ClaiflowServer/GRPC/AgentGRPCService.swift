@@ -29,10 +29,6 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
     func auth_v1(request: ServerRequest<AuthRequest>, context: ServerContext) async throws -> ServerResponse<AuthResponse> {
         try await rpc(context) { logger in
             let m = request.message
-            try Self.check("clusterUuid", m.clusterUuid, required: true, maxLength: 64)
-            try Self.check("assertion", m.assertion, required: true, maxLength: 255)
-            try Self.check("clientVersion", m.clientVersion, maxLength: 64)
-            try Self.check("clientLibVersion", m.clientLibVersion, maxLength: 64)
             let (token, _, claims) = try await agents.authenticate(
                 clusterUUID: m.clusterUuid, assertion: m.assertion, clientVersion: m.clientVersion.nonEmpty,
                 clientLibVersion: m.clientLibVersion.nonEmpty)
@@ -49,7 +45,8 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
     func servicePolling_v1(request: ServerRequest<PollRequest>, context: ServerContext) async throws -> ServerResponse<PollResponse> {
         try await rpc(context) { logger in
             let bearer = try Self.bearer(request.metadata)
-            let limit = max(1, Int(request.message.limit))
+            // The use case bounds the limit (1 to ``AgentUseCases/maxLimit``).
+            let limit = Int(request.message.limit)
             let agents = self.agents
             let session: AgentSession
             let services: [ClaiflowCore.Service]
@@ -75,7 +72,6 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
         try await rpc(context) { logger in
             let session = try await agents.session(bearer: try Self.bearer(request.metadata))
             let m = request.message
-            try Identifier.validate(m.uuid, field: "uuid")
             let input = try AgentUseCases.stepReport(
                 sequence: Int64(m.sequence), status: Int64(m.status), result: m.result.nonEmpty, error: m.error.nonEmpty,
                 started: m.hasStarted ? try Self.timestamp("started", m.started) : nil,
@@ -179,11 +175,6 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
             legacy: Array(metadata[stringValues: "x-sudory-client-token"]).last)
     }
 
-    static func check(_ field: String, _ value: String, required: Bool = false, maxLength: Int) throws(ClaiflowError) {
-        if required && value.isEmpty { throw ClaiflowError.invalidField(field, "must not be empty") }
-        if value.utf8.count > maxLength { throw ClaiflowError.invalidField(field, "must be at most \(maxLength) bytes") }
-    }
-
     /// Runs a handler with a logger that names the RPC and peer, and turns its errors into gRPC
     /// statuses: the caller's mistakes keep their message; server faults are logged and answered
     /// with a generic `INTERNAL`.
@@ -217,13 +208,13 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
         case let e as ClaiflowError:
             let code: RPCError.Code =
                 switch e.kind {
-                case .badRequest, .unsupportedMediaType: .invalidArgument
-                case .unauthorized: .unauthenticated
-                case .forbidden: .permissionDenied
+                case .invalidArgument, .unsupportedMediaType: .invalidArgument
+                case .unauthenticated: .unauthenticated
+                case .permissionDenied: .permissionDenied
                 case .notFound: .notFound
                 case .methodNotAllowed: .unimplemented
                 case .conflict: .failedPrecondition
-                case .payloadTooLarge: .resourceExhausted
+                case .tooLarge: .resourceExhausted
                 case .unavailable: .unavailable
                 case .internal: .internalError
                 }

@@ -29,13 +29,14 @@ enum JSONResponse {
     /// The `"OK"` body of deletes.
     static func ok(_ request: Request) throws -> Response { try make("OK", request: request) }
 
-    /// An error body `{"code":N,"message":"…"}`.
+    /// An error body `{"code":N,"message":"…"}`, `N` being the HTTP status of the error's kind.
     static func error(_ e: ClaiflowError) -> Response {
-        var text = "{\"code\":\(e.code),\"message\":"
+        let status = e.kind.httpStatus
+        var text = "{\"code\":\(status.code),\"message\":"
         JSONValue.writeString(e.message, into: &text)
         text += "}\n"
         return Response(
-            status: .init(code: e.code),
+            status: status,
             headers: [.contentType: "application/json; charset=UTF-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -16,16 +16,16 @@ struct RequestBody {
         do {
             buffer = try await request.body.collect(upTo: limit)
         } catch {
-            throw ClaiflowError(.payloadTooLarge, "the request body is larger than \(limit) bytes")
+            throw ClaiflowError(.tooLarge, "the request body is larger than \(limit) bytes")
         }
         if buffer.readableBytes == 0 { return RequestBody(json: .object([:])) }
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
-            throw ClaiflowError(.badRequest, "the request body must be JSON with Content-Type: application/json")
+            throw ClaiflowError(.invalidArgument, "the request body must be JSON with Content-Type: application/json")
         }
         let json = try JSONValue.parse(buffer.readableBytesView)
         guard case .object = json else {
-            throw ClaiflowError(.badRequest, "the request body must be a JSON object, got \(json.typeName)")
+            throw ClaiflowError(.invalidArgument, "the request body must be a JSON object, got \(json.typeName)")
         }
         return RequestBody(json: json)
     }

@@ -14,16 +14,16 @@ struct AuthMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization], header.count > 7,
             header.prefix(7).lowercased() == "bearer "
         else {
-            throw ClaiflowError(.unauthorized, "missing API key: send Authorization: Bearer <key>")
+            throw ClaiflowError(.unauthenticated, "missing API key: send Authorization: Bearer <key>")
         }
         let key = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         guard key.utf8.count <= 512, let principal = try await authenticator.authenticate(key) else {
-            throw ClaiflowError(.unauthorized, "invalid API key")
+            throw ClaiflowError(.unauthenticated, "invalid API key")
         }
         let needed = request.method == .get || request.method == .head ? readRole : writeRole
         guard principal.role >= needed else {
             throw ClaiflowError(
-                .forbidden, "the API key \"\(principal.name)\" has role \(principal.role.rawValue); this needs \(needed.rawValue)")
+                .permissionDenied, "the API key \"\(principal.name)\" has role \(principal.role.rawValue); this needs \(needed.rawValue)")
         }
         context.principal = principal
         context.logger[metadataKey: "api_key"] = .string(principal.keyUUID)

@@ -47,9 +47,9 @@ struct ErrorMiddleware: RouterMiddleware {
                 return ClaiflowError(.notFound, e.body ?? "no route for \(request.method) \(request.uri.path)")
             }
             if e.status == .contentTooLarge {
-                return ClaiflowError(.payloadTooLarge, "the request body is larger than \(HTTPLimits.maxBodySize) bytes")
+                return ClaiflowError(.tooLarge, "the request body is larger than \(HTTPLimits.maxBodySize) bytes")
             }
-            let kind = ClaiflowError.Kind(rawValue: e.status.code) ?? (e.status.code < 500 ? .badRequest : .internal)
+            let kind = ClaiflowError.Kind(httpStatus: e.status) ?? (e.status.code < 500 ? .invalidArgument : .internal)
             return ClaiflowError(kind, e.body ?? e.status.reasonPhrase)
         case is StoreError:
             return ClaiflowError(.internal, "internal error: the database failed; see the server log")

@@ -5,7 +5,8 @@ import ClaiflowStore
 /// The operator API's use cases: one function per operation, each validating what the store
 /// cannot and running one store transaction. HTTP handlers only decode input and call these.
 public struct OperatorUseCases: Sendable {
-    public let store: Store
+    private let store: Store
+    /// The parsed global variables.
     public let settings: SettingsCache
     public let authenticator: APIKeyAuthenticator
     let events: DispatchEvents?
@@ -17,7 +18,21 @@ public struct OperatorUseCases: Sendable {
         self.events = events
     }
 
+    /// Whether the database answers a trivial query (`/healthz`).
+    public func checkDatabase() async throws {
+        _ = try await store.database.read { db in try await db.query("SELECT 1 AS ok") }
+    }
+
     // MARK: Clusters
+
+    /// The clusters a list query selects.
+    public func clusters(_ query: ListQuery) async throws -> [Cluster] { try await store.clusters(query) }
+
+    /// One cluster.
+    public func cluster(uuid: String) async throws -> Cluster {
+        guard let c = try await store.cluster(uuid: uuid) else { throw ClaiflowError.notFound("cluster", uuid) }
+        return c
+    }
 
     /// Creates a cluster; the uuid is generated unless given.
     public func createCluster(uuid: String?, name: String, summary: String?) async throws -> Cluster {
@@ -30,7 +45,7 @@ public struct OperatorUseCases: Sendable {
     /// Changes a cluster's name and/or summary.
     public func updateCluster(uuid: String, name: String?, summary: String?) async throws -> Cluster {
         guard name != nil || summary != nil else {
-            throw ClaiflowError(.badRequest, "nothing to change: give name and/or summary")
+            throw ClaiflowError(.invalidArgument, "nothing to change: give name and/or summary")
         }
         guard let c = try await store.updateCluster(uuid: uuid, name: name, summary: summary, now: .now()) else {
             throw ClaiflowError.notFound("cluster", uuid)
@@ -51,6 +66,15 @@ public struct OperatorUseCases: Sendable {
     }
 
     // MARK: Cluster tokens
+
+    /// The cluster tokens a list query selects.
+    public func clusterTokens(_ query: ListQuery) async throws -> [ClusterToken] { try await store.clusterTokens(query) }
+
+    /// One cluster token.
+    public func clusterToken(uuid: String) async throws -> ClusterToken {
+        guard let t = try await store.clusterToken(uuid: uuid) else { throw ClaiflowError.notFound("cluster token", uuid) }
+        return t
+    }
 
     /// The expiration of a token created or refreshed now: now + `ClusterToken/ExpirationTime`.
     func tokenExpiration(from now: Timestamp) -> Timestamp {
@@ -77,7 +101,7 @@ public struct OperatorUseCases: Sendable {
     ) async throws -> ClusterToken {
         guard name != nil || summary != nil || secret != nil || issuedAt != nil || expiresAt != nil else {
             throw ClaiflowError(
-                .badRequest, "nothing to change: give name, summary, token, issued_at_time and/or expiration_time")
+                .invalidArgument, "nothing to change: give name, summary, token, issued_at_time and/or expiration_time")
         }
         let changes = ClusterTokenChanges(
             name: name, summary: summary, tokenHash: secret.map(Secrets.sha256Hex), issuedAt: issuedAt, expiresAt: expiresAt)
@@ -115,6 +139,9 @@ public struct OperatorUseCases: Sendable {
 
     // MARK: Sessions
 
+    /// The sessions a list query selects.
+    public func sessions(_ query: ListQuery) async throws -> [ClusterSession] { try await store.sessions(query) }
+
     /// One session.
     public func session(uuid: String) async throws -> ClusterSession {
         guard let s = try await store.session(uuid: uuid) else { throw ClaiflowError.notFound("session", uuid) }
@@ -127,6 +154,9 @@ public struct OperatorUseCases: Sendable {
     }
 
     // MARK: Global variables
+
+    /// The global variables a list query selects.
+    public func globalVariables(_ query: ListQuery) async throws -> [GlobalVariable] { try await store.globalVariables(query) }
 
     /// One global variable.
     public func globalVariable(uuid: String) async throws -> GlobalVariable {
@@ -147,6 +177,9 @@ public struct OperatorUseCases: Sendable {
     }
 
     // MARK: API keys
+
+    /// The API keys a list query selects.
+    public func apiKeys(_ query: ListQuery) async throws -> [APIKey] { try await store.apiKeys(query) }
 
     /// Creates an API key; returns it with the key text, which is shown only now.
     public func createAPIKey(name: String, role: Role) async throws -> (APIKey, String) {

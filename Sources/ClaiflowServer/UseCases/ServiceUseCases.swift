@@ -5,7 +5,8 @@ import Synchronization
 
 /// The template and service use cases.
 public struct ServiceUseCases: Sendable {
-    public let store: Store
+    private let store: Store
+    /// Checks flows and builds input schemas.
     public let checker: any FlowChecker
     private let schemas = SchemaCache()
     let events: DispatchEvents?
@@ -20,6 +21,15 @@ public struct ServiceUseCases: Sendable {
     public static let maxClustersPerRequest = 1000
 
     // MARK: Templates
+
+    /// The templates a list query selects.
+    public func templates(_ query: ListQuery) async throws -> [Template] { try await store.templates(query) }
+
+    /// One template.
+    public func template(uuid: String) async throws -> Template {
+        guard let t = try await store.template(uuid: uuid) else { throw ClaiflowError.notFound("template", uuid) }
+        return t
+    }
 
     /// A template's flow and schema, checked.
     func checkTemplate(flow: JSONValue, inputs: JSONValue) throws(ClaiflowError) -> (FlowInfo, String) {
@@ -71,7 +81,7 @@ public struct ServiceUseCases: Sendable {
             changes.inputs = inputs.serialized()
         }
         guard !changes.isEmpty else {
-            throw ClaiflowError(.badRequest, "nothing to change: give name, summary, flow, inputs and/or origin")
+            throw ClaiflowError(.invalidArgument, "nothing to change: give name, summary, flow, inputs and/or origin")
         }
         guard let t = try await store.updateTemplate(uuid: uuid, changes: changes, now: .now()) else {
             throw ClaiflowError.notFound("template", uuid)
@@ -141,9 +151,9 @@ public struct ServiceUseCases: Sendable {
         let templateUUID: String
         switch (r.templateUUID, r.flow) {
         case (.some, .some):
-            throw ClaiflowError(.badRequest, "give either template_uuid or flow, not both")
+            throw ClaiflowError(.invalidArgument, "give either template_uuid or flow, not both")
         case (.none, .none):
-            throw ClaiflowError(.badRequest, "field \"template_uuid\": is required (or give an inline flow)")
+            throw ClaiflowError(.invalidArgument, "field \"template_uuid\": is required (or give an inline flow)")
         case (.some(let uuid), .none):
             guard let t = try await store.template(uuid: uuid) else {
                 throw ClaiflowError.invalidField("template_uuid", "template \"\(uuid)\" does not exist")
@@ -153,10 +163,10 @@ public struct ServiceUseCases: Sendable {
             let violations = schema.violations(of: r.inputs ?? .object([:]))
             if !violations.isEmpty {
                 throw ClaiflowError(
-                    .badRequest, "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
+                    .invalidArgument, "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
             }
             guard let info = flowInfo(of: t) else {
-                throw ClaiflowError(.badRequest, "template \"\(uuid)\" has an invalid flow; fix the template first")
+                throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")
             }
             flowText = t.flow
             stepMax = info.stepMax
@@ -239,7 +249,7 @@ final class SchemaCache: Sendable {
         do {
             schema = try checker.compile(schema: try JSONValue.parse(t.inputs))
         } catch {
-            throw ClaiflowError(.badRequest, "template \"\(t.uuid)\" has an invalid inputs schema: \(error.message)")
+            throw ClaiflowError(.invalidArgument, "template \"\(t.uuid)\" has an invalid inputs schema: \(error.message)")
         }
         entries.withLock { e in
             if e.count > 10_000 { e.removeAll() }

@@ -26,9 +26,15 @@ public struct WebhookInput: Sendable {
 /// The webhook use cases: CRUD with validation, secrets sealed at rest, the delivery log,
 /// redelivery and the synchronous publish.
 public struct WebhookUseCases: Sendable {
-    let store: Store
+    private let store: Store
     let box: SecretBox
     let deliverer: WebhookDeliverer
+
+    init(store: Store, box: SecretBox, deliverer: WebhookDeliverer) {
+        self.store = store
+        self.box = box
+        self.deliverer = deliverer
+    }
 
     /// Opens the webhook part of a webhook.
     func open(_ s: StoredWebhook) throws -> Webhook { try s.opened(with: box) }
@@ -64,7 +70,7 @@ public struct WebhookUseCases: Sendable {
     public func create(_ i: WebhookInput) async throws -> Webhook {
         try Self.validate(i)
         guard let name = i.name, let url = i.url, let method = i.method else {
-            throw ClaiflowError(.badRequest, "name, url and method are required")
+            throw ClaiflowError(.invalidArgument, "name, url and method are required")
         }
         let validator = i.conditionValidator ?? .none
         if validator == .jq {
@@ -92,6 +98,12 @@ public struct WebhookUseCases: Sendable {
     /// Lists webhooks.
     public func list(_ q: ListQuery) async throws -> [Webhook] { try await store.webhooks(q).map(open) }
 
+    /// The delivery log of a webhook (404 when the webhook does not exist).
+    public func deliveries(webhookUUID: String, query: ListQuery) async throws -> [WebhookDelivery] {
+        _ = try await get(webhookUUID)
+        return try await store.deliveries(webhookUUID: webhookUUID, query: query)
+    }
+
     /// Changes a webhook; a new secret (given, or `rotate`) is returned in the result.
     public func update(_ uuid: String, _ i: WebhookInput, rotate: Bool) async throws -> Webhook {
         try Self.validate(i)
@@ -111,7 +123,7 @@ public struct WebhookUseCases: Sendable {
         c.tlsVerify = i.tlsVerify
         let secret = rotate ? Self.newSecret() : i.secret
         c.secret = try secret.map(box.seal)
-        guard !c.isEmpty else { throw ClaiflowError(.badRequest, "nothing to change") }
+        guard !c.isEmpty else { throw ClaiflowError(.invalidArgument, "nothing to change") }
         guard let s = try await store.updateWebhook(uuid: uuid, changes: c, now: .now()) else {
             throw ClaiflowError.notFound("webhook", uuid)
         }

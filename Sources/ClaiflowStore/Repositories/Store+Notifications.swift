@@ -9,13 +9,13 @@ extension Store {
 
     /// `SELECT pg_notify(…)` for each event, to run inside the transaction that causes them: the
     /// notification is delivered when (and only if) the transaction commits.
-    static func notifySQL(_ events: [String], dialect: SQLDialect) -> [SQL] {
+    static func notifySQL(_ events: [DispatchEvent], dialect: SQLDialect) -> [SQL] {
         guard dialect == .postgres else { return [] }
-        return Set(events).sorted().map { "SELECT pg_notify(\(bind: Store.eventChannel), \(bind: $0))" }
+        return Set(events.map(\.payload)).sorted().map { "SELECT pg_notify(\(bind: Store.eventChannel), \(bind: $0))" }
     }
 
     /// Publishes events outside of a transaction (PostgreSQL only).
-    public func publish(_ events: [String]) async throws {
+    public func publish(_ events: [DispatchEvent]) async throws {
         let statements = Self.notifySQL(events, dialect: dialect)
         guard !statements.isEmpty else { return }
         try await write("events.publish") { db in
@@ -26,14 +26,21 @@ extension Store {
     /// Receives events published by any replica until the task is cancelled, reconnecting after
     /// errors. Returns at once on SQLite.
     /// `onConnect` runs each time listening (re)starts: events may have been missed before it.
+    /// A payload this version does not know is logged and skipped.
     public func listenForEvents(
         logger: Logger, onConnect: @escaping @Sendable () async -> Void = {},
-        _ handler: @escaping @Sendable (String) async -> Void
+        _ handler: @escaping @Sendable (DispatchEvent) async -> Void
     ) async {
         guard let pg = database as? PostgresDatabase else { return }
         while !Task.isCancelled {
             do {
-                try await pg.listen(channel: Self.eventChannel, onConnect: onConnect, handler)
+                try await pg.listen(channel: Self.eventChannel, onConnect: onConnect) { payload in
+                    guard let event = DispatchEvent(payload: payload) else {
+                        logger.warning("unknown event ignored", metadata: ["payload": .string(String(payload.prefix(200)))])
+                        return
+                    }
+                    await handler(event)
+                }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("event listener failed; reconnecting", metadata: ["error": .string("\(error)")])

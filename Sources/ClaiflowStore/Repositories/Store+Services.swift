@@ -41,7 +41,7 @@ extension Store {
     /// transaction: all or none. 400 naming `cluster_uuid` when a cluster does not exist, 409 when
     /// a uuid is already used on one of the clusters.
     public func insertServices(_ services: [Service]) async throws {
-        let wakeups = Self.notifySQL(services.map { "wake:" + $0.clusterUUID }, dialect: dialect)
+        let wakeups = Self.notifySQL(services.map { DispatchEvent.wake(cluster: $0.clusterUUID) }, dialect: dialect)
         let box = inputsCipher
         let sealedInputs = try services.map { try box?.seal($0.inputs) ?? $0.inputs }
         do {

@@ -1,0 +1,58 @@
+import ClaiflowCore
+import ClaiflowStore
+
+/// What the operator use cases tell the dispatch machinery, here and (through PostgreSQL
+/// `NOTIFY`) in the other replicas; and what this replica does on a ``DispatchEvent``, whichever
+/// replica it came from.
+public struct DispatchEvents: Sendable {
+    let hub: DispatchHub
+    let store: Store
+    let agents: AgentUseCases
+    let deliverer: WebhookDeliverer
+
+    /// Status changes were written (their webhook deliveries with them): send them soon.
+    func statusChanged() { deliverer.poke() }
+
+    /// New services exist on these clusters (the `NOTIFY` went out with their transaction).
+    func servicesCreated(on clusters: [String], validUntil: Timestamp) {
+        hub.wake(clusters: clusters)
+        agents.sweeper.note(deadline: validUntil)
+        deliverer.poke()
+    }
+
+    /// A cluster token was changed, expired or deleted: its sessions must re-check it now.
+    func tokenChanged(_ uuid: String) async {
+        await applyAndPublish(.tokenChanged(token: uuid))
+    }
+
+    /// A cluster was deleted: its agents stop.
+    func clusterDeleted(_ uuid: String) async {
+        await applyAndPublish(.clusterDeleted(cluster: uuid))
+    }
+
+    private func applyAndPublish(_ event: DispatchEvent) async {
+        apply(event)
+        try? await store.publish([event])
+    }
+
+    /// Applies an event to this replica's parked polls and caches.
+    func apply(_ event: DispatchEvent) {
+        switch event {
+        case .wake(let cluster):
+            hub.wake(clusters: [cluster])
+        case .tokenChanged(let token):
+            agents.tokenCache.invalidate(uuid: token)
+            hub.revoke(tokenUUID: token)
+        case .clusterDeleted(let cluster):
+            agents.tokenCache.invalidateAll()
+            hub.revoke(cluster: cluster)
+        }
+    }
+
+    /// Events may have been missed (listening to the other replicas (re)started): trust no
+    /// "known empty" mark and no cached token.
+    func eventsMayHaveBeenMissed() {
+        hub.forgetEmpty()
+        agents.tokenCache.invalidateAll()
+    }
+}

@@ -1,0 +1,38 @@
+/// Something the dispatch machinery of every replica must hear about: sent between replicas as
+/// the payload of a PostgreSQL `NOTIFY` (see ``Store/publish(_:)`` and
+/// ``Store/listenForEvents(logger:onConnect:_:)``).
+///
+/// It lives in the store because the store sends it inside the transaction that causes it (the
+/// wake-up of a create goes out when, and only if, the create commits); the server applies it.
+public enum DispatchEvent: Sendable, Hashable {
+    /// New or requeued services wait on a cluster: wake the polls parked on it.
+    case wake(cluster: String)
+    /// A cluster token was changed, expired or deleted: its sessions must re-check it now.
+    case tokenChanged(token: String)
+    /// A cluster was deleted: its agents stop.
+    case clusterDeleted(cluster: String)
+
+    /// The `NOTIFY` payload: `<kind>:<id>`. The words are those of the untyped events earlier
+    /// versions sent, so replicas of both can run side by side during an upgrade.
+    public var payload: String {
+        switch self {
+        case .wake(let cluster): "wake:" + cluster
+        case .tokenChanged(let token): "token:" + token
+        case .clusterDeleted(let cluster): "cluster:" + cluster
+        }
+    }
+
+    /// The event of a `NOTIFY` payload; nil for a payload this version does not know (an unknown
+    /// kind, no `:`, or an empty id). The id is everything after the first `:`, colons included.
+    public init?(payload: String) {
+        guard let colon = payload.firstIndex(of: ":") else { return nil }
+        let id = String(payload[payload.index(after: colon)...])
+        guard !id.isEmpty else { return nil }
+        switch payload[..<colon] {
+        case "wake": self = .wake(cluster: id)
+        case "token": self = .tokenChanged(token: id)
+        case "cluster": self = .clusterDeleted(cluster: id)
+        default: return nil
+        }
+    }
+}
