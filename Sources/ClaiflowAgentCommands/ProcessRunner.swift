@@ -1,9 +1,29 @@
 import Foundation
+import Subprocess
 
-/// Runs a program with an argument array (never through a shell) and collects its output.
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs a program with an argument array (never through a shell) and collects its output, on
+/// swiftlang/swift-subprocess.
+///
+/// The program gets an empty stdin and this process's environment. Both outputs are read while
+/// it runs (a large output cannot fill a pipe and block it) up to a cap each; a program that
+/// prints more is stopped and the run fails. Cancelling the calling task stops the program:
+/// `SIGTERM`, then `SIGKILL` after ``terminationGrace``; the run then throws `CancellationError`.
 enum ProcessRunner {
     /// What a finished program left.
     struct Output: Sendable {
+        /// The exit status, or the number of the signal that ended the program.
         var status: Int32
         var stdout: Data
         var stderr: Data
@@ -11,6 +31,19 @@ enum ProcessRunner {
         var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
         var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
+
+    /// Why a program could not be run to its end.
+    struct Failure: Error, LocalizedError, CustomStringConvertible {
+        var description: String
+        var errorDescription: String? { description }
+    }
+
+    /// The most stdout a run collects (helm's JSON of a large release is a few MiB).
+    static let outputLimit = 64 << 20
+    /// The most stderr a run collects.
+    static let errorLimit = 4 << 20
+    /// How long a cancelled program has between `SIGTERM` and `SIGKILL`.
+    static let terminationGrace: Duration = .seconds(5)
 
     /// The first executable named `name` in the `PATH` directories, looked up now.
     static func find(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
@@ -26,111 +59,50 @@ enum ProcessRunner {
         return nil
     }
 
-    /// Runs `executable` with `arguments`, stdin closed; terminates it if the task is cancelled.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let box = ProcessBox(process)
-        let exit = ExitWaiter()
-        process.terminationHandler = { finished in exit.finish(finished.terminationStatus) }
-        try Task.checkCancellation()
-        try box.launch()
-        // Read both pipes while the program runs, so a large output cannot fill a pipe and block it.
-        async let out = readToEnd(stdout.fileHandleForReading)
-        async let err = readToEnd(stderr.fileHandleForReading)
-        let status = await withTaskCancellationHandler {
-            await exit.wait()
-        } onCancel: {
-            box.terminate()
-        }
-        let output = Output(status: status, stdout: await out, stderr: await err)
-        try Task.checkCancellation()
-        return output
-    }
-
-    private static func readToEnd(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = (try? handle.readToEnd()) ?? Data()
-                try? handle.close()
-                continuation.resume(returning: data)
-            }
-        }
-    }
-}
-
-/// Launches and terminates a process under a lock, so a cancellation that arrives before the
-/// launch still stops it.
-private final class ProcessBox: @unchecked Sendable {
-    private let process: Process
-    private let lock = NSLock()
-    private var launched = false
-    private var cancelled = false
-
-    init(_ process: Process) { self.process = process }
-
-    func launch() throws {
-        lock.lock()
-        defer { lock.unlock() }
-        if cancelled { throw CancellationError() }
-        // A launch can fail with ETXTBSY when the executable was just written and another
-        // thread forked meanwhile (the child briefly holds the write descriptor): retry a few times.
-        var attempt = 0
+    /// Runs `executable` with `arguments`, stdin empty; stops it if the task is cancelled.
+    ///
+    /// - Throws: `CancellationError` when the task was cancelled; ``Failure`` when the program
+    ///   cannot be started or prints more than a cap.
+    static func run(
+        _ executable: String, _ arguments: [String], outputLimit: Int = Self.outputLimit, errorLimit: Int = Self.errorLimit,
+        terminationGrace: Duration = Self.terminationGrace
+    ) async throws -> Output {
+        var options = PlatformOptions()
+        options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: terminationGrace)]
+        let configuration = Configuration(
+            executable: .path(FilePath(executable)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options)
+        // A launch can fail with ETXTBSY when the executable was just written and another thread
+        // forked meanwhile (the child briefly holds the write descriptor): retry a few times.
+        var attempt = 1
         while true {
+            try Task.checkCancellation()
+            let result: ExecutionResult<Void, DataOutput, DataOutput>
             do {
-                try process.run()
-                break
-            } catch {
-                attempt += 1
-                if attempt >= 5 { throw error }
-                usleep(50_000)
+                result = try await Subprocess.run(
+                    configuration, input: .none, output: .data(limit: outputLimit), error: .data(limit: errorLimit))
+            } catch let error as SubprocessError {
+                try Task.checkCancellation()
+                if error.code == .spawnFailed, error.underlyingError?.rawValue == ETXTBSY, attempt < 5 {
+                    attempt += 1
+                    try await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
+                throw Failure(description: describe(error, outputLimit: outputLimit, errorLimit: errorLimit))
             }
-        }
-        launched = true
-    }
-
-    func terminate() {
-        lock.lock()
-        defer { lock.unlock() }
-        cancelled = true
-        if launched, process.isRunning { process.terminate() }
-    }
-}
-
-/// Hands a process's exit status to one waiter, whichever comes first.
-private final class ExitWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var status: Int32?
-    private var continuation: CheckedContinuation<Int32, Never>?
-
-    func finish(_ value: Int32) {
-        lock.lock()
-        if let continuation {
-            self.continuation = nil
-            lock.unlock()
-            continuation.resume(returning: value)
-        } else {
-            status = value
-            lock.unlock()
-        }
-    }
-
-    func wait() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            lock.lock()
-            if let status {
-                lock.unlock()
-                continuation.resume(returning: status)
-            } else {
-                self.continuation = continuation
-                lock.unlock()
+            try Task.checkCancellation()
+            let status: Int32
+            switch result.terminationStatus {
+            case .exited(let code): status = Int32(code)
+            case .signaled(let signal): status = Int32(signal)
             }
+            return Output(status: status, stdout: result.standardOutput, stderr: result.standardError)
         }
+    }
+
+    private static func describe(_ error: SubprocessError, outputLimit: Int, errorLimit: Int) -> String {
+        if error.code == .outputLimitExceeded {
+            return "the program printed more than \(outputLimit) bytes on stdout or \(errorLimit) on stderr"
+        }
+        return String(describing: error)
     }
 }

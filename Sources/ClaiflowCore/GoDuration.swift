@@ -20,60 +20,110 @@ public struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// Parses Go duration syntax: an optional sign then one or more `<decimal><unit>` with units
     /// `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`; `0` alone is allowed. Returns nil when invalid or out of range.
+    ///
+    /// Follows Go's `time.ParseDuration` step by step, except that a fraction is scaled with integer
+    /// arithmetic instead of a `float64`, so every result is exact: `0.00135s` is 1,350,000 ns and
+    /// `0.035m` is 2.1 s. Like Go, fraction digits beyond what 63 bits hold are ignored, and the
+    /// range is that of Go's `Duration` (`-9223372036854775808ns` parses, its positive twin does not).
     public init?(parsing text: String) {
-        var s = Substring(text)
+        var s = Substring(text).utf8
         var negative = false
-        if let f = s.first, f == "-" || f == "+" {
-            negative = f == "-"
+        if let f = s.first, f == UInt8(ascii: "-") || f == UInt8(ascii: "+") {
+            negative = f == UInt8(ascii: "-")
             s = s.dropFirst()
         }
-        if s == "0" { self.nanoseconds = 0; return }
+        if s.elementsEqual("0".utf8) { self.nanoseconds = 0; return }
         if s.isEmpty { return nil }
-        var total: Double = 0
-        var totalInt: Int64 = 0
+        let limit: UInt64 = 1 << 63
+        var total: UInt64 = 0
         while !s.isEmpty {
-            var intPart: Int64 = 0
-            var fracPart: Double = 0
-            var fracScale: Double = 1
-            var sawDigit = false
-            while let c = s.first, let d = c.wholeNumberValue, c.isASCII {
-                let (m, o1) = intPart.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int64(d))
-                if o1 || o2 { return nil }
-                intPart = a
-                sawDigit = true
+            // The next character must be a digit or the decimal point.
+            guard let first = s.first, first == UInt8(ascii: ".") || Self.isDigit(first) else { return nil }
+            guard let leading = Self.leadingInt(s) else { return nil }
+            let (whole, afterWhole) = leading
+            let sawWhole = afterWhole.startIndex != s.startIndex
+            s = afterWhole
+            var fraction: (digits: UInt64, scale: UInt64) = (0, 1)
+            var sawFraction = false
+            if s.first == UInt8(ascii: ".") {
                 s = s.dropFirst()
+                let (digits, scale, afterFraction) = Self.leadingFraction(s)
+                sawFraction = afterFraction.startIndex != s.startIndex
+                fraction = (digits, scale)
+                s = afterFraction
             }
-            if s.first == "." {
-                s = s.dropFirst()
-                while let c = s.first, let d = c.wholeNumberValue, c.isASCII {
-                    fracScale /= 10
-                    fracPart += Double(d) * fracScale
-                    sawDigit = true
-                    s = s.dropFirst()
-                }
+            // No digits at all, e.g. ".s" or "-.s".
+            guard sawWhole || sawFraction else { return nil }
+            let unitEnd = s.firstIndex { $0 == UInt8(ascii: ".") || Self.isDigit($0) } ?? s.endIndex
+            guard unitEnd != s.startIndex, let unit = Self.unit(s[..<unitEnd]) else { return nil }
+            s = s[unitEnd...]
+            guard whole <= limit / unit else { return nil }
+            var value = whole * unit
+            if fraction.digits > 0 {
+                // digits < scale, so digits × unit / scale < unit: the quotient always fits.
+                let product = fraction.digits.multipliedFullWidth(by: unit)
+                value += fraction.scale.dividingFullWidth(product).quotient
+                guard value <= limit else { return nil }
             }
-            guard sawDigit else { return nil }
-            let unit: Int64
-            if s.hasPrefix("ns") { unit = 1; s = s.dropFirst(2) }
-            else if s.hasPrefix("us") { unit = 1_000; s = s.dropFirst(2) }
-            else if s.hasPrefix("µs") { unit = 1_000; s = s.dropFirst(2) }
-            else if s.hasPrefix("μs") { unit = 1_000; s = s.dropFirst(2) }
-            else if s.hasPrefix("ms") { unit = 1_000_000; s = s.dropFirst(2) }
-            else if s.hasPrefix("s") { unit = 1_000_000_000; s = s.dropFirst(1) }
-            else if s.hasPrefix("m") { unit = 60_000_000_000; s = s.dropFirst(1) }
-            else if s.hasPrefix("h") { unit = 3_600_000_000_000; s = s.dropFirst(1) }
-            else { return nil }
-            let (whole, o) = intPart.multipliedReportingOverflow(by: unit)
-            if o { return nil }
-            let (sum, o2) = totalInt.addingReportingOverflow(whole)
-            if o2 { return nil }
-            totalInt = sum
-            total += fracPart * Double(unit)
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            guard !overflow, sum <= limit else { return nil }
+            total = sum
         }
-        let (result, o) = totalInt.addingReportingOverflow(Int64(total))
-        if o { return nil }
-        self.nanoseconds = negative ? -result : result
+        if negative {
+            self.nanoseconds = total == limit ? Int64.min : -Int64(total)
+        } else {
+            guard total < limit else { return nil }
+            self.nanoseconds = Int64(total)
+        }
+    }
+
+    private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+
+    /// Consumes the leading digits of `s` (Go's `leadingInt`); nil when they overflow 63 bits.
+    private static func leadingInt(_ s: Substring.UTF8View) -> (UInt64, Substring.UTF8View)? {
+        var x: UInt64 = 0
+        var rest = s
+        while let c = rest.first, isDigit(c) {
+            guard x <= (1 << 63) / 10 else { return nil }
+            x = x * 10 + UInt64(c - UInt8(ascii: "0"))
+            guard x <= 1 << 63 else { return nil }
+            rest = rest.dropFirst()
+        }
+        return (x, rest)
+    }
+
+    /// Consumes the leading digits of a fraction (Go's `leadingFraction`): the digits as an integer
+    /// and the matching power of ten; digits past 63 bits of precision are consumed but ignored.
+    private static func leadingFraction(
+        _ s: Substring.UTF8View
+    ) -> (digits: UInt64, scale: UInt64, rest: Substring.UTF8View) {
+        var x: UInt64 = 0
+        var scale: UInt64 = 1
+        var overflow = false
+        var rest = s
+        while let c = rest.first, isDigit(c) {
+            rest = rest.dropFirst()
+            if overflow { continue }
+            guard x <= (1 << 63 - 1) / 10 else { overflow = true; continue }
+            let y = x * 10 + UInt64(c - UInt8(ascii: "0"))
+            guard y <= 1 << 63 else { overflow = true; continue }
+            x = y
+            scale *= 10
+        }
+        return (x, scale, rest)
+    }
+
+    /// Nanoseconds per unit, by the unit's spelling (both micro signs are accepted, as in Go).
+    private static func unit(_ name: Substring.UTF8View) -> UInt64? {
+        switch String(decoding: name, as: UTF8.self) {
+        case "ns": 1
+        case "us", "µs", "μs": 1_000
+        case "ms": 1_000_000
+        case "s": 1_000_000_000
+        case "m": 60_000_000_000
+        case "h": 3_600_000_000_000
+        default: nil
+        }
     }
 
     /// Go's canonical rendering: `8760h0m0s`, `1m0s`, `1.5s`, `300ms`, `0s`.

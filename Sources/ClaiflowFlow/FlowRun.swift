@@ -107,7 +107,7 @@ final class FlowRun {
             } catch {
                 throw Self.failure(fullID, "command \(Self.quote(name)) failed: \(Self.describe(error))")
             }
-            if Self.containsNonFiniteNumber(outputs), let bad = Self.nonFiniteNumberPath(outputs) {
+            if outputs.containsNonFiniteNumber, let bad = outputs.nonFiniteNumberPath() {
                 throw Self.failure(fullID, "command \(Self.quote(name)) returned a number that JSON cannot represent at \(bad)")
             }
             write(outputs, to: key, .outputs)
@@ -120,7 +120,7 @@ final class FlowRun {
             case .array(let array): elements = array
             case .null: elements = []
             default:
-                throw Self.failure(fullID, "$range: resolved to \(source.typeName) \(Self.excerpt(source)), expected an array")
+                throw Self.failure(fullID, "$range: resolved to \(source.typeName) \(source.excerpt), expected an array")
             }
             store[key, default: StepRecord()].len = elements.count
             var outputs: [JSONValue] = []
@@ -154,7 +154,7 @@ final class FlowRun {
                 var ids = Set<String>()
                 for element in elements {
                     guard case .success(let id) = FlowParser.formatID(element) else {
-                        throw Self.failure(fullID, "$print.hide: \(Self.excerpt(element)) is not a step id")
+                        throw Self.failure(fullID, "$print.hide: \(element.excerpt) is not a step id")
                     }
                     ids.insert(id)
                 }
@@ -172,7 +172,7 @@ final class FlowRun {
         case .inputs: store[key, default: StepRecord()].inputs = value
         case .outputs: store[key, default: StepRecord()].outputs = value
         case .val: store[key, default: StepRecord()].val = value
-        case .key: store[key, default: StepRecord()].key = Self.integer(value)
+        case .key: store[key, default: StepRecord()].key = value.exactInt
         }
         converted[.slot(key, slot)] = nil
     }
@@ -216,7 +216,7 @@ final class FlowRun {
             guard case .object = value else {
                 throw Self.failure(
                     stepID,
-                    "inputs: reference \(Self.quote(reference.text)) resolved to \(value.typeName) \(Self.excerpt(value)), expected an object")
+                    "inputs: reference \(Self.quote(reference.text)) resolved to \(value.typeName) \(value.excerpt), expected an object")
             }
             return value
         }
@@ -285,9 +285,9 @@ final class FlowRun {
                     index = i
                 case .reference(let nested):
                     let v = try value(of: nested, prefix: prefix)
-                    guard let i = Self.integer(v), i >= 0 else {
+                    guard let i = v.exactInt, i >= 0 else {
                         throw EvaluationError(
-                            reason: "the iteration index \(Self.quote(nested.text)) is \(Self.excerpt(v)), expected a non-negative integer")
+                            reason: "the iteration index \(Self.quote(nested.text)) is \(v.excerpt), expected a non-negative integer")
                     }
                     index = i
                 }
@@ -333,11 +333,11 @@ final class FlowRun {
                 let v = try value(of: nested, prefix: prefix)
                 if case .string = v {
                     components.append(v)
-                } else if let i = Self.integer(v) {
+                } else if let i = v.exactInt {
                     components.append(.integer(Int64(i)))
                 } else {
                     throw EvaluationError(
-                        reason: "the index \(Self.quote(nested.text)) is \(Self.excerpt(v)), expected a string or an integer")
+                        reason: "the index \(Self.quote(nested.text)) is \(v.excerpt), expected a string or an integer")
                 }
             }
         }
@@ -356,7 +356,7 @@ final class FlowRun {
             throw EvaluationError(reason: "\(error.message) (path \(Location.render(components)) in \(source))")
         }
         if let result, result != .null { return result }
-        if let missing = Self.firstMissing(base, components) {
+        if let missing = base.firstMissing(components) {
             throw EvaluationError(reason: "\(Location.render(components[...missing])) not found in \(source)")
         }
         return .null
@@ -371,71 +371,9 @@ final class FlowRun {
 
     static func quote(_ text: String) -> String { FlowParser.quote(text) }
 
-    /// The index of the first path component that does not exist in `value`, or nil when the
-    /// whole path exists.
-    static func firstMissing(_ value: JSONValue, _ path: [JSONValue]) -> Int? {
-        var current = value
-        for (i, component) in path.enumerated() {
-            switch (current, component) {
-            case (.object(let members), .string(let key)):
-                guard let next = members[key] else { return i }
-                current = next
-            case (.array(let elements), .integer(let n)):
-                let index = n < 0 ? Int(n) + elements.count : Int(n)
-                guard elements.indices.contains(index) else { return i }
-                current = elements[index]
-            default:
-                return i
-            }
-        }
-        return nil
-    }
-
-    static func integer(_ value: JSONValue) -> Int? {
-        switch value {
-        case .integer(let i): return Int(exactly: i)
-        case .number(let d): return d.rounded(.towardZero) == d ? Int(exactly: d) : nil
-        default: return nil
-        }
-    }
-
-    /// A short rendering of a value for messages.
-    static func excerpt(_ value: JSONValue) -> String {
-        let text = value.serialized()
-        return text.count > 80 ? String(text.prefix(77)) + "..." : text
-    }
-
     static func describe(_ error: any Error) -> String {
         if let error = error as? ClaiflowError { return error.message }
         if let error = error as? FlowCommandError { return error.message }
         return String(describing: error)
-    }
-
-    static func containsNonFiniteNumber(_ value: JSONValue) -> Bool {
-        switch value {
-        case .number(let d): !d.isFinite
-        case .array(let elements): elements.contains(where: containsNonFiniteNumber)
-        case .object(let members): members.values.contains(where: containsNonFiniteNumber)
-        default: false
-        }
-    }
-
-    /// The location of a NaN or infinite number in a command's outputs, if any.
-    static func nonFiniteNumberPath(_ value: JSONValue, at path: String = "outputs") -> String? {
-        switch value {
-        case .number(let d): return d.isFinite ? nil : path
-        case .array(let elements):
-            for (i, element) in elements.enumerated() {
-                if let bad = nonFiniteNumberPath(element, at: "\(path)[\(i)]") { return bad }
-            }
-            return nil
-        case .object(let members):
-            for (key, member) in members {
-                if let bad = nonFiniteNumberPath(member, at: Location.appending(path, key: key)) { return bad }
-            }
-            return nil
-        default:
-            return nil
-        }
     }
 }

@@ -68,10 +68,8 @@ public final class Store: Sendable {
         guard let metrics else { return try await body() }
         let start = ContinuousClock.now
         defer {
-            let elapsed = ContinuousClock.now - start
-            let ns = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
             Timer(label: "claiflow_store_operation_duration_seconds", dimensions: [("operation", op)], factory: metrics)
-                .recordNanoseconds(ns)
+                .record(duration: ContinuousClock.now - start)
         }
         return try await body()
     }

@@ -44,36 +44,6 @@ struct TimestampTests {
     }
 }
 
-@Suite("GoDuration")
-struct GoDurationTests {
-    @Test(
-        "parses Go duration syntax",
-        arguments: [
-            ("8760h0m0s", 8760 * 3_600_000_000_000), ("1m0s", 60_000_000_000), ("10m", 600_000_000_000),
-            ("1.5h", 5_400_000_000_000), ("300ms", 300_000_000), ("0", 0), ("-2s", -2_000_000_000),
-            ("1h30m", 5_400_000_000_000), ("2us", 2000), ("2µs", 2000), ("7ns", 7), ("+1s", 1_000_000_000),
-        ] as [(String, Int64)])
-    func parse(text: String, ns: Int64) {
-        #expect(GoDuration(parsing: text)?.nanoseconds == ns)
-    }
-
-    @Test("rejects invalid durations", arguments: ["", "abc", "10", "1d", "h", "1.h.", "-", "99999999999999999999h"])
-    func reject(text: String) {
-        #expect(GoDuration(parsing: text) == nil)
-    }
-
-    @Test("renders like Go's Duration.String")
-    func render() {
-        #expect(GoDuration.seconds(8760 * 3600).description == "8760h0m0s")
-        #expect(GoDuration.seconds(60).description == "1m0s")
-        #expect(GoDuration.seconds(600).description == "10m0s")
-        #expect(GoDuration(nanoseconds: 1_500_000_000).description == "1.5s")
-        #expect(GoDuration(nanoseconds: 300_000_000).description == "300ms")
-        #expect(GoDuration(nanoseconds: 0).description == "0s")
-        #expect(GoDuration(nanoseconds: -90_000_000_000).description == "-1m30s")
-    }
-}
-
 @Suite("Global variables and identifiers")
 struct GlobalVariableTests {
     @Test("validation by format")

@@ -101,8 +101,7 @@ struct GRPCObservabilityInterceptor: ServerInterceptor {
         let elapsed = ContinuousClock.now - start
         Counter(label: "claiflow_grpc_requests_total", dimensions: [("method", method), ("code", code)], factory: metrics)
             .increment()
-        let ns = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         Timer(label: "claiflow_grpc_request_duration_seconds", dimensions: [("method", method)], factory: metrics)
-            .recordNanoseconds(ns)
+            .record(duration: elapsed)
     }
 }

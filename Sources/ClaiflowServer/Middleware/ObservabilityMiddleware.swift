@@ -19,16 +19,15 @@ struct ObservabilityMiddleware: RouterMiddleware {
             label: "claiflow_http_requests_total",
             dimensions: [("route", route), ("method", method), ("status", status)], factory: metrics
         ).increment()
-        let ns = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
         Timer(
             label: "claiflow_http_request_duration_seconds", dimensions: [("route", route), ("method", method)],
             factory: metrics
-        ).recordNanoseconds(ns)
+        ).record(duration: elapsed)
         context.logger.info(
             "request",
             metadata: [
                 "method": .string(method), "path": .string(request.uri.path), "status": .stringConvertible(response.status.code),
-                "duration_ms": .stringConvertible(Double(ns) / 1e6),
+                "duration_ms": .stringConvertible(elapsed / .milliseconds(1)),
             ])
         return response
     }

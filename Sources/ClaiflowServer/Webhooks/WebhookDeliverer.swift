@@ -110,7 +110,7 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
             let response = try await (w.tlsVerify ? verifying : insecure).execute(request, timeout: .init(timeout))
             _ = try? await response.body.collect(upTo: 1 << 20)
             Timer(label: "claiflow_webhook_delivery_duration_seconds", factory: metrics)
-                .recordNanoseconds(Int64((ContinuousClock.now - start).components.attoseconds / 1_000_000_000 + (ContinuousClock.now - start).components.seconds * 1_000_000_000))
+                .record(duration: ContinuousClock.now - start)
             return Attempt(sent: true, conditionMatched: true, statusCode: Int(response.status.code), error: nil)
         } catch {
             return Attempt(sent: true, conditionMatched: true, statusCode: nil, error: String(describing: error))
