@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "ClaiflowTestSupport",
             dependencies: [
-                "ClaiflowCore", "ClaiflowStore", .product(name: "Logging", package: "swift-log"),
+                "ClaiflowCore", "ClaiflowStore", "ClaiflowConfiguration", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
