@@ -2,7 +2,7 @@ import ClaiflowConfiguration
 
 /// The settings of `claiflow agent`, in the order of docs/agent.md's table; each is named the same
 /// in every source (flag `--log-level`, environment variable `CLAIFLOW_LOG_LEVEL`, file key
-/// `log_level`). `claiflow agent`'s flags and help, ``AgentSettings/resolve(flags:environment:file:)``
+/// `log_level`). `claiflow agent`'s flags and help, ``AgentSettings/resolve(flags:environment:file:version:)``
 /// and the agent's start-up log come from it.
 public enum AgentSetting: String, ConfigurationSetting {
     case server

@@ -1,16 +1,16 @@
 import Configuration
 import Synchronization
 
-/// Keeps the last access event of a `ConfigReader`, whose provider results tell a
-/// ``SettingsReader`` which source answered a lookup.
+/// Keeps the last access event of each key read through a `ConfigReader`; the event's provider
+/// results tell a ``SettingsReader`` which source answered the lookup.
 final class AccessRecorder: AccessReporter {
-    private let event = Mutex<AccessEvent?>(nil)
+    private let events = Mutex<[AbsoluteConfigKey: AccessEvent]>([:])
 
-    /// The event of the last lookup.
-    var lastEvent: AccessEvent? { event.withLock { $0 } }
+    /// The event of the last lookup of `key`.
+    func lastEvent(of key: AbsoluteConfigKey) -> AccessEvent? { events.withLock { $0[key] } }
 
     /// Records an event.
     func report(_ event: AccessEvent) {
-        self.event.withLock { $0 = event }
+        events.withLock { $0[event.metadata.key] = event }
     }
 }

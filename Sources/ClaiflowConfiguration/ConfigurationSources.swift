@@ -2,6 +2,9 @@
 public enum ConfigurationSources {
     /// The prefix of every setting's environment variable.
     public static let environmentPrefix = "CLAIFLOW_"
+    /// The key component that, put before a setting's key, makes its environment variable
+    /// (swift-configuration joins `claiflow.admin_token` into `CLAIFLOW_ADMIN_TOKEN`).
+    static let environmentScope = "claiflow"
     /// The flag that names the YAML config file.
     public static let configFlag = "--config"
     /// The environment variable that names the YAML config file when the flag is absent.

@@ -29,7 +29,7 @@ public struct SettingsReader<Setting: ConfigurationSetting>: Sendable {
         let secretVariables = Set(Setting.allCases.filter(\.isSecret).map(\.environmentName))
         let environmentProvider = EnvironmentVariablesProvider(
             environmentVariables: environment.filter { keep($0.value) }, secretsSpecifier: .specific(secretVariables)
-        ).prefixKeys(with: ConfigKey([String(ConfigurationSources.environmentPrefix.dropLast()).lowercased()]))
+        ).prefixKeys(with: ConfigKey([ConfigurationSources.environmentScope]))
         var providers: [any ConfigProvider] = [InMemoryProvider(name: "flags", values: flagValues), environmentProvider]
         if let file { providers.append(file.provider) }
         reader = ConfigReader(providers: providers, accessReporter: recorder)
@@ -47,8 +47,9 @@ public struct SettingsReader<Setting: ConfigurationSetting>: Sendable {
     /// - Throws: ``ClaiflowError`` `.badRequest` when a source holds a value that cannot be read
     ///   as text.
     public func value(_ setting: Setting) throws(ClaiflowError) -> SettingValue? {
-        let text = reader.string(forKey: ConfigKey([setting.key]), isSecret: setting.isSecret)
-        let results = recorder.lastEvent?.providerResults ?? []
+        let key = ConfigKey([setting.key])
+        let text = reader.string(forKey: key, isSecret: setting.isSecret)
+        let results = recorder.lastEvent(of: AbsoluteConfigKey(key))?.providerResults ?? []
         for (index, result) in results.enumerated() {
             switch result.result {
             case .failure(let error):

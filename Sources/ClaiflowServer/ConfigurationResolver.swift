@@ -8,9 +8,6 @@ public enum ConfigurationResolver {
     /// The file keys understood, in the order of the configuration table.
     public static var keys: [String] { ServerSetting.allCases.map(\.key) }
 
-    /// The environment variable of a key: `CLAIFLOW_ADMIN_TOKEN` for `admin_token`.
-    public static func environmentName(_ key: String) -> String { ConfigurationSources.environmentPrefix + key.uppercased() }
-
     /// Resolves a configuration whose file is given as values (no file: none).
     ///
     /// - Parameters:
