@@ -36,10 +36,16 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .metricsPublic: "true to serve /metrics without an API key."
         case .encryptionKey: "AES-256 key (base64 of 32 bytes) for secrets at rest."
         case .previousEncryptionKeys:
-            "Comma-separated keys that sealed secrets before --encryption-key (a rotation): still read, and re-sealed with the current key at start."
+            """
+            Comma-separated keys that sealed secrets before --encryption-key (a rotation): still read, and re-sealed \
+            with the current key at start.
+            """
         case .webhookRetryInitial: "Delay before the first webhook retry, doubling each attempt."
         case .retention:
-            "Delete finished services, webhook deliveries and expired sessions this long after they ended (a duration ≥ 1h, e.g. 720h; off keeps everything)."
+            """
+            Delete finished services, webhook deliveries and expired sessions this long after they ended (a duration \
+            ≥ 1h, e.g. 720h; off keeps everything).
+            """
         case .grpcPort: "gRPC port of the agent API (off to disable)."
         case .grpcTLSCertificate: "PEM certificate chain file: serve gRPC over TLS (with --grpc-tls-key)."
         case .grpcTLSKey: "PEM private key file of --grpc-tls-certificate."
@@ -90,7 +96,8 @@ public enum ServerSetting: String, ConfigurationSetting {
             c.port = try parsed("a number from 0 to 65535", Self.port) ?? c.port
         case .database:
             guard v.hasPrefix("sqlite:") || v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") else {
-                throw ClaiflowError(.badRequest, "\(source): database must be sqlite:PATH or postgres://user:password@host:port/database")
+                throw ClaiflowError(
+                    .badRequest, "\(source): database must be sqlite:PATH or postgres://user:password@host:port/database")
             }
             c.database = v
         case .adminToken:

@@ -24,7 +24,8 @@ public enum SettingsTableCheck {
             if cells.count < 4 || cells[1] != setting.environmentName || cells[2] != setting.key {
                 problems.append("the row of \(setting.flag) should name \(setting.environmentName) and \(setting.key): \(cells)")
             } else if !cells[3].contains(setting.documentedDefault) {
-                problems.append("the row of \(setting.flag) should show the default \"\(setting.documentedDefault)\", shows \"\(cells[3])\"")
+                problems.append(
+                    "the row of \(setting.flag) should show the default \"\(setting.documentedDefault)\", shows \"\(cells[3])\"")
             }
         }
         let flags = Set(Setting.allCases.map(\.flag) + [ConfigurationSources.configFlag])
