@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
     ],
     targets: [
         .target(name: "ClaiflowCore"),
@@ -40,6 +41,15 @@ let package = Package(
         .target(name: "ClaiflowJQ", dependencies: ["CJQ", "ClaiflowCore"]),
         .target(name: "ClaiflowSchema", dependencies: ["ClaiflowCore"]),
         .target(name: "ClaiflowFlow", dependencies: ["ClaiflowCore", "ClaiflowJQ"]),
+        .target(
+            name: "ClaiflowConfiguration",
+            dependencies: [
+                "ClaiflowCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .target(
             name: "ClaiflowStore",
             dependencies: [
@@ -69,7 +79,7 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                "ClaiflowCore", "ClaiflowQuery", "ClaiflowStore", "ClaiflowSchema", "ClaiflowFlow",
+                "ClaiflowCore", "ClaiflowQuery", "ClaiflowStore", "ClaiflowSchema", "ClaiflowFlow", "ClaiflowConfiguration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 "ClaiflowJQ",
@@ -105,7 +115,7 @@ let package = Package(
         .target(
             name: "ClaiflowAgent",
             dependencies: [
-                "ClaiflowCore", "ClaiflowFlow", "ClaiflowAgentCommands",
+                "ClaiflowCore", "ClaiflowFlow", "ClaiflowAgentCommands", "ClaiflowConfiguration",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -116,6 +126,7 @@ let package = Package(
             name: "claiflow",
             dependencies: [
                 "ClaiflowCore", "ClaiflowServer", "ClaiflowStore", "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowFlow",
+                "ClaiflowConfiguration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -139,7 +150,7 @@ let package = Package(
         .target(
             name: "ClaiflowTestSupport",
             dependencies: [
-                "ClaiflowCore", "ClaiflowStore", .product(name: "Logging", package: "swift-log"),
+                "ClaiflowCore", "ClaiflowStore", "ClaiflowConfiguration", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -174,7 +185,7 @@ let package = Package(
             name: "ClaiflowAgentTests",
             dependencies: [
                 "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowServer", "ClaiflowStore", "ClaiflowCore", "ClaiflowFlow",
-                "ClaiflowTestSupport", "ClaiflowFakeKubernetes",
+                "ClaiflowTestSupport", "ClaiflowFakeKubernetes", "ClaiflowConfiguration",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -189,6 +200,7 @@ let package = Package(
             name: "ClaiflowServerTests",
             dependencies: [
                 "ClaiflowServer", "ClaiflowStore", "ClaiflowCore", "ClaiflowQuery", "ClaiflowTestSupport", "ClaiflowGRPC",
+                "ClaiflowConfiguration",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

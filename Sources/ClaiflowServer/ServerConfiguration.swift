@@ -2,7 +2,8 @@ import ClaiflowCore
 import Logging
 
 /// Everything `claiflow server` can be configured with. The CLI fills it from flags, then
-/// `CLAIFLOW_*` environment variables, then an optional config file, then these defaults.
+/// `CLAIFLOW_*` environment variables, then an optional config file (see ``ServerSetting`` and
+/// ``ConfigurationResolver``), then these defaults.
 public struct ServerConfiguration: Sendable {
     /// Address to listen on.
     public var host: String = "0.0.0.0"
@@ -38,18 +39,11 @@ public struct ServerConfiguration: Sendable {
 
     public init() {}
 
-    /// The configuration as `key=value` lines for the start-up log, secrets masked.
+    /// The configuration as `key=value` lines for the start-up log, secrets masked: every
+    /// ``ServerSetting`` in table order, then the settings refresh interval.
     public var redactedDescription: [(String, String)] {
-        [
-            ("host", host), ("port", String(port)), ("database", Self.redactURL(database)),
-            ("admin_token", adminToken == nil ? "(not set)" : "********"), ("log_level", logLevel.rawValue),
-            ("metrics_public", String(metricsPublic)), ("settings_refresh_interval", "\(settingsRefreshInterval)"),
-            ("encryption_key", encryptionKey == nil ? "(in the database)" : "********"),
-            ("previous_encryption_keys", previousEncryptionKeys.isEmpty ? "(none)" : "\(previousEncryptionKeys.count) × ********"),
-            ("webhook_retry_initial", webhookRetryInitial.description),
-            ("retention", retention?.description ?? "off"), ("grpc_port", grpcPort.map(String.init) ?? "off"),
-            ("grpc_tls_certificate", grpcTLSCertificate ?? "(not set: plaintext)"), ("grpc_tls_key", grpcTLSKey ?? "(not set)"),
-        ]
+        ServerSetting.allCases.map { ($0.key, $0.loggedValue(in: self)) }
+            + [("settings_refresh_interval", "\(settingsRefreshInterval)")]
     }
 
     /// Masks the password of a URL like `postgres://user:secret@host/db`.

@@ -14,11 +14,8 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "agent",
         abstract: "Run the claiflow agent for one cluster: receive its services from the server and run them.",
         discussion: """
-            Every option can also be set by an environment variable (CLAIFLOW_SERVER, CLAIFLOW_CLUSTER, \
-            CLAIFLOW_TOKEN, CLAIFLOW_WORKERS, CLAIFLOW_KUBECONFIG, CLAIFLOW_LOG_LEVEL) or in a YAML config \
-            file (keys server, cluster, token, workers, kubeconfig, log_level). Flags win over the \
-            environment, which wins over the file. Prefer the environment or the file for the token: \
-            flags are visible in the process list.
+            \(AgentSetting.sourcesHelp) Prefer the environment or the file for the token: flags are visible in \
+            the process list.
 
             Kubernetes access: the --kubeconfig given; else the pod's service account when running in a \
             cluster; else ~/.kube/config when it exists; else none (kubernetes.* commands then fail).
@@ -31,37 +28,50 @@ struct AgentCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The claiflow server's URL, e.g. https://claiflow.example.com.")
+    // One option per AgentSetting, named and described by it; `flag(_:)` maps them back.
+    @Option(name: .customLong(AgentSetting.server.flagName), help: AgentSetting.server.argumentHelp)
     var server: String?
 
-    @Option(help: "The uuid of the cluster this agent serves.")
+    @Option(name: .customLong(AgentSetting.cluster.flagName), help: AgentSetting.cluster.argumentHelp)
     var cluster: String?
 
-    @Option(help: "The cluster token's secret (prefer CLAIFLOW_TOKEN or the config file).")
+    @Option(name: .customLong(AgentSetting.token.flagName), help: AgentSetting.token.argumentHelp)
     var token: String?
 
-    @Option(help: "How many services run at once (default 4).")
+    @Option(name: .customLong(AgentSetting.workers.flagName), help: AgentSetting.workers.argumentHelp)
     var workers: String?
 
-    @Option(help: "A kubeconfig file to reach the Kubernetes API with (default: in-cluster, else ~/.kube/config).")
+    @Option(name: .customLong(AgentSetting.kubeconfig.flagName), help: AgentSetting.kubeconfig.argumentHelp)
     var kubeconfig: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info (default), notice, warning, error or critical.")
+    @Option(name: .customLong(AgentSetting.logLevel.flagName), help: AgentSetting.logLevel.argumentHelp)
     var logLevel: String?
 
-    @Option(help: "A YAML config file (also CLAIFLOW_CONFIG).")
-    var config: String?
+    @OptionGroup var configFile: ConfigFileOption
 
-    /// The settings after merging flags, environment and file.
-    struct Settings {
-        var agent: AgentConfiguration
-        var kubeconfig: String?
-        var logLevel: Logger.Level
+    /// The value given for a setting's flag (the switch makes a new setting without a flag a
+    /// compile error).
+    func flag(_ setting: AgentSetting) -> String? {
+        switch setting {
+        case .server: server
+        case .cluster: cluster
+        case .token: token
+        case .workers: workers
+        case .kubeconfig: kubeconfig
+        case .logLevel: logLevel
+        }
     }
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let settings = try resolve(environment: env)
+        let settings: AgentSettings
+        do {
+            let file = try await configFile.load(environment: env, secretKeys: [AgentSetting.token.key])
+            settings = try AgentSettings.resolve(
+                flags: AgentSetting.flagValues(flag), environment: env, file: file, version: ClaiflowVersion.current)
+        } catch {
+            throw ValidationError(error.message)
+        }
 
         let level = settings.logLevel
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
@@ -85,12 +95,12 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError("cannot set the commands up: \(error)")
         }
 
-        logger.notice(
-            "starting claiflow agent",
-            metadata: [
-                "version": .string(ClaiflowVersion.current), "commands": .stringConvertible(catalog.commands.count),
-                "kubernetes": .string(kubernetes.map { $0.isInCluster ? "in-cluster" : "kubeconfig \($0.baseURL)" } ?? "none"),
-            ])
+        var startup: Logger.Metadata = [
+            "version": .string(ClaiflowVersion.current), "commands": .stringConvertible(catalog.commands.count),
+            "kubernetes": .string(kubernetes.map { $0.isInCluster ? "in-cluster" : "kubeconfig \($0.baseURL)" } ?? "none"),
+        ]
+        for (key, value) in settings.redactedDescription where startup[key] == nil { startup[key] = .string(value) }
+        logger.notice("starting claiflow agent", metadata: startup)
         let runtime = AgentRuntime(configuration: settings.agent, commands: catalog.commands, upgrader: upgrader, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -99,65 +109,6 @@ struct AgentCommand: AsyncParsableCommand {
                 logger: logger))
         try await group.run()
         logger.notice("claiflow agent stopped")
-    }
-
-    /// Merges flags > environment > config file and validates the result.
-    func resolve(environment env: [String: String]) throws -> Settings {
-        var file: [String: String] = [:]
-        let configPath = config ?? env["CLAIFLOW_CONFIG"]
-        if let configPath {
-            file = try ServerCommand.readConfigFile(configPath)
-            let known: Set<String> = ["server", "cluster", "token", "workers", "kubeconfig", "log_level"]
-            if let unknown = file.keys.filter({ !known.contains($0) }).sorted().first {
-                throw ValidationError(
-                    "config file \(configPath): unknown key \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
-            }
-        }
-        func value(_ flag: String?, _ variable: String, _ key: String) -> String? {
-            for candidate in [flag, env[variable], file[key]] {
-                if let candidate, !candidate.trimmingCharacters(in: .whitespaces).isEmpty {
-                    return candidate.trimmingCharacters(in: .whitespacesAndNewlines)
-                }
-            }
-            return nil
-        }
-        func required(_ flag: String?, _ option: String, _ variable: String, _ key: String) throws -> String {
-            guard let v = value(flag, variable, key) else {
-                throw ValidationError("missing --\(option) (or \(variable), or \(key): in the config file)")
-            }
-            return v
-        }
-        let server = try required(self.server, "server", "CLAIFLOW_SERVER", "server")
-        let cluster = try required(self.cluster, "cluster", "CLAIFLOW_CLUSTER", "cluster")
-        let token = try required(self.token, "token", "CLAIFLOW_TOKEN", "token")
-        var agent = AgentConfiguration(serverURL: server, clusterUUID: cluster, token: token, version: ClaiflowVersion.current)
-        if let w = value(self.workers, "CLAIFLOW_WORKERS", "workers") {
-            guard let n = Int(w), (1...1000).contains(n) else {
-                throw ValidationError("workers: must be a whole number from 1 to 1000, got \"\(w)\"")
-            }
-            agent.workers = n
-        }
-        do {
-            try agent.validate()
-        } catch {
-            throw ValidationError(error.message)
-        }
-        var level = Logger.Level.info
-        if let l = value(self.logLevel, "CLAIFLOW_LOG_LEVEL", "log_level") {
-            guard let parsed = Logger.Level(rawValue: l.lowercased()) else {
-                throw ValidationError("log-level: must be trace, debug, info, notice, warning, error or critical, got \"\(l)\"")
-            }
-            level = parsed
-        }
-        var kubeconfigPath = value(self.kubeconfig, "CLAIFLOW_KUBECONFIG", "kubeconfig")
-        if let path = kubeconfigPath {
-            let expanded = (path as NSString).expandingTildeInPath
-            guard FileManager.default.isReadableFile(atPath: expanded) else {
-                throw ValidationError("kubeconfig: cannot read \(expanded)")
-            }
-            kubeconfigPath = expanded
-        }
-        return Settings(agent: agent, kubeconfig: kubeconfigPath, logLevel: level)
     }
 
     /// The Kubernetes API access: the kubeconfig given; else in-cluster when the pod's service

@@ -1,92 +1,87 @@
 import ArgumentParser
+import ClaiflowConfiguration
 import ClaiflowCore
 import ClaiflowServer
 import Foundation
 import Logging
-import Yams
 
 /// `claiflow server`: the control plane's HTTP server.
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Run the claiflow server: operator API, agent API over REST and over gRPC.",
-        discussion: """
-            Every option can also be set by an environment variable (CLAIFLOW_HOST, CLAIFLOW_PORT, \
-            CLAIFLOW_DATABASE, CLAIFLOW_ADMIN_TOKEN, CLAIFLOW_LOG_LEVEL, CLAIFLOW_METRICS_PUBLIC, \
-            CLAIFLOW_ENCRYPTION_KEY, CLAIFLOW_WEBHOOK_RETRY_INITIAL, CLAIFLOW_GRPC_PORT, CLAIFLOW_GRPC_TLS_CERTIFICATE, \
-            CLAIFLOW_GRPC_TLS_KEY, CLAIFLOW_RETENTION, CLAIFLOW_PREVIOUS_ENCRYPTION_KEYS) or in a YAML config file (keys host, port, database, admin_token, log_level, \
-            metrics_public, encryption_key, webhook_retry_initial, grpc_port, grpc_tls_certificate, grpc_tls_key, retention, previous_encryption_keys). \
-            Flags win over the environment, which wins over the file.
-            """
+        discussion: ServerSetting.sourcesHelp
     )
 
-    @Option(help: "Address to listen on (default 0.0.0.0).")
+    // One option per ServerSetting, named and described by it; `flag(_:)` maps them back.
+    @Option(name: .customLong(ServerSetting.host.flagName), help: ServerSetting.host.argumentHelp)
     var host: String?
 
-    @Option(help: "HTTP port (default 8099).")
+    @Option(name: .customLong(ServerSetting.port.flagName), help: ServerSetting.port.argumentHelp)
     var port: String?
 
-    @Option(help: "sqlite:PATH (default sqlite:claiflow.sqlite) or postgres://user:password@host:port/database.")
+    @Option(name: .customLong(ServerSetting.database.flagName), help: ServerSetting.database.argumentHelp)
     var database: String?
 
-    @Option(name: .customLong("admin-token"), help: "An admin API key accepted in addition to stored keys (16+ characters).")
+    @Option(name: .customLong(ServerSetting.adminToken.flagName), help: ServerSetting.adminToken.argumentHelp)
     var adminToken: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info (default), notice, warning, error or critical.")
+    @Option(name: .customLong(ServerSetting.logLevel.flagName), help: ServerSetting.logLevel.argumentHelp)
     var logLevel: String?
 
-    @Option(name: .customLong("metrics-public"), help: "true to serve /metrics without an API key (default false).")
+    @Option(name: .customLong(ServerSetting.metricsPublic.flagName), help: ServerSetting.metricsPublic.argumentHelp)
     var metricsPublic: String?
 
-    @Option(name: .customLong("encryption-key"), help: "AES-256 key (base64 of 32 bytes) for secrets at rest; default: generated and kept in the database.")
+    @Option(name: .customLong(ServerSetting.encryptionKey.flagName), help: ServerSetting.encryptionKey.argumentHelp)
     var encryptionKey: String?
 
-    @Option(name: .customLong("previous-encryption-keys"), help: "Comma-separated keys that sealed secrets before --encryption-key (a rotation): still read, and re-sealed with the current key at start.")
+    @Option(
+        name: .customLong(ServerSetting.previousEncryptionKeys.flagName), help: ServerSetting.previousEncryptionKeys.argumentHelp)
     var previousEncryptionKeys: String?
 
-    @Option(name: .customLong("webhook-retry-initial"), help: "Delay before the first webhook retry, doubling each attempt (default 5s).")
+    @Option(name: .customLong(ServerSetting.webhookRetryInitial.flagName), help: ServerSetting.webhookRetryInitial.argumentHelp)
     var webhookRetryInitial: String?
 
-    @Option(help: "Delete finished services, webhook deliveries and expired sessions this long after they ended (a duration ≥ 1h, e.g. 720h; default off: keep everything).")
+    @Option(name: .customLong(ServerSetting.retention.flagName), help: ServerSetting.retention.argumentHelp)
     var retention: String?
 
-    @Option(name: .customLong("grpc-port"), help: "gRPC port of the agent API (default 18099; off to disable).")
+    @Option(name: .customLong(ServerSetting.grpcPort.flagName), help: ServerSetting.grpcPort.argumentHelp)
     var grpcPort: String?
 
-    @Option(name: .customLong("grpc-tls-certificate"), help: "PEM certificate chain file: serve gRPC over TLS (with --grpc-tls-key).")
+    @Option(name: .customLong(ServerSetting.grpcTLSCertificate.flagName), help: ServerSetting.grpcTLSCertificate.argumentHelp)
     var grpcTLSCertificate: String?
 
-    @Option(name: .customLong("grpc-tls-key"), help: "PEM private key file of --grpc-tls-certificate.")
+    @Option(name: .customLong(ServerSetting.grpcTLSKey.flagName), help: ServerSetting.grpcTLSKey.argumentHelp)
     var grpcTLSKey: String?
 
-    @Option(help: "A YAML config file (also CLAIFLOW_CONFIG).")
-    var config: String?
+    @OptionGroup var configFile: ConfigFileOption
+
+    /// The value given for a setting's flag (the switch makes a new setting without a flag a
+    /// compile error).
+    func flag(_ setting: ServerSetting) -> String? {
+        switch setting {
+        case .host: host
+        case .port: port
+        case .database: database
+        case .adminToken: adminToken
+        case .logLevel: logLevel
+        case .metricsPublic: metricsPublic
+        case .encryptionKey: encryptionKey
+        case .previousEncryptionKeys: previousEncryptionKeys
+        case .webhookRetryInitial: webhookRetryInitial
+        case .retention: retention
+        case .grpcPort: grpcPort
+        case .grpcTLSCertificate: grpcTLSCertificate
+        case .grpcTLSKey: grpcTLSKey
+        }
+    }
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        var file: [String: String] = [:]
-        let configPath = config ?? env["CLAIFLOW_CONFIG"]
-        if let configPath {
-            file = try Self.readConfigFile(configPath)
-        }
-        var flags: [String: String] = [:]
-        flags["host"] = host
-        flags["port"] = port
-        flags["database"] = database
-        flags["admin_token"] = adminToken
-        flags["log_level"] = logLevel
-        flags["metrics_public"] = metricsPublic
-        flags["encryption_key"] = encryptionKey
-        flags["webhook_retry_initial"] = webhookRetryInitial
-        flags["retention"] = retention
-        flags["previous_encryption_keys"] = previousEncryptionKeys
-        flags["grpc_port"] = grpcPort
-        flags["grpc_tls_certificate"] = grpcTLSCertificate
-        flags["grpc_tls_key"] = grpcTLSKey
         let configuration: ServerConfiguration
         do {
-            configuration = try ConfigurationResolver.resolve(
-                flags: flags, environment: env, file: file, fileName: configPath ?? "config file")
+            let file = try await configFile.load(environment: env, secretKeys: ConfigurationResolver.secretKeys)
+            configuration = try ConfigurationResolver.resolve(flags: ServerSetting.flagValues(flag), environment: env, file: file)
         } catch {
             throw ValidationError(error.message)
         }
@@ -129,31 +124,5 @@ struct ServerCommand: AsyncParsableCommand {
         }
         await server.store.close()
         logger.notice("claiflow server stopped")
-    }
-
-    /// Reads a YAML (or JSON) config file into string values.
-    static func readConfigFile(_ path: String) throws -> [String: String] {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ValidationError("cannot read config file \(path): \(error.localizedDescription)")
-        }
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch {
-            throw ValidationError("config file \(path) is not valid YAML: \(error)")
-        }
-        guard let node else { return [:] }
-        guard let mapping = node.mapping else { throw ValidationError("config file \(path) must be a mapping of key: value") }
-        var out: [String: String] = [:]
-        for (k, v) in mapping {
-            guard let key = k.string, let value = v.scalar?.string else {
-                throw ValidationError("config file \(path): every value must be a plain scalar")
-            }
-            out[key] = value
-        }
-        return out
     }
 }
