@@ -176,7 +176,8 @@ let package = Package(
         .testTarget(
             name: "ClaiflowAgentCommandsTests",
             dependencies: [
-                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow", "ClaiflowStore", "ClaiflowTestSupport", "ClaiflowFakeKubernetes",
+                "ClaiflowAgentCommands", "ClaiflowCore", "ClaiflowFlow", "ClaiflowStore", "ClaiflowTestSupport",
+                "ClaiflowFakeKubernetes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]

@@ -86,4 +86,8 @@ grep -l 'This file contained no services' "$GEN"/*.grpc.swift 2>/dev/null | xarg
 mkdir -p "$OUT_DIR"
 find "$OUT_DIR" -maxdepth 1 -type f \( -name '*.pb.swift' -o -name '*.grpc.swift' \) -delete
 cp "$GEN"/*.swift "$OUT_DIR"/
+# Generated code keeps the generator's layout: swift format skips these files.
+for f in "$OUT_DIR"/*.pb.swift "$OUT_DIR"/*.grpc.swift; do
+  sed -i '1i // swift-format-ignore-file' "$f"
+done
 log "wrote: $(cd "$OUT_DIR" && ls *.pb.swift *.grpc.swift | tr '\n' ' ')"

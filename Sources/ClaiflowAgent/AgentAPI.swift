@@ -82,7 +82,8 @@ struct AgentAPI: Sendable {
             "client_version": .string(configuration.version),
             "client_lib_version": .string(configuration.libraryVersion),
         ]).serialized()
-        let (status, _, reply) = try await call(.post, "/api/v1/client/auth", jwt: nil, body: body, timeout: configuration.requestTimeout)
+        let (status, _, reply) = try await call(
+            .post, "/api/v1/client/auth", jwt: nil, body: body, timeout: configuration.requestTimeout)
         guard status == 200 else { throw Self.classify(status: status, body: reply, refusable: false) }
         let json = try? JSONValue.parse(reply)
         guard case .string(let token)? = json?.field("access_token"), !token.isEmpty else {

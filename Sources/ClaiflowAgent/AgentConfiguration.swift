@@ -61,7 +61,8 @@ public struct AgentConfiguration: Sendable, CustomStringConvertible {
         libraryVersion: String = AgentRuntime.libraryVersion, pollWait: Duration = .seconds(30),
         keepAliveInterval: Duration = .seconds(15), shutdownGrace: Duration = .seconds(30), rebounceWait: Duration = .seconds(30),
         initialBackoff: Duration = .milliseconds(500), maximumBackoff: Duration = .seconds(30),
-        reportRetryLimit: Duration = .seconds(600), finalReportTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(60)
+        reportRetryLimit: Duration = .seconds(600), finalReportTimeout: Duration = .seconds(10),
+        requestTimeout: Duration = .seconds(60)
     ) {
         self.serverURL = serverURL
         self.clusterUUID = clusterUUID
@@ -114,7 +115,9 @@ public struct AgentConfiguration: Sendable, CustomStringConvertible {
         ] where value <= .zero {
             throw ClaiflowError(.invalidArgument, "\(name): must be positive")
         }
-        for (name, value) in [("shutdownGrace", shutdownGrace), ("rebounceWait", rebounceWait), ("reportRetryLimit", reportRetryLimit)]
+        for (name, value) in [
+            ("shutdownGrace", shutdownGrace), ("rebounceWait", rebounceWait), ("reportRetryLimit", reportRetryLimit),
+        ]
         where value < .zero {
             throw ClaiflowError(.invalidArgument, "\(name): must not be negative")
         }

@@ -80,7 +80,8 @@ extension AgentRuntime {
     private func noteUpgradeChange(_ uuid: String, inEffect: Bool) {
         state.withLock { $0.committedUpgrade = inEffect ? uuid : nil }
         if inEffect {
-            logger.notice("upgrade: the agent's Deployment was changed; waiting for its rollout", metadata: ["service_uuid": .string(uuid)])
+            logger.notice(
+                "upgrade: the agent's Deployment was changed; waiting for its rollout", metadata: ["service_uuid": .string(uuid)])
         }
         signal.notify()
     }
@@ -102,7 +103,10 @@ extension AgentRuntime {
         let others = state.withLock { $0.running.count - 1 }
         logger.notice(
             "\(command) requested: no more polling; waiting for the other services",
-            metadata: ["service_uuid": .string(uuid), "others": .stringConvertible(others), "wait": .string(Self.format(configuration.rebounceWait))])
+            metadata: [
+                "service_uuid": .string(uuid), "others": .stringConvertible(others),
+                "wait": .string(Self.format(configuration.rebounceWait)),
+            ])
         let alone = await signal.waitUntil(deadline: .now + configuration.rebounceWait) {
             state.withLock { s in
                 if case .stopping = s.phase { return true }

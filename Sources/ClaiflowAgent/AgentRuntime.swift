@@ -218,7 +218,9 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         if failures == 1 || failures % 10 == 0 {
             logger.warning(
                 "cannot poll the server; retrying",
-                metadata: ["error": .string(error), "attempt": .stringConvertible(failures), "retry_in": .string(Self.format(delay))])
+                metadata: [
+                    "error": .string(error), "attempt": .stringConvertible(failures), "retry_in": .string(Self.format(delay)),
+                ])
         }
         _ = await signal.waitUntil(deadline: .now + delay) {
             state.withLock { s in
@@ -252,7 +254,11 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             return true
         }
         if !proceed { task.cancel() }
-        let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        let result = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
         state.withLock { s in
             s.pollTask = nil
             s.pollInFlight = false
@@ -266,7 +272,10 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     private func start(_ services: [PolledService], _ engine: FlowEngine) async {
         logger.info(
             "services received",
-            metadata: ["count": .stringConvertible(services.count), "service_uuids": .string(services.map(\.uuid).joined(separator: ","))])
+            metadata: [
+                "count": .stringConvertible(services.count),
+                "service_uuids": .string(services.map(\.uuid).joined(separator: ",")),
+            ])
         for service in services {
             let flow: Result<Flow, ClaiflowError>
             do throws(ClaiflowError) {
@@ -304,7 +313,9 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         signal.notify()
     }
 
-    private func execute(_ service: PolledService, _ parsed: Result<Flow, ClaiflowError>, _ run: ServiceRun, _ engine: FlowEngine) async {
+    private func execute(
+        _ service: PolledService, _ parsed: Result<Flow, ClaiflowError>, _ run: ServiceRun, _ engine: FlowEngine
+    ) async {
         var logger = self.logger
         logger[metadataKey: "service_uuid"] = .string(service.uuid)
         logger[metadataKey: "service_name"] = .string(service.name)
@@ -317,14 +328,16 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             logger.error("service has an invalid flow", metadata: ["error": .string(error.message)])
             await run.deliver(
                 StepReport(
-                    sequence: 0, stepID: "", status: .failed, error: "the service's flow is invalid: \(error.message)", started: now,
+                    sequence: 0, stepID: "", status: .failed, error: "the service's flow is invalid: \(error.message)",
+                    started: now,
                     ended: now))
             return
         }
         guard flow.stepMax > 0 else {
             let now = Timestamp.now()
             await run.deliver(
-                StepReport(sequence: 0, stepID: "", status: .failed, error: "the service's flow has no steps", started: now, ended: now))
+                StepReport(
+                    sequence: 0, stepID: "", status: .failed, error: "the service's flow has no steps", started: now, ended: now))
             return
         }
         await run.noteStepCount(flow.stepMax)

@@ -45,7 +45,8 @@ public struct AgentSettings: Sendable {
         func required(_ setting: AgentSetting) throws(ClaiflowError) -> String {
             guard let value = try reader.value(setting) else {
                 throw ClaiflowError(
-                    .invalidArgument, "missing \(setting.flag) (or \(setting.environmentName), or \(setting.key): in the config file)")
+                    .invalidArgument,
+                    "missing \(setting.flag) (or \(setting.environmentName), or \(setting.key): in the config file)")
             }
             return value.text
         }

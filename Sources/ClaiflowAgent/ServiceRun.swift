@@ -79,7 +79,8 @@ actor ServiceRun {
         defer { unlock() }
         guard stopCause == nil else { return }
         var metadata: Logger.Metadata = [
-            "step": .string(report.stepID), "sequence": .stringConvertible(report.sequence), "status": .string(Self.name(report.status)),
+            "step": .string(report.stepID), "sequence": .stringConvertible(report.sequence),
+            "status": .string(Self.name(report.status)),
         ]
         if report.status == .failed { metadata["error"] = .string(Self.excerpt(report.error)) }
         logger.info("step \(Self.name(report.status))", metadata: metadata)
@@ -226,7 +227,8 @@ actor ServiceRun {
                 logger.warning(
                     "report failed; retrying",
                     metadata: [
-                        "sequence": .stringConvertible(report.sequence), "error": .string(failure), "attempt": .stringConvertible(attempt),
+                        "sequence": .stringConvertible(report.sequence), "error": .string(failure),
+                        "attempt": .stringConvertible(attempt),
                         "retry_in": .string(AgentRuntime.format(delay)),
                     ])
             }

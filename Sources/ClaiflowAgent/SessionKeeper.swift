@@ -48,7 +48,8 @@ actor SessionKeeper {
                 authenticating = false
                 signal.notify()
                 logger.notice(
-                    "authenticated", metadata: ["session_uuid": .string(session.sessionUUID), "failed_attempts": .stringConvertible(failures)])
+                    "authenticated",
+                    metadata: ["session_uuid": .string(session.sessionUUID), "failed_attempts": .stringConvertible(failures)])
                 failures = 0
                 return session
             } catch {
@@ -63,9 +64,14 @@ actor SessionKeeper {
                     // operator can (new token secret, token renewed), so keep trying.
                     logger.error(
                         "handshake refused: check the cluster uuid and token",
-                        metadata: ["status": .stringConvertible(status), "error": .string(message), "attempt": .stringConvertible(failures)])
+                        metadata: [
+                            "status": .stringConvertible(status), "error": .string(message),
+                            "attempt": .stringConvertible(failures),
+                        ])
                 default:
-                    logger.warning("handshake failed", metadata: ["error": .string(error.description), "attempt": .stringConvertible(failures)])
+                    logger.warning(
+                        "handshake failed",
+                        metadata: ["error": .string(error.description), "attempt": .stringConvertible(failures)])
                 }
                 throw error
             }
@@ -75,7 +81,8 @@ actor SessionKeeper {
     /// Forgets a session the server refused (401), so that the next call authenticates again.
     func invalidate(_ session: AgentSession) {
         guard current?.token == session.token else { return }
-        logger.notice("session no longer accepted; authenticating again", metadata: ["session_uuid": .string(session.sessionUUID)])
+        logger.notice(
+            "session no longer accepted; authenticating again", metadata: ["session_uuid": .string(session.sessionUUID)])
         current = nil
     }
 }

@@ -75,7 +75,9 @@ actor EnvironmentSources {
         var env = template[path: containerPath + ["env"]]?.arrayValue ?? []
         let envFrom = (template[path: containerPath + ["envFrom"]]?.arrayValue ?? []).compactMap { source -> (Object, String)? in
             let prefix = source[path: ["prefix"]]?.stringValue ?? ""
-            if let name = source[path: ["secretRef", "name"]]?.stringValue { return (Object(resource: "secrets", name: name), prefix) }
+            if let name = source[path: ["secretRef", "name"]]?.stringValue {
+                return (Object(resource: "secrets", name: name), prefix)
+            }
             if let name = source[path: ["configMapRef", "name"]]?.stringValue {
                 return (Object(resource: "configmaps", name: name), prefix)
             }
@@ -87,7 +89,8 @@ actor EnvironmentSources {
                 if let (object, key) = Self.reference(source) {
                     change(object, key: key, to: value)
                 } else if source != nil {
-                    throw FlowCommandError("\"env_configs\": \(CommandInputs.quote(name)) comes from the pod's own fields: it cannot be set")
+                    throw FlowCommandError(
+                        "\"env_configs\": \(CommandInputs.quote(name)) comes from the pod's own fields: it cannot be set")
                 } else {
                     env[index] = .object(["name": .string(name), "value": .string(value)])
                 }
@@ -119,7 +122,8 @@ actor EnvironmentSources {
             if !placed {
                 let referenced = env.compactMap { Self.reference($0[path: ["valueFrom"]])?.0 }
                 for wanted in ["secrets", "configmaps"] {
-                    guard let object = referenced.first(where: { $0.resource == wanted }), try await contents(object) != nil else {
+                    guard let object = referenced.first(where: { $0.resource == wanted }), try await contents(object) != nil
+                    else {
                         continue
                     }
                     change(object, key: name, to: value)
@@ -151,7 +155,8 @@ actor EnvironmentSources {
                     contentType: "application/merge-patch+json")
             } catch {
                 let restored = await restore()
-                throw FlowCommandError("cannot change \(object.description): \(KubernetesAgentUpgrader.describe(error))\(restored)")
+                throw FlowCommandError(
+                    "cannot change \(object.description): \(KubernetesAgentUpgrader.describe(error))\(restored)")
             }
             written.append((object, Dictionary(uniqueKeysWithValues: values.keys.map { ($0, previous[$0]) })))
         }

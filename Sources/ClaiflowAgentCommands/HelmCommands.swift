@@ -124,9 +124,10 @@ enum HelmCommands {
             let file = FileManager.default.temporaryDirectory
                 .appendingPathComponent("claiflow-helm-values-\(UUID().uuidString).json")
             // JSON is YAML; the file is private to the agent's user and removed right after.
-            guard FileManager.default.createFile(
-                atPath: file.path, contents: Data(JSONValue.object(values).serialized().utf8),
-                attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: file.path, contents: Data(JSONValue.object(values).serialized().utf8),
+                    attributes: [.posixPermissions: 0o600])
             else {
                 throw FlowCommandError("cannot write the values file \(file.path)")
             }

@@ -77,7 +77,8 @@ public struct KubernetesAccess: Sendable, Equatable {
         do {
             ca = try String(contentsOfFile: caPath, encoding: .utf8)
         } catch {
-            throw KubernetesConfigurationError("cannot read the service account CA bundle \(caPath): \(error.localizedDescription)")
+            throw KubernetesConfigurationError(
+                "cannot read the service account CA bundle \(caPath): \(error.localizedDescription)")
         }
         let namespacePath = directory.appendingPathComponent("namespace").path
         let namespace = (try? String(contentsOfFile: namespacePath, encoding: .utf8))?

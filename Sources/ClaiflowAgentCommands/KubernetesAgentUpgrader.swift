@@ -125,7 +125,8 @@ public struct KubernetesAgentUpgrader: Sendable {
                 throw FlowCommandError("\"env_configs\": \(CommandInputs.quote(name)) is not a valid variable name")
             }
             guard let text = value.scalarText else {
-                throw FlowCommandError("\"env_configs\": the value of \(CommandInputs.quote(name)) must be a string, got \(value.typeName)")
+                throw FlowCommandError(
+                    "\"env_configs\": the value of \(CommandInputs.quote(name)) must be a string, got \(value.typeName)")
             }
             environment[name] = text
         }
@@ -143,7 +144,9 @@ public struct KubernetesAgentUpgrader: Sendable {
         guard let first = bytes.first, bytes.count <= 128, first != UInt8(ascii: "."), first != UInt8(ascii: "-") else {
             return false
         }
-        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+        return bytes.allSatisfy {
+            isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+        }
     }
 
     /// `sha256:` and 64 lowercase hex digits.
@@ -151,7 +154,9 @@ public struct KubernetesAgentUpgrader: Sendable {
         guard text.hasPrefix("sha256:") else { return false }
         let hex = text.utf8.dropFirst(7)
         return hex.count == 64
-            && hex.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+            && hex.allSatisfy {
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+            }
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {
@@ -248,7 +253,9 @@ public struct KubernetesAgentUpgrader: Sendable {
             }.value
             throw FlowCommandError("upgrade of deployment \(target.description) to \(newImage) failed: \(reason)\(restored)")
         }
-        logger.notice("the agent's new pods are available", metadata: ["deployment": .string(target.description), "image": .string(newImage)])
+        logger.notice(
+            "the agent's new pods are available",
+            metadata: ["deployment": .string(target.description), "image": .string(newImage)])
     }
 
     /// The error text of a failed call.
@@ -290,7 +297,8 @@ public struct KubernetesAgentUpgrader: Sendable {
         }
         guard let replicaSetName = Self.controller(of: pod, kind: "ReplicaSet") else {
             throw FlowCommandError(
-                "the agent's pod \(namespace)/\(name) is not run by a Deployment (\(Self.ownerText(pod))): it cannot upgrade itself")
+                "the agent's pod \(namespace)/\(name) is not run by a Deployment (\(Self.ownerText(pod))): it cannot upgrade itself"
+            )
         }
         let replicaSet = try await client.send("GET", Self.replicaSets.objectPath(name: replicaSetName, namespace: namespace))
         guard let deploymentName = Self.controller(of: replicaSet, kind: "Deployment") else {
@@ -372,7 +380,9 @@ public struct KubernetesAgentUpgrader: Sendable {
     /// Where a rollout stands, as `kubectl rollout status` judges it, except that it is done as
     /// soon as the new ReplicaSet's pods are all available (the old pods, this one among them,
     /// are then being terminated).
-    func rollout(of deployment: JSONValue, _ target: Target, generation: Int64, stamp: String, image: String) async throws
+    func rollout(
+        of deployment: JSONValue, _ target: Target, generation: Int64, stamp: String, image: String
+    ) async throws
         -> Progress
     {
         let status = deployment[path: ["status"]] ?? .object([:])
@@ -380,7 +390,9 @@ public struct KubernetesAgentUpgrader: Sendable {
             return .waiting("the Deployment controller has not observed the change yet")
         }
         for condition in status[path: ["conditions"]]?.arrayValue ?? []
-        where condition[path: ["type"]] == .string("Progressing") && condition[path: ["reason"]] == .string("ProgressDeadlineExceeded") {
+        where condition[path: ["type"]] == .string("Progressing")
+            && condition[path: ["reason"]] == .string("ProgressDeadlineExceeded")
+        {
             let message = condition[path: ["message"]]?.stringValue ?? ""
             return .failed("the rollout exceeded its progress deadline (ProgressDeadlineExceeded: \(message))")
         }
@@ -399,7 +411,9 @@ public struct KubernetesAgentUpgrader: Sendable {
         let list = try await client.send("GET", Self.replicaSets.collectionPath(namespace: target.namespace), query: query)
         let uid = deployment[path: ["metadata", "uid"]]
         let current = (list[path: ["items"]]?.arrayValue ?? []).first { replicaSet in
-            let owned = (replicaSet[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains { $0[path: ["uid"]] == uid }
+            let owned = (replicaSet[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains {
+                $0[path: ["uid"]] == uid
+            }
             let template = replicaSet[path: ["spec", "template"]]
             return owned && template?[path: ["metadata", "annotations", Self.restartedAtAnnotation]] == .string(stamp)
                 && template?[path: ["spec", "containers", "0", "image"]] == .string(image)

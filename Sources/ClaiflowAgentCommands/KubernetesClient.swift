@@ -91,7 +91,8 @@ struct KubernetesClient: Sendable {
         let parsed = try? JSONValue.parse(bytes.readableBytesView)
         guard (200..<300).contains(status) else {
             throw KubernetesAPIError(
-                status: status, message: Self.failureMessage(status: status, body: parsed, raw: bytes, method: method, path: path))
+                status: status, message: Self.failureMessage(status: status, body: parsed, raw: bytes, method: method, path: path)
+            )
         }
         guard let parsed else {
             throw FlowCommandError("kubernetes API \(method) \(path): the response is not JSON")

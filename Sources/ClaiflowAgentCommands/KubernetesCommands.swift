@@ -43,7 +43,9 @@ enum KubernetesCommands {
         return namespace
     }
 
-    static func get(_ resource: KubernetesResource, _ inputs: CommandInputs, _ client: KubernetesClient) async throws
+    static func get(
+        _ resource: KubernetesResource, _ inputs: CommandInputs, _ client: KubernetesClient
+    ) async throws
         -> JSONValue
     {
         let name = try inputs.requiredString("name")
@@ -51,7 +53,9 @@ enum KubernetesCommands {
         return try await client.send("GET", path)
     }
 
-    static func list(_ resource: KubernetesResource, _ inputs: CommandInputs, _ client: KubernetesClient) async throws
+    static func list(
+        _ resource: KubernetesResource, _ inputs: CommandInputs, _ client: KubernetesClient
+    ) async throws
         -> JSONValue
     {
         let namespace = resource.isNamespaced ? try inputs.nonEmptyString("namespace") : nil
@@ -72,7 +76,9 @@ enum KubernetesCommands {
         }.joined(separator: ",")
     }
 
-    static func patch(_ resource: KubernetesResource, _ inputs: CommandInputs, _ client: KubernetesClient) async throws
+    static func patch(
+        _ resource: KubernetesResource, _ inputs: CommandInputs, _ client: KubernetesClient
+    ) async throws
         -> JSONValue
     {
         let name = try inputs.requiredString("name")
@@ -90,7 +96,9 @@ enum KubernetesCommands {
         return try await client.send("PATCH", path, body: data, contentType: contentType)
     }
 
-    static func delete(_ resource: KubernetesResource, _ inputs: CommandInputs, _ client: KubernetesClient) async throws
+    static func delete(
+        _ resource: KubernetesResource, _ inputs: CommandInputs, _ client: KubernetesClient
+    ) async throws
         -> JSONValue
     {
         let name = try inputs.requiredString("name")

@@ -39,7 +39,8 @@ enum KubernetesExec {
             timeout = .milliseconds(Int64(seconds * 1000))
         }
         let container = try await self.container(inputs, namespace: namespace, pod: name, client)
-        let path = "/api/v1/namespaces/\(KubernetesClient.escapeSegment(namespace))/pods/\(KubernetesClient.escapeSegment(name))/exec"
+        let path =
+            "/api/v1/namespaces/\(KubernetesClient.escapeSegment(namespace))/pods/\(KubernetesClient.escapeSegment(name))/exec"
         let query = command.map { ("command", $0) } + [("container", container), ("stdout", "true"), ("stderr", "true")]
         let streams = try await ExecConnection.run(client, path: path, query: query, timeout: timeout)
         let stdout = streams.stdout.text
@@ -81,7 +82,8 @@ enum KubernetesExec {
         case .array(let items)?:
             words = try items.map {
                 guard case .string(let word) = $0 else {
-                    throw FlowCommandError("\"command\" must be a string or an array of strings, got an array with a \($0.typeName)")
+                    throw FlowCommandError(
+                        "\"command\" must be a string or an array of strings, got an array with a \($0.typeName)")
                 }
                 return word
             }
@@ -119,7 +121,9 @@ enum KubernetesExec {
                     guard let next = characters.next() else { throw FlowCommandError("\"command\" has an unterminated \" quote") }
                     if next == "\"" { break }
                     if next == "\\" {
-                        guard let escaped = characters.next() else { throw FlowCommandError("\"command\" has an unterminated \" quote") }
+                        guard let escaped = characters.next() else {
+                            throw FlowCommandError("\"command\" has an unterminated \" quote")
+                        }
                         if !"\"\\$`".contains(escaped) { current.append("\\") }
                         current.append(escaped)
                     } else {
@@ -140,7 +144,9 @@ enum KubernetesExec {
 
     /// `container_name`, else the pod's `kubectl.kubernetes.io/default-container` annotation, else
     /// its first container, as kubectl chooses; a completed pod is refused.
-    static func container(_ inputs: CommandInputs, namespace: String, pod name: String, _ client: KubernetesClient) async throws
+    static func container(
+        _ inputs: CommandInputs, namespace: String, pod name: String, _ client: KubernetesClient
+    ) async throws
         -> String
     {
         if let container = try inputs.nonEmptyString("container_name") { return container }
@@ -200,7 +206,9 @@ enum ExecConnection {
 
     /// Connects, upgrades and reads every stream until the server closes the connection, the
     /// timeout passes (the connection is closed and this throws) or the task is canceled.
-    static func run(_ client: KubernetesClient, path: String, query: [(String, String)], timeout: Duration) async throws -> Streams {
+    static func run(
+        _ client: KubernetesClient, path: String, query: [(String, String)], timeout: Duration
+    ) async throws -> Streams {
         let target = try Target(client, path: path, query: query)
         let timedOut = TimeoutFlag()
         let connection: (channel: any Channel, upgrade: EventLoopFuture<Upgrade>)
@@ -221,7 +229,10 @@ enum ExecConnection {
         defer { timer.cancel() }
         func failure(_ error: any Error) -> any Error {
             if Task.isCancelled { return CancellationError() }
-            if timedOut.isSet { return FlowCommandError("kubernetes exec \(path): timed out after \(KubernetesClient.describe(TimeAmount(timeout)))") }
+            if timedOut.isSet {
+                return FlowCommandError(
+                    "kubernetes exec \(path): timed out after \(KubernetesClient.describe(TimeAmount(timeout)))")
+            }
             if error is FlowCommandError || error is KubernetesAPIError { return error }
             return FlowCommandError("kubernetes API GET \(path): \(error)")
         }
@@ -235,7 +246,8 @@ enum ExecConnection {
                     let status = UInt(refused.head.status.code)
                     throw KubernetesAPIError(
                         status: status,
-                        message: KubernetesClient.failureMessage(status: status, body: parsed, raw: refused.body, method: "GET", path: path))
+                        message: KubernetesClient.failureMessage(
+                            status: status, body: parsed, raw: refused.body, method: "GET", path: path))
                 case .upgraded(let webSocket, let subprotocol):
                     guard let subprotocol, KubernetesExec.subprotocols.contains(subprotocol) else {
                         try? await webSocket.channel.close()
@@ -270,7 +282,8 @@ enum ExecConnection {
                     default: break  // an empty message, or a stream not asked for
                     }
                 case .ping:
-                    try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData))
+                    try await outbound.write(
+                        WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData))
                 case .connectionClose:
                     var data = frame.unmaskedData
                     let code = data.readSlice(length: 2) ?? ByteBuffer()

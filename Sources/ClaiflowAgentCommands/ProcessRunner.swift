@@ -70,7 +70,8 @@ enum ProcessRunner {
         var options = PlatformOptions()
         options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: terminationGrace)]
         let configuration = Configuration(
-            executable: .path(FilePath(executable)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options)
+            executable: .path(FilePath(executable)), arguments: Arguments(arguments), environment: .inherit,
+            platformOptions: options)
         // A launch can fail with ETXTBSY when the executable was just written and another thread
         // forked meanwhile (the child briefly holds the write descriptor): retry a few times.
         var attempt = 1

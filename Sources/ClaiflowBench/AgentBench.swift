@@ -38,7 +38,8 @@ struct AgentBench {
         }
         let cluster = "agentbench-" + Identifier.generate().prefix(6)
         _ = try await post("/api/v1/cluster", #"{"uuid":"\#(cluster)","name":"bench"}"#)
-        let tokenReply = try JSONValue.parse(try await post("/api/v1/cluster_token", #"{"name":"a","cluster_uuid":"\#(cluster)"}"#).readableBytesView)
+        let tokenReply = try JSONValue.parse(
+            try await post("/api/v1/cluster_token", #"{"name":"a","cluster_uuid":"\#(cluster)"}"#).readableBytesView)
         guard case .string(let token) = tokenReply.field("token") else { throw FlowBenchError("no token") }
 
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("claiflow")
@@ -64,10 +65,13 @@ struct AgentBench {
 
         func succeeded() async throws -> Int {
             try await app.store.database.read { db in
-                Int(try await db.first("SELECT COUNT(*) AS n FROM service WHERE status = \(bind: ServiceStatus.succeeded)")?.integer("n") ?? 0)
+                Int(
+                    try await db.first("SELECT COUNT(*) AS n FROM service WHERE status = \(bind: ServiceStatus.succeeded)")?
+                        .integer("n") ?? 0)
             }
         }
-        let flow = #"[{"$id":"a","$command":"claiflow.echo","inputs":{"n":"$inputs.n"}},{"$id":"b","$command":"claiflow.echo","inputs":{"m":"$a.outputs.n"}}]"#
+        let flow =
+            #"[{"$id":"a","$command":"claiflow.echo","inputs":{"n":"$inputs.n"}},{"$id":"b","$command":"claiflow.echo","inputs":{"m":"$a.outputs.n"}}]"#
         let start = ContinuousClock.now
         var peak = idle
         try await withThrowingTaskGroup(of: Void.self) { g in
@@ -75,7 +79,8 @@ struct AgentBench {
                 g.addTask {
                     var i = w
                     while i < services {
-                        _ = try await post("/api/v1/cluster/\(cluster)/service", #"{"uuid":"s\#(i)","flow":\#(flow),"inputs":{"n":\#(i)}}"#)
+                        _ = try await post(
+                            "/api/v1/cluster/\(cluster)/service", #"{"uuid":"s\#(i)","flow":\#(flow),"inputs":{"n":\#(i)}}"#)
                         i += 8
                     }
                 }

@@ -30,7 +30,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Filtered list requests per database.")
     var lists: Int = 5000
 
-    @Option(name: .customLong("service-creates"), help: "Service creates on 1 cluster per database (and a fiftieth of that on 100 clusters).")
+    @Option(
+        name: .customLong("service-creates"),
+        help: "Service creates on 1 cluster per database (and a fiftieth of that on 100 clusters).")
     var serviceCreates: Int = 2000
 
     @Option(name: .customLong("flow-runs"), help: "Flow evaluations of the 3-step flow benchmark.")
@@ -45,10 +47,14 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("dispatch-latency-samples"), help: "Services created one at a time to measure pickup latency.")
     var dispatchLatencySamples: Int = 1000
 
-    @Option(name: .customLong("dispatch-cycles"), help: "Full cycles (create, poll, processing, succeeded) for the throughput figure.")
+    @Option(
+        name: .customLong("dispatch-cycles"), help: "Full cycles (create, poll, processing, succeeded) for the throughput figure."
+    )
     var dispatchCycles: Int = 5000
 
-    @Option(name: .customLong("dispatch-transport"), help: "rest, grpc or both (default): the agent protocol of the dispatch benchmark.")
+    @Option(
+        name: .customLong("dispatch-transport"),
+        help: "rest, grpc or both (default): the agent protocol of the dispatch benchmark.")
     var dispatchTransport: String = "both"
 
     var dispatchTransports: [DispatchBench.Transport] {
@@ -87,15 +93,24 @@ struct Bench: AsyncParsableCommand {
         }
         var databases = database
         if databases.isEmpty {
-            databases = ["sqlite:" + FileManager.default.temporaryDirectory.appendingPathComponent("claiflow-bench-\(Identifier.generate()).sqlite").path]
+            databases = [
+                "sqlite:"
+                    + FileManager.default.temporaryDirectory.appendingPathComponent(
+                        "claiflow-bench-\(Identifier.generate()).sqlite"
+                    ).path
+            ]
         }
-        print("claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print(
+            "claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        )
         if agentOnly {
             print(pad("store", 10) + pad("services/s (1 agent)", 22) + pad("agent RSS idle MiB", 20) + "under load MiB")
             for db in databases {
                 let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
                 let a = try await AgentBench(databaseURL: db, services: agentServices, workers: 4).run()
-                print(pad(kind, 10) + pad(String(format: "%.0f", a.perSecond), 22) + pad(String(format: "%.1f", a.idleMiB), 20) + String(format: "%.1f", a.loadMiB))
+                print(
+                    pad(kind, 10) + pad(String(format: "%.0f", a.perSecond), 22) + pad(String(format: "%.1f", a.idleMiB), 20)
+                        + String(format: "%.1f", a.loadMiB))
             }
             return
         }
@@ -105,24 +120,29 @@ struct Bench: AsyncParsableCommand {
             for db in databases {
                 let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
                 let w = try await WebhookBench(databaseURL: db, samples: webhookSamples, burst: webhookBurst).run()
-                print(pad(kind, 10) + pad(String(format: "%.2f", w.p50), 22) + pad(String(format: "%.2f", w.p99), 9) + String(format: "%.0f", w.perSecond))
+                print(
+                    pad(kind, 10) + pad(String(format: "%.2f", w.p50), 22) + pad(String(format: "%.2f", w.p99), 9)
+                        + String(format: "%.0f", w.perSecond))
             }
             if webhooksOnly { return }
         }
         if dispatchAgents > 0 {
             print("")
-            print(pad("store", 10) + pad("transport", 11) + pad("agents parked", 15) + pad("idle stmt/s", 13) + pad("pickup p50 ms", 15) + pad("p99 ms", 9) + pad("cycles/s", 10) + "errors")
+            print(
+                pad("store", 10) + pad("transport", 11) + pad("agents parked", 15) + pad("idle stmt/s", 13)
+                    + pad("pickup p50 ms", 15) + pad("p99 ms", 9) + pad("cycles/s", 10) + "errors")
             for db in databases {
                 let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
                 for transport in dispatchTransports {
-                let f = try await DispatchBench(
-                    databaseURL: db, agents: dispatchAgents, latencySamples: dispatchLatencySamples, cycles: dispatchCycles,
-                    concurrency: concurrency, transport: transport
-                ).run()
-                print(
-                    pad(kind, 10) + pad(transport.rawValue, 11) + pad(String(f.parked), 15) + pad(String(format: "%.2f", f.idleStatementsPerSecond), 13)
-                        + pad(String(format: "%.2f", f.pickupP50), 15) + pad(String(format: "%.2f", f.pickupP99), 9)
-                        + pad(String(format: "%.0f", f.cyclesPerSecond), 10) + String(f.errors))
+                    let f = try await DispatchBench(
+                        databaseURL: db, agents: dispatchAgents, latencySamples: dispatchLatencySamples, cycles: dispatchCycles,
+                        concurrency: concurrency, transport: transport
+                    ).run()
+                    print(
+                        pad(kind, 10) + pad(transport.rawValue, 11) + pad(String(f.parked), 15)
+                            + pad(String(format: "%.2f", f.idleStatementsPerSecond), 13)
+                            + pad(String(format: "%.2f", f.pickupP50), 15) + pad(String(format: "%.2f", f.pickupP99), 9)
+                            + pad(String(format: "%.0f", f.cyclesPerSecond), 10) + String(f.errors))
                 }
             }
             if dispatchOnly { return }
@@ -221,7 +241,9 @@ struct Bench: AsyncParsableCommand {
     }
 
     /// Sends `count` requests with `concurrency` in flight; returns the rate and latency percentiles (ms).
-    func drive(count: Int, _ make: @escaping @Sendable (Int) -> HTTPClientRequest) async throws
+    func drive(
+        count: Int, _ make: @escaping @Sendable (Int) -> HTTPClientRequest
+    ) async throws
         -> (rate: Double, p50: Double, p99: Double, errors: Int)
     {
         let start = ContinuousClock.now

@@ -42,7 +42,8 @@ struct BenchServer {
         var grpcIt = grpcPorts.makeAsyncIterator()
         let grpcPort = withGRPC ? await grpcIt.next() : nil
         return BenchServer(
-            app: app, port: port, grpcPort: grpcPort, auth: "Bearer \(config.adminToken ?? "")", logger: logger, group: group, running: running)
+            app: app, port: port, grpcPort: grpcPort, auth: "Bearer \(config.adminToken ?? "")", logger: logger, group: group,
+            running: running)
     }
 
     /// Stops the server (and the extra services) and closes the store.

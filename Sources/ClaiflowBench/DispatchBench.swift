@@ -57,7 +57,8 @@ struct DispatchBench {
         clientConfig.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: agents + 64)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
 
-        @Sendable func call(_ method: HTTPMethod, _ path: String, _ body: String?, auth: String) async throws -> (Int, ByteBuffer) {
+        @Sendable func call(_ method: HTTPMethod, _ path: String, _ body: String?, auth: String) async throws -> (Int, ByteBuffer)
+        {
             var r = HTTPClientRequest(url: base + path)
             r.method = method
             r.headers.add(name: "Authorization", value: auth)
@@ -94,13 +95,15 @@ struct DispatchBench {
             let c = "b\(run)-\(i)"
             _ = try await call(.POST, "/api/v1/cluster", #"{"uuid":"\#(c)","name":"\#(c)"}"#, auth: admin)
             let secret = "secret-\(run)-\(i)-0123456789"
-            _ = try await call(.POST, "/api/v1/cluster_token", #"{"name":"a","cluster_uuid":"\#(c)","token":"\#(secret)"}"#, auth: admin)
+            _ = try await call(
+                .POST, "/api/v1/cluster_token", #"{"name":"a","cluster_uuid":"\#(c)","token":"\#(secret)"}"#, auth: admin)
             switch transport {
             case .rest:
                 let (status, body) = try await call(
                     .POST, "/api/v1/client/auth", #"{"cluster_uuid":"\#(c)","assertion":"\#(secret)","client_version":"bench"}"#,
                     auth: "")
-                guard status == 200, case .string(let jwt) = try JSONValue.parse(body.readableBytesView).field("access_token") else {
+                guard status == 200, case .string(let jwt) = try JSONValue.parse(body.readableBytesView).field("access_token")
+                else {
                     throw FlowBenchError("agent auth failed: \(status)")
                 }
                 fleet.append(RESTBenchAgent(auth: "Bearer \(jwt)", call: call))
@@ -127,7 +130,8 @@ struct DispatchBench {
                                     pickups.picked(uuid)
                                     let started = Timestamp.now()
                                     _ = try await agent.report(uuid, status: 2, result: "", started: started, ended: nil)
-                                    let ok = try await agent.report(uuid, status: 4, result: "{}", started: started, ended: .now())
+                                    let ok = try await agent.report(
+                                        uuid, status: 4, result: "{}", started: started, ended: .now())
                                     if ok { pickups.finished() } else { pickups.failed() }
                                 }
                             } catch {
@@ -156,7 +160,9 @@ struct DispatchBench {
             let uuid = "lat\(i)"
             let cluster = "b\(run)-\(Int.random(in: 0..<agents))"
             let sent = ContinuousClock.now
-            _ = try await call(.POST, "/api/v1/cluster/\(cluster)/service", #"{"uuid":"\#(uuid)","flow":[{"$id":"s","$command":"noop"}]}"#, auth: admin)
+            _ = try await call(
+                .POST, "/api/v1/cluster/\(cluster)/service", #"{"uuid":"\#(uuid)","flow":[{"$id":"s","$command":"noop"}]}"#,
+                auth: admin)
             var picked = pickups.time(uuid)
             let until = ContinuousClock.now + .seconds(10)
             while picked == nil, ContinuousClock.now < until {
@@ -166,7 +172,9 @@ struct DispatchBench {
             if let picked { latencies.append(seconds(picked - sent) * 1000) } else { pickups.failed() }
         }
         latencies.sort()
-        func pct(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        func pct(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
 
         // Throughput: full cycles with `concurrency` creators.
         let before = pickups.finishedCount
@@ -178,7 +186,8 @@ struct DispatchBench {
                     while i < cycles {
                         let cluster = "b\(run)-\(i % agents)"
                         _ = try? await call(
-                            .POST, "/api/v1/cluster/\(cluster)/service", #"{"uuid":"cyc\#(i)","flow":[{"$id":"s","$command":"noop"}]}"#,
+                            .POST, "/api/v1/cluster/\(cluster)/service",
+                            #"{"uuid":"cyc\#(i)","flow":[{"$id":"s","$command":"noop"}]}"#,
                             auth: admin)
                         i += concurrency
                     }
@@ -218,7 +227,8 @@ struct RESTBenchAgent: BenchAgent {
     let auth: String
     let call: @Sendable (HTTPMethod, String, String?, String) async throws -> (Int, ByteBuffer)
 
-    init(auth: String, call: @escaping @Sendable (HTTPMethod, String, String?, _ auth: String) async throws -> (Int, ByteBuffer)) {
+    init(auth: String, call: @escaping @Sendable (HTTPMethod, String, String?, _ auth: String) async throws -> (Int, ByteBuffer))
+    {
         self.auth = auth
         self.call = call
     }
@@ -232,7 +242,8 @@ struct RESTBenchAgent: BenchAgent {
     }
 
     func report(_ uuid: String, status: Int, result: String, started: Timestamp, ended: Timestamp?) async throws -> Bool {
-        var body = #"{"uuid":"\#(uuid)","sequence":0,"status":\#(status),"result":\#(JSONValue.string(result).serialized()),"started":"\#(started.rfc3339)""#
+        var body =
+            #"{"uuid":"\#(uuid)","sequence":0,"status":\#(status),"result":\#(JSONValue.string(result).serialized()),"started":"\#(started.rfc3339)""#
         if let ended { body += #","ended":"\#(ended.rfc3339)""# }
         return try await call(.PUT, "/api/v1/client/service", body + "}", auth).0 == 200
     }

@@ -60,9 +60,12 @@ struct WebhookBench {
         }
         let run = Identifier.generate().prefix(6)
         try await post("/api/v1/cluster", #"{"uuid":"w\#(run)","name":"w"}"#)
-        try await post("/api/v1/webhook", #"{"uuid":"h\#(run)","name":"bench","url":"http://127.0.0.1:\#(rport)/hook","method":"POST"}"#)
+        try await post(
+            "/api/v1/webhook", #"{"uuid":"h\#(run)","name":"bench","url":"http://127.0.0.1:\#(rport)/hook","method":"POST"}"#)
         func create(_ uuid: String) async throws {
-            try await post("/api/v1/cluster/w\(run)/service", #"{"uuid":"\#(uuid)","flow":[{"$id":"a","$command":"x"}],"webhook":"h\#(run)"}"#)
+            try await post(
+                "/api/v1/cluster/w\(run)/service",
+                #"{"uuid":"\#(uuid)","flow":[{"$id":"a","$command":"x"}],"webhook":"h\#(run)"}"#)
         }
         var delays: [Double] = []
         for i in 0..<samples {
@@ -85,7 +88,9 @@ struct WebhookBench {
                 g.addTask {
                     var i = w
                     while i < burst {
-                        try await post("/api/v1/cluster/w\(run)/service", #"{"uuid":"b\#(i)","flow":[{"$id":"a","$command":"x"}],"webhook":"h\#(run)"}"#)
+                        try await post(
+                            "/api/v1/cluster/w\(run)/service",
+                            #"{"uuid":"b\#(i)","flow":[{"$id":"a","$command":"x"}],"webhook":"h\#(run)"}"#)
                         i += 8
                     }
                 }

@@ -36,7 +36,8 @@ public struct ConfigFile: Sendable {
                 parsingOptions: .init(secretKeys: secretKeys), filePath: FilePath(path), allowMissing: false)
         } catch let problem as SettingsFileSnapshot.Problem {
             switch problem {
-            case .invalidYAML(let reason): throw ClaiflowError(.invalidArgument, "config file \(path) is not valid YAML: \(reason)")
+            case .invalidYAML(let reason):
+                throw ClaiflowError(.invalidArgument, "config file \(path) is not valid YAML: \(reason)")
             case .notAMapping: throw ClaiflowError(.invalidArgument, "config file \(path) must be a mapping of key: value")
             case .notAScalar: throw ClaiflowError(.invalidArgument, "config file \(path): every value must be a plain scalar")
             }

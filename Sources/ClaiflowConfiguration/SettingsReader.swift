@@ -24,7 +24,8 @@ public struct SettingsReader<Setting: ConfigurationSetting>: Sendable {
         func keep(_ value: String) -> Bool { !ignoresBlankValues || !value.trimmingCharacters(in: .whitespaces).isEmpty }
         var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, value) in flags where keep(value) {
-            flagValues[AbsoluteConfigKey([key])] = ConfigValue(.string(value), isSecret: Setting(rawValue: key)?.isSecret ?? false)
+            flagValues[AbsoluteConfigKey([key])] = ConfigValue(
+                .string(value), isSecret: Setting(rawValue: key)?.isSecret ?? false)
         }
         let secretVariables = Set(Setting.allCases.filter(\.isSecret).map(\.environmentName))
         let environmentProvider = EnvironmentVariablesProvider(

@@ -49,7 +49,9 @@ public enum KnownGlobalVariable: String, Sendable, CaseIterable {
             guard let bytes = Base64.decode(value) else { return "not valid standard (padded) base64" }
             return bytes.count < 32 ? "the secret must decode to at least 32 bytes, got \(bytes.count)" : nil
         case .clusterTokenExpirationTime, .clientConfigServiceValidityPeriod:
-            guard let d = GoDuration(parsing: value) else { return "invalid duration \"\(value)\" (examples: 8760h, 10m0s, 1h30m)" }
+            guard let d = GoDuration(parsing: value) else {
+                return "invalid duration \"\(value)\" (examples: 8760h, 10m0s, 1h30m)"
+            }
             return d.nanoseconds < 0 ? "the duration must not be negative" : nil
         case .clientSessionExpirationTime:
             guard let d = GoDuration(parsing: value) else { return "invalid duration \"\(value)\" (examples: 1m0s, 90s)" }

@@ -32,7 +32,10 @@ public struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertibl
             negative = f == UInt8(ascii: "-")
             s = s.dropFirst()
         }
-        if s.elementsEqual("0".utf8) { self.nanoseconds = 0; return }
+        if s.elementsEqual("0".utf8) {
+            self.nanoseconds = 0
+            return
+        }
         if s.isEmpty { return nil }
         let limit: UInt64 = 1 << 63
         var total: UInt64 = 0
@@ -104,9 +107,15 @@ public struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertibl
         while let c = rest.first, isDigit(c) {
             rest = rest.dropFirst()
             if overflow { continue }
-            guard x <= (1 << 63 - 1) / 10 else { overflow = true; continue }
+            guard x <= (1 << 63 - 1) / 10 else {
+                overflow = true
+                continue
+            }
             let y = x * 10 + UInt64(c - UInt8(ascii: "0"))
-            guard y <= 1 << 63 else { overflow = true; continue }
+            guard y <= 1 << 63 else {
+                overflow = true
+                continue
+            }
             x = y
             scale *= 10
         }

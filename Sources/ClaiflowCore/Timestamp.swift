@@ -53,7 +53,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
             let s = String(v)
             return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
         }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(rem / 3600, 2)):\(pad(rem % 3600 / 60, 2)):\(pad(rem % 60, 2)).\(pad(micros, 6))Z"
+        return
+            "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(rem / 3600, 2)):\(pad(rem % 3600 / 60, 2)):\(pad(rem % 60, 2)).\(pad(micros, 6))Z"
     }
 
     /// Parses RFC 3339 (`2024-01-01T00:00:00Z`, any offset, 0–9 fractional digits; `t`, `z` and a
@@ -80,13 +81,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         }
         guard let y = digits(4), expect(45), let mo = digits(2), expect(45), let d = digits(2) else { return nil }
         guard (1...12).contains(mo), d >= 1, d <= Self.daysInMonth(y, mo) else { return nil }
-        var hh: Int64 = 0, mm: Int64 = 0, ss: Int64 = 0, frac: Int64 = 0, offset: Int64 = 0
+        var hh: Int64 = 0
+        var mm: Int64 = 0
+        var ss: Int64 = 0
+        var frac: Int64 = 0
+        var offset: Int64 = 0
         if i < b.count {
             guard b[i] == 84 || b[i] == 116 || b[i] == 32 else { return nil }  // T t space
             i += 1
             guard let h = digits(2), expect(58), let mi = digits(2), expect(58), let s = digits(2) else { return nil }
             guard h < 24, mi < 60, s < 60 else { return nil }
-            hh = h; mm = mi; ss = s
+            hh = h
+            mm = mi
+            ss = s
             if i < b.count, b[i] == 46 {  // .
                 i += 1
                 var n = 0

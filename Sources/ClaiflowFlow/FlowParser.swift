@@ -67,7 +67,9 @@ struct FlowParser {
         return steps
     }
 
-    private func parseStep(_ object: [String: JSONValue], id: String, location: String, scope: [Frame]) throws(ClaiflowError) -> FlowStep {
+    private func parseStep(
+        _ object: [String: JSONValue], id: String, location: String, scope: [Frame]
+    ) throws(ClaiflowError) -> FlowStep {
         let site = Site(location: location, stepID: id)
         if let command = object["$command"] {
             guard case .string(let name) = command, !name.isEmpty else {
@@ -96,7 +98,8 @@ struct FlowParser {
             case .array:
                 source = try template(range, location: "$range", site: site, scope: scope)
             case .string:
-                throw Self.error(site, "$range", "must be an array or a reference string (starting with \"$\"), got a literal string")
+                throw Self.error(
+                    site, "$range", "must be an array or a reference string (starting with \"$\"), got a literal string")
             case .object:
                 throw Self.error(site, "$range", "must be an array or a reference string; objects cannot be iterated")
             default:
@@ -147,7 +150,8 @@ struct FlowParser {
 
     /// Turns a JSON value into a template: strings starting with `$` are references, `$$…` is a
     /// literal string starting with `$`, everything else is literal. Object keys are never references.
-    private func template(_ value: JSONValue, location: String, site: Site, scope: [Frame]) throws(ClaiflowError) -> ValueTemplate {
+    private func template(_ value: JSONValue, location: String, site: Site, scope: [Frame]) throws(ClaiflowError) -> ValueTemplate
+    {
         switch value {
         case .string(let text):
             if text.hasPrefix("$$") { return .literal(.string(String(text.dropFirst()))) }
@@ -271,7 +275,9 @@ struct FlowParser {
                         + "select an iteration as in \"$\(path)[0].$\(root).outputs\"")
             }
             if selector.hops.isEmpty, !text.contains(".") {
-                throw fail("no step \"\(root)\" in this flow; to write a literal string that starts with \"$\", double it (\"$\(text)\")")
+                throw fail(
+                    "no step \"\(root)\" in this flow; to write a literal string that starts with \"$\", double it (\"$\(text)\")"
+                )
             }
             throw fail("no step \"\(root)\" in this flow")
         }
@@ -310,7 +316,8 @@ struct FlowParser {
             break
         case (.range?, .outputs):
             if enclosing {
-                throw fail("iteration \"\(currentName)\" contains this step, so its outputs are not complete yet; use .key or .val")
+                throw fail(
+                    "iteration \"\(currentName)\" contains this step, so its outputs are not complete yet; use .key or .val")
             }
         case (.command?, _):
             throw fail("step \"\(currentName)\" is a command: it has .outputs and .inputs, not .\(selector.slot.rawValue)")

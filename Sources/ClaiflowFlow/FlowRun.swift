@@ -149,7 +149,8 @@ final class FlowRun {
                 guard case .array(let elements) = value else {
                     throw Self.failure(
                         fullID,
-                        "$print.hide: reference \(Self.quote(reference.text)) resolved to \(value.typeName), expected an array of step ids")
+                        "$print.hide: reference \(Self.quote(reference.text)) resolved to \(value.typeName), expected an array of step ids"
+                    )
                 }
                 var ids = Set<String>()
                 for element in elements {
@@ -205,7 +206,9 @@ final class FlowRun {
 
     // MARK: - References
 
-    private func commandInputs(_ spec: FlowStep.CommandInputs, stepID: String, prefix: [InstancePart]) throws(FlowFailure) -> JSONValue? {
+    private func commandInputs(
+        _ spec: FlowStep.CommandInputs, stepID: String, prefix: [InstancePart]
+    ) throws(FlowFailure) -> JSONValue? {
         switch spec {
         case .none:
             return nil
@@ -216,7 +219,8 @@ final class FlowRun {
             guard case .object = value else {
                 throw Self.failure(
                     stepID,
-                    "inputs: reference \(Self.quote(reference.text)) resolved to \(value.typeName) \(value.excerpt), expected an object")
+                    "inputs: reference \(Self.quote(reference.text)) resolved to \(value.typeName) \(value.excerpt), expected an object"
+                )
             }
             return value
         }
@@ -287,7 +291,8 @@ final class FlowRun {
                     let v = try value(of: nested, prefix: prefix)
                     guard let i = v.exactInt, i >= 0 else {
                         throw EvaluationError(
-                            reason: "the iteration index \(Self.quote(nested.text)) is \(v.excerpt), expected a non-negative integer")
+                            reason:
+                                "the iteration index \(Self.quote(nested.text)) is \(v.excerpt), expected a non-negative integer")
                     }
                     index = i
                 }
@@ -309,11 +314,13 @@ final class FlowRun {
                 switch target.slot {
                 case .outputs: throw EvaluationError(reason: "step \(Self.quote(key.display)) has no outputs yet")
                 case .inputs: throw EvaluationError(reason: "step \(Self.quote(key.display)) has no inputs")
-                case .key, .val: throw EvaluationError(reason: "iteration \(Self.quote(key.display)) has not started an iteration")
+                case .key, .val:
+                    throw EvaluationError(reason: "iteration \(Self.quote(key.display)) has not started an iteration")
                 }
             }
             return try lookup(
-                base, from: .slot(key, target.slot), path: target.path, prefix: prefix, source: "\(key.display).\(target.slot.rawValue)")
+                base, from: .slot(key, target.slot), path: target.path, prefix: prefix,
+                source: "\(key.display).\(target.slot.rawValue)")
         }
     }
 

@@ -114,7 +114,8 @@ struct ReferenceParser {
         return ReferenceSyntax(text: String(String.UnicodeScalarView(scalars[start..<position])), root: root, path: path)
     }
 
-    private mutating func parseSelector(root: String, nameStart: Int) throws(ReferenceSyntaxError) -> ReferenceSyntax.StepSelector {
+    private mutating func parseSelector(root: String, nameStart: Int) throws(ReferenceSyntaxError) -> ReferenceSyntax.StepSelector
+    {
         var hops: [(index: ReferenceSyntax.IndexSyntax, child: String)] = []
         var current = root
         while true {
@@ -145,7 +146,8 @@ struct ReferenceParser {
                 }
                 return .init(root: root, hops: hops, slot: slot)
             case let c?:
-                throw unexpected(c, context: "after step \"\(current)\" (expected .outputs, .inputs, .key or .val)", inStepID: true)
+                throw unexpected(
+                    c, context: "after step \"\(current)\" (expected .outputs, .inputs, .key or .val)", inStepID: true)
             case nil:
                 throw error("incomplete reference: expected .outputs, .inputs, .key or .val after step \"\(current)\"")
             }
@@ -167,7 +169,8 @@ struct ReferenceParser {
                 } else {
                     guard let first = peek(), first == "_" || isASCIILetter(first) else {
                         if let c = peek(), isDigit(c) {
-                            throw error("a key cannot start with a digit; write [\(c)] for an array index or [\"\(c)…\"] for a key")
+                            throw error(
+                                "a key cannot start with a digit; write [\(c)] for an array index or [\"\(c)…\"] for a key")
                         }
                         if let c = peek() { throw unexpected(c, context: "after \".\" (expected a key)") }
                         throw error("expected a key after \".\"")
@@ -316,7 +319,9 @@ struct ReferenceParser {
     }
 
     private func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 48 && c.value <= 57 }
-    private func isASCIILetter(_ c: Unicode.Scalar) -> Bool { (c.value >= 65 && c.value <= 90) || (c.value >= 97 && c.value <= 122) }
+    private func isASCIILetter(_ c: Unicode.Scalar) -> Bool {
+        (c.value >= 65 && c.value <= 90) || (c.value >= 97 && c.value <= 122)
+    }
     private func hexValue(_ c: Unicode.Scalar) -> UInt32? {
         switch c.value {
         case 48...57: c.value - 48

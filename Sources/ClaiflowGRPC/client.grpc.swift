@@ -1,3 +1,4 @@
+// swift-format-ignore-file
 /// The original agent's gRPC API (served on port 18099), see docs/grpc.md.
 /// Package, service, method, message and field names/numbers are wire facts: do not change them.
 ///   /pkg.server.api.client.ClientService/Auth_v1

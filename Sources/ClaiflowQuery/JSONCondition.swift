@@ -18,7 +18,8 @@ struct JSONConditionCompiler {
         }
         guard members.count == 1 else {
             if members.isEmpty {
-                throw ClaiflowError(.invalidArgument, "empty condition object; expected exactly one operator like {\"eq\":{\"column\":value}}")
+                throw ClaiflowError(
+                    .invalidArgument, "empty condition object; expected exactly one operator like {\"eq\":{\"column\":value}}")
             }
             throw ClaiflowError(
                 .invalidArgument,
@@ -103,13 +104,16 @@ struct JSONConditionCompiler {
     }
 
     /// The single `"column": value` member of a comparison operand; the column must be known.
-    private func singleColumn(_ operand: JSONDocument, opName: String, form: String) throws(ClaiflowError) -> (String, JSONDocument) {
+    private func singleColumn(
+        _ operand: JSONDocument, opName: String, form: String
+    ) throws(ClaiflowError) -> (String, JSONDocument) {
         guard case .object(let members) = operand else {
             throw ClaiflowError(.invalidArgument, "operator \(opName) expects an object \(form), got \(operand.kindName)")
         }
         guard members.count == 1 else {
             if members.isEmpty {
-                throw ClaiflowError(.invalidArgument, "operator \(opName) expects an object \(form) with one column, got an empty object")
+                throw ClaiflowError(
+                    .invalidArgument, "operator \(opName) expects an object \(form) with one column, got an empty object")
             }
             throw ClaiflowError(
                 .invalidArgument,
@@ -130,7 +134,8 @@ struct JSONConditionCompiler {
         case .array, .object:
             throw ClaiflowError(
                 .invalidArgument,
-                "operator \(opName) on column \(quoted(column)): a value must be a string, number, boolean or null, got \(json.kindName)")
+                "operator \(opName) on column \(quoted(column)): a value must be a string, number, boolean or null, got \(json.kindName)"
+            )
         }
     }
 

@@ -59,7 +59,8 @@ public struct ListQueryParser: Sendable {
             guard case .object = json else {
                 throw ClaiflowError(
                     .invalidArgument,
-                    "expected a JSON object like {\"eq\":{\"column\":value}} or an s-expression like (eq column value), got \(json.kindName)")
+                    "expected a JSON object like {\"eq\":{\"column\":value}} or an s-expression like (eq column value), got \(json.kindName)"
+                )
             }
             return try JSONConditionCompiler(builder: builder).compile(json)
         }
@@ -133,13 +134,15 @@ public struct ListQueryParser: Sendable {
         case .object(let members):
             guard members.count == 1 else {
                 if members.isEmpty {
-                    throw ClaiflowError(.invalidArgument, "empty order object; expected {\"asc\": columns} or {\"desc\": columns}")
+                    throw ClaiflowError(
+                        .invalidArgument, "empty order object; expected {\"asc\": columns} or {\"desc\": columns}")
                 }
                 let keys = Set(members.map { $0.key.lowercased() })
                 if keys.contains("asc") && keys.contains("desc") {
                     throw ClaiflowError(
                         .invalidArgument,
-                        "an order object must not contain both asc and desc; use an array like [{\"asc\":\"a\"},{\"desc\":\"b\"}]")
+                        "an order object must not contain both asc and desc; use an array like [{\"asc\":\"a\"},{\"desc\":\"b\"}]"
+                    )
                 }
                 throw ClaiflowError(
                     .invalidArgument,
@@ -187,7 +190,8 @@ public struct ListQueryParser: Sendable {
             }
         default:
             throw ClaiflowError(
-                .invalidArgument, "order direction \(direction) expects a column name or an array of column names, got \(json.kindName)")
+                .invalidArgument,
+                "order direction \(direction) expects a column name or an array of column names, got \(json.kindName)")
         }
     }
 

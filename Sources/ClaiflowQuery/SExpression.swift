@@ -168,7 +168,8 @@ struct SExprConditionCompiler {
         guard let op = ConditionOperator(name: name) else {
             throw ClaiflowError(
                 .invalidArgument,
-                "unsupported form (\(quoted(name).dropFirst().dropLast()) …); supported operators: \(ConditionOperator.supportedList)")
+                "unsupported form (\(quoted(name).dropFirst().dropLast()) …); supported operators: \(ConditionOperator.supportedList)"
+            )
         }
         let opName = name.lowercased()
         let args = Array(items.dropFirst())
@@ -203,7 +204,8 @@ struct SExprConditionCompiler {
             return try builder.isNull(column: try columnName(args[0], opName: opName))
         case .inList:
             guard let first = args.first else {
-                throw ClaiflowError(.invalidArgument, "operator in expects (in column value…) or (in column '(value…)), got no arguments")
+                throw ClaiflowError(
+                    .invalidArgument, "operator in expects (in column value…) or (in column '(value…)), got no arguments")
             }
             let column = try columnName(first, opName: opName)
             let valueForms = valueList(Array(args.dropFirst()))
@@ -217,7 +219,8 @@ struct SExprConditionCompiler {
         case .between:
             guard let first = args.first else {
                 throw ClaiflowError(
-                    .invalidArgument, "operator between expects (between column low high) or (between column '(low high)), got no arguments")
+                    .invalidArgument,
+                    "operator between expects (between column low high) or (between column '(low high)), got no arguments")
             }
             let column = try columnName(first, opName: opName)
             let valueForms = valueList(Array(args.dropFirst()))
@@ -254,7 +257,8 @@ struct SExprConditionCompiler {
             return name
         default:
             throw ClaiflowError(
-                .invalidArgument, "operator \(opName) expects a column name (symbol or string) as first argument, got \(form.display)")
+                .invalidArgument,
+                "operator \(opName) expects a column name (symbol or string) as first argument, got \(form.display)")
         }
     }
 

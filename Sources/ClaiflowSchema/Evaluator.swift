@@ -290,7 +290,8 @@ final class Evaluator {
             }
             if let maximum, matches > maximum {
                 if collect {
-                    report(node, "maxContains", "\(matches) items match the \"contains\" schema, more than the maximum \(maximum)")
+                    report(
+                        node, "maxContains", "\(matches) items match the \"contains\" schema, more than the maximum \(maximum)")
                 }
                 return false
             }
@@ -470,12 +471,14 @@ final class Evaluator {
             if collect {
                 if matches.isEmpty {
                     let why = closest(schemas, value)
-                    report(node, "oneOf", "\(preview(value)) does not match any of the \(schemas.count) schemas in \"oneOf\"\(why)")
+                    report(
+                        node, "oneOf", "\(preview(value)) does not match any of the \(schemas.count) schemas in \"oneOf\"\(why)")
                 } else {
                     let which = matches.map { "#\($0)" }.joined(separator: ", ")
                     report(
                         node, "oneOf",
-                        "\(preview(value)) matches \(matches.count) of the schemas in \"oneOf\" (\(which)); exactly one must match")
+                        "\(preview(value)) matches \(matches.count) of the schemas in \"oneOf\" (\(which)); exactly one must match"
+                    )
                 }
             }
             return false

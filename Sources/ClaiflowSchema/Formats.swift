@@ -325,7 +325,9 @@ enum URISyntax {
 
     /// Whether every character of `text` is allowed (`extra` besides unreserved, sub-delims and
     /// percent-encodings).
-    private static func allowed(_ text: [Unicode.Scalar], extra: String, international: Bool, privateUse: Bool = false)
+    private static func allowed(
+        _ text: [Unicode.Scalar], extra: String, international: Bool, privateUse: Bool = false
+    )
         -> Bool
     {
         var i = 0

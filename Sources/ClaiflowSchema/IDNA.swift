@@ -136,7 +136,8 @@ enum IDNA {
             0x06CB, 0x06CD, 0x06CF, 0x06D2, 0x06D3, 0x06D5, 0x06EE, 0x06EF,
         ]
         if rightJoining.contains(v) || (0x0688...0x0699).contains(v) { return .right }
-        let arabicLetters = (0x0620...0x064A).contains(v) || (0x066E...0x06D3).contains(v) || (0x06FA...0x06FF).contains(v)
+        let arabicLetters =
+            (0x0620...0x064A).contains(v) || (0x066E...0x06D3).contains(v) || (0x06FA...0x06FF).contains(v)
             || (0x0750...0x077F).contains(v) || (0x08A0...0x08C9).contains(v)
         if arabicLetters && c.properties.generalCategory == .otherLetter { return .dual }
         return .none
@@ -265,7 +266,9 @@ enum Punycode {
             start = delimiter + 1
             if delimiter == 0 { return nil }
         }
-        var n = initialN, i = 0, bias = initialBias
+        var n = initialN
+        var i = 0
+        var bias = initialBias
         var position = start
         while position < bytes.count {
             let oldI = i
@@ -301,7 +304,9 @@ enum Punycode {
         let basicCount = output.unicodeScalars.count
         var handled = basicCount
         if basicCount > 0 { output += "-" }
-        var n = initialN, delta = 0, bias = initialBias
+        var n = initialN
+        var delta = 0
+        var bias = initialBias
         while handled < input.count {
             let m = input.map { Int($0.value) }.filter { $0 >= n }.min() ?? n
             delta += (m - n) * (handled + 1)

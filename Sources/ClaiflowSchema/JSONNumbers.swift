@@ -75,7 +75,8 @@ enum JSONNumber: Sendable, Equatable, CustomStringConvertible {
             return x.isMultiple(of: m)
         }
         // Fallback (more than 19 significant digits): tolerant floating point.
-        let xv = doubleValue, mv = divisor.doubleValue
+        let xv = doubleValue
+        let mv = divisor.doubleValue
         guard mv != 0, xv.isFinite else { return false }
         let q = xv / mv
         guard q.isFinite else { return false }
@@ -107,7 +108,8 @@ struct DecimalParts {
     }
 
     init(mantissa: UInt64, exponent: Int) {
-        var m = mantissa, e = exponent
+        var m = mantissa
+        var e = exponent
         while m != 0 && m % 10 == 0 {
             m /= 10
             e += 1

@@ -55,7 +55,9 @@ public struct JSONSchema: Sendable {
     /// - Throws: `ClaiflowError` 400 naming the JSON pointer in the schema and the problem: an
     ///   unknown `$schema`, a keyword value of the wrong type, an invalid regular expression, an
     ///   unresolvable `$ref`, …
-    public init(_ schema: JSONValue, options: Options = Options(), loader: RemoteSchemaLoader? = nil)
+    public init(
+        _ schema: JSONValue, options: Options = Options(), loader: RemoteSchemaLoader? = nil
+    )
         throws(ClaiflowError)
     {
         let compiler = SchemaCompiler(options: options, loader: loader)
@@ -65,7 +67,9 @@ public struct JSONSchema: Sendable {
     /// Parses and compiles a schema given as JSON text.
     ///
     /// - Throws: `ClaiflowError` 400 for malformed JSON or an invalid schema.
-    public init(text: String, options: Options = Options(), loader: RemoteSchemaLoader? = nil)
+    public init(
+        text: String, options: Options = Options(), loader: RemoteSchemaLoader? = nil
+    )
         throws(ClaiflowError)
     {
         let value: JSONValue
@@ -138,7 +142,9 @@ extension JSONSchema {
     ///
     /// Formats are not asserted. A `$schema` other than draft-07 or 2020-12 yields one violation
     /// of keyword `$schema`.
-    public static func metaschemaViolations(of schema: JSONValue, defaultDraft: Draft = .draft7)
+    public static func metaschemaViolations(
+        of schema: JSONValue, defaultDraft: Draft = .draft7
+    )
         -> [SchemaViolation]
     {
         var draft = defaultDraft
@@ -147,7 +153,8 @@ extension JSONSchema {
                 return [
                     SchemaViolation(
                         instancePointer: "/$schema", keyword: "$schema", schemaPointer: "",
-                        message: "unsupported $schema \(preview(declared)); use \(Draft.draft7.rawValue) or \(Draft.draft2020_12.rawValue)"
+                        message:
+                            "unsupported $schema \(preview(declared)); use \(Draft.draft7.rawValue) or \(Draft.draft2020_12.rawValue)"
                     )
                 ]
             }
@@ -164,12 +171,15 @@ extension JSONSchema {
     /// written by users (template `inputs`).
     ///
     /// - Throws: `ClaiflowError` 400: `invalid JSON schema at "/properties/replicas/type": …`.
-    public static func checked(_ schema: JSONValue, options: Options = Options(), loader: RemoteSchemaLoader? = nil)
+    public static func checked(
+        _ schema: JSONValue, options: Options = Options(), loader: RemoteSchemaLoader? = nil
+    )
         throws(ClaiflowError) -> JSONSchema
     {
         let violations = metaschemaViolations(of: schema, defaultDraft: options.defaultDraft)
         if let first = violations.first {
-            var text = "invalid JSON schema at \"\(first.instancePointer)\": \(first.message) (meta-schema keyword \"\(first.keyword)\")"
+            var text =
+                "invalid JSON schema at \"\(first.instancePointer)\": \(first.message) (meta-schema keyword \"\(first.keyword)\")"
             if violations.count > 1 { text += "; and \(violations.count - 1) more" }
             throw ClaiflowError(.invalidArgument, text)
         }

@@ -205,7 +205,9 @@ extension SchemaCompiler {
             }
             if let c = object["const"] { keywords.append(.const(c)) }
             if let m = try number("multipleOf") {
-                guard JSONNumber.compare(m, .integer(0)) == 1 else { throw fail("multipleOf", "must be greater than 0, got \(m)") }
+                guard JSONNumber.compare(m, .integer(0)) == 1 else {
+                    throw fail("multipleOf", "must be greater than 0, got \(m)")
+                }
                 keywords.append(.multipleOf(m))
             }
             if let n = try number("maximum") { keywords.append(.maximum(n)) }
@@ -259,7 +261,8 @@ extension SchemaCompiler {
                     switch member {
                     case .object, .bool: compiled.append((r, try subschema("patternProperties", name)))
                     default:
-                        throw failMember("patternProperties", name, "a schema must be an object or a boolean, got \(member.typeName)")
+                        throw failMember(
+                            "patternProperties", name, "a schema must be an object or a boolean, got \(member.typeName)")
                     }
                 }
                 patterns = compiled.map(\.0)
@@ -276,7 +279,8 @@ extension SchemaCompiler {
             // describes it (deprecated, split into dependentRequired/dependentSchemas).
             if let d = object["dependencies"] {
                 guard case .object(let members) = d else {
-                    throw fail("dependencies", "must be an object whose values are schemas or arrays of strings, got \(d.typeName)")
+                    throw fail(
+                        "dependencies", "must be an object whose values are schemas or arrays of strings, got \(d.typeName)")
                 }
                 var required: [(String, [String])] = []
                 var schemas: [(String, NodeID)] = []
@@ -286,7 +290,8 @@ extension SchemaCompiler {
                     case .array: required.append((name, try stringArray(member, "dependencies", member: name)))
                     case .object, .bool: schemas.append((name, try subschema("dependencies", name)))
                     default:
-                        throw failMember("dependencies", name, "a dependency must be a schema or an array of strings, got \(member.typeName)")
+                        throw failMember(
+                            "dependencies", name, "a dependency must be a schema or an array of strings, got \(member.typeName)")
                     }
                 }
                 if !required.isEmpty { keywords.append(.dependentRequired(required, keyword: "dependencies")) }
@@ -308,7 +313,8 @@ extension SchemaCompiler {
                     for (i, item) in list.enumerated() {
                         switch item {
                         case .object, .bool: subs.append(try subschema("items", String(i)))
-                        default: throw failMember("items", String(i), "a schema must be an object or a boolean, got \(item.typeName)")
+                        default:
+                            throw failMember("items", String(i), "a schema must be an object or a boolean, got \(item.typeName)")
                         }
                     }
                     keywords.append(.prefixItems(subs))

@@ -298,7 +298,8 @@ final class SchemaCompiler {
         if let draft = JSONSchema.Draft(uri: uri) { return Dialect(draft: draft) }
         let (metaURI, _) = URIReference.split(uri)
         if let cached = dialectCache[metaURI] { return cached }
-        let unsupported = "unsupported $schema \"\(uri)\": use \"\(JSONSchema.Draft.draft7.rawValue)\" or \"\(JSONSchema.Draft.draft2020_12.rawValue)\" (or a meta-schema built on them)"
+        let unsupported =
+            "unsupported $schema \"\(uri)\": use \"\(JSONSchema.Draft.draft7.rawValue)\" or \"\(JSONSchema.Draft.draft2020_12.rawValue)\" (or a meta-schema built on them)"
         guard !dialectsInProgress.contains(metaURI) else {
             throw error(at: location, keyword: "$schema", unsupported)
         }
@@ -359,7 +360,9 @@ final class SchemaCompiler {
     // MARK: References
 
     /// Resolves a reference to the location of its target, loading documents as needed.
-    func resolveReference(_ reference: String, from location: Location, base: String, keyword: String)
+    func resolveReference(
+        _ reference: String, from location: Location, base: String, keyword: String
+    )
         throws(ClaiflowError) -> Location
     {
         let absolute = URIReference.resolve(reference, against: base)

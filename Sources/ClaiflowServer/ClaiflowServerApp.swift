@@ -126,11 +126,13 @@ public struct ClaiflowServerApp: Sendable {
         if config.metricsPublic {
             system.registerMetrics(on: router)
         } else {
-            system.registerMetrics(on: router.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .admin)))
+            system.registerMetrics(
+                on: router.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .admin)))
         }
 
         let api = router.group("api/v1")
-        let operatorGroup = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .operator))
+        let operatorGroup = api.group().add(
+            middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .operator))
         let adminGroup = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .admin, writeRole: .admin))
         let globalsWrite = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .admin))
 

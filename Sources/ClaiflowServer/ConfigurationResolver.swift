@@ -33,7 +33,8 @@ public enum ConfigurationResolver {
         let reader = SettingsReader<ServerSetting>(flags: flags, environment: environment, file: file)
         if let unknown = reader.unknownFileKeys.first {
             throw ClaiflowError(
-                .invalidArgument, "\(file?.name ?? "config file"): unknown key \"\(unknown)\" (known: \(keys.joined(separator: ", ")))")
+                .invalidArgument,
+                "\(file?.name ?? "config file"): unknown key \"\(unknown)\" (known: \(keys.joined(separator: ", ")))")
         }
         var values: [(ServerSetting, SettingValue)] = []
         for setting in ServerSetting.allCases {
@@ -46,7 +47,8 @@ public enum ConfigurationResolver {
         }
         let tlsValues = values.filter { tls.contains($0.0) }
         if tlsValues.count == 1 {
-            throw ClaiflowError(.invalidArgument, "\(tlsValues[0].1.source): set both grpc_tls_certificate and grpc_tls_key, or neither")
+            throw ClaiflowError(
+                .invalidArgument, "\(tlsValues[0].1.source): set both grpc_tls_certificate and grpc_tls_key, or neither")
         }
         for (setting, value) in tlsValues {
             try setting.apply(value, to: &c)

@@ -108,7 +108,8 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .logLevel:
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
                 throw ClaiflowError(
-                    .invalidArgument, "\(source): log level must be trace, debug, info, notice, warning, error or critical, got \"\(v)\"")
+                    .invalidArgument,
+                    "\(source): log level must be trace, debug, info, notice, warning, error or critical, got \"\(v)\"")
             }
             c.logLevel = level
         case .metricsPublic:
@@ -120,7 +121,8 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .encryptionKey:
             guard let bytes = Base64.decode(v), bytes.count == 32 else {
                 throw ClaiflowError(
-                    .invalidArgument, "\(source): the encryption key must be 32 random bytes in standard base64 (openssl rand -base64 32)")
+                    .invalidArgument,
+                    "\(source): the encryption key must be 32 random bytes in standard base64 (openssl rand -base64 32)")
             }
             c.encryptionKey = v
         case .previousEncryptionKeys:
@@ -128,13 +130,15 @@ public enum ServerSetting: String, ConfigurationSetting {
             for k in keys {
                 guard let bytes = Base64.decode(k), bytes.count == 32 else {
                     throw ClaiflowError(
-                        .invalidArgument, "\(source): each previous encryption key must be 32 bytes in standard base64 (comma-separated)")
+                        .invalidArgument,
+                        "\(source): each previous encryption key must be 32 bytes in standard base64 (comma-separated)")
                 }
             }
             c.previousEncryptionKeys = keys
         case .webhookRetryInitial:
             guard let d = GoDuration(parsing: v), d.nanoseconds >= 10_000_000, d.nanoseconds <= 3_600_000_000_000 else {
-                throw ClaiflowError(.invalidArgument, "\(source): webhook_retry_initial must be a duration from 10ms to 1h, got \"\(v)\"")
+                throw ClaiflowError(
+                    .invalidArgument, "\(source): webhook_retry_initial must be a duration from 10ms to 1h, got \"\(v)\"")
             }
             c.webhookRetryInitial = d
         case .retention:

@@ -106,4 +106,3 @@ public func freePort() throws -> Int {
     guard named == 0 else { throw PrometheusError("getsockname() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
-

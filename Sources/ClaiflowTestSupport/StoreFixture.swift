@@ -64,11 +64,16 @@ public enum StoreFixture {
             var components = URLComponents(string: base)!
             components.path = "/" + name
             let url = components.string!
-            return (url, {
-                let admin = try PostgresDatabase(url: base, maximumConnections: 1, logger: logger)
-                _ = try? await admin.read { db in try await db.execute(SQL(stringLiteral: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
-                await admin.close()
-            })
+            return (
+                url,
+                {
+                    let admin = try PostgresDatabase(url: base, maximumConnections: 1, logger: logger)
+                    _ = try? await admin.read { db in
+                        try await db.execute(SQL(stringLiteral: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
+                    }
+                    await admin.close()
+                }
+            )
         }
     }
 }

@@ -129,7 +129,8 @@ struct AgentCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("Kubernetes access: \(error)")
         }
-        logger.warning("no Kubernetes access: no --kubeconfig, not in a cluster and no ~/.kube/config; kubernetes.* commands will fail")
+        logger.warning(
+            "no Kubernetes access: no --kubeconfig, not in a cluster and no ~/.kube/config; kubernetes.* commands will fail")
         return nil
     }
 }

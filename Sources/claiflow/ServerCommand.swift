@@ -102,19 +102,20 @@ struct ServerCommand: AsyncParsableCommand {
                 startLogger.notice("listening", metadata: ["address": .string("\(configuration.host):\(port)")])
             })
         if let key = server.generatedAdminKey {
-            FileHandle.standardOutput.write(Data(
-                """
+            FileHandle.standardOutput.write(
+                Data(
+                    """
 
-                ============================================================================
-                  No API key existed, so an admin API key was created. It is shown ONCE:
+                    ============================================================================
+                      No API key existed, so an admin API key was created. It is shown ONCE:
 
-                      \(key)
+                          \(key)
 
-                  Use it as:  Authorization: Bearer <key>
-                  Create more keys (viewer, operator, admin) with POST /api/v1/api_key.
-                ============================================================================
+                      Use it as:  Authorization: Bearer <key>
+                      Create more keys (viewer, operator, admin) with POST /api/v1/api_key.
+                    ============================================================================
 
-                """.utf8))
+                    """.utf8))
         }
         do {
             try await server.application.runService()

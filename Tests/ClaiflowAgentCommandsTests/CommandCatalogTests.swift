@@ -26,7 +26,9 @@ struct CommandCatalogTests {
     @Test("in a flow, a command's error text becomes the step's error")
     func inAFlow() async throws {
         try await withFakeKubernetes { fake, catalog, _ in
-            try await fake.seed(try fakeResource("configmaps"), namespace: "web", .object(["metadata": .object(["name": .string("settings")]), "data": .object(["mode": .string("blue")])]))
+            try await fake.seed(
+                try fakeResource("configmaps"), namespace: "web",
+                .object(["metadata": .object(["name": .string("settings")]), "data": .object(["mode": .string("blue")])]))
             let flow = try Flow.parse(
                 """
                 [

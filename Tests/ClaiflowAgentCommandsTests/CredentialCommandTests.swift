@@ -21,7 +21,8 @@ struct CredentialCommandTests {
 
         #expect(try await call(catalog, "claiflow.credential.get", nil) == .array([]))
         let added = try await call(
-            catalog, "claiflow.credential.add", .object(["credentials": .object(["grafana-main": grafana, "os.admin": openstack])]))
+            catalog, "claiflow.credential.add",
+            .object(["credentials": .object(["grafana-main": grafana, "os.admin": openstack])]))
         #expect(
             added
                 == .array([
@@ -60,8 +61,11 @@ struct CredentialCommandTests {
 
         // Another catalog with the same key reads the same file; a wrong key fails clearly.
         let again = try makeCatalog(credentialStore: .file(path: path, key: key))
-        #expect(try await call(again, "claiflow.credential.get", nil) == .array([.object(["key": .string("grafana-main"), "storage": .string("volume")])]))
-        let wrong = try makeCatalog(credentialStore: .file(path: path, key: CredentialStoreConfiguration.fileKey(fromSecret: "other")))
+        #expect(
+            try await call(again, "claiflow.credential.get", nil)
+                == .array([.object(["key": .string("grafana-main"), "storage": .string("volume")])]))
+        let wrong = try makeCatalog(
+            credentialStore: .file(path: path, key: CredentialStoreConfiguration.fileKey(fromSecret: "other")))
         #expect(
             await failure(wrong, "claiflow.credential.get", nil)
                 == "cannot decrypt the credential file \(path): wrong key or damaged file")
@@ -81,13 +85,19 @@ struct CredentialCommandTests {
         #expect(
             await failure(
                 catalog, "claiflow.credential.add",
-                .object(["credentials": .object(["a": .object(["type": .string("grafana"), "data": .string("x"), "storage": .string("k8s/secret")])])]))
+                .object([
+                    "credentials": .object([
+                        "a": .object(["type": .string("grafana"), "data": .string("x"), "storage": .string("k8s/secret")])
+                    ])
+                ]))
                 == "credential \"a\": storage \"k8s/secret\" is not available; this agent keeps credentials in \"volume\"")
         #expect(
-            await failure(catalog, "claiflow.credential.add", .object(["credentials": .object(["a": .object(["data": .string("x")])])]))
+            await failure(
+                catalog, "claiflow.credential.add", .object(["credentials": .object(["a": .object(["data": .string("x")])])]))
                 == "credential \"a\": \"type\" is required (a string)")
         #expect(
-            await failure(catalog, "claiflow.credential.add", .object(["credentials": .object(["a": .object(["type": .string("ncp")])])]))
+            await failure(
+                catalog, "claiflow.credential.add", .object(["credentials": .object(["a": .object(["type": .string("ncp")])])]))
                 == "credential \"a\": \"data\" is required")
         #expect(
             await failure(catalog, "claiflow.credential.add", .object([:]))
@@ -112,7 +122,8 @@ struct CredentialCommandTests {
         try await withFakeKubernetes(credentialStore: .kubernetesSecret(namespace: "claiflow")) { fake, catalog, _ in
             let secrets = try fakeResource("secrets")
             #expect(try await call(catalog, "claiflow.credential.get", nil) == .array([]))
-            let added = try await call(catalog, "claiflow.credential.add", .object(["credentials": .object(["grafana": grafana])]))
+            let added = try await call(
+                catalog, "claiflow.credential.add", .object(["credentials": .object(["grafana": grafana])]))
             #expect(added == .array([.object(["key": .string("grafana"), "storage": .string("k8s/secret")])]))
             let created = try #require(await fake.object(secrets, namespace: "claiflow", name: "claiflow-credential"))
             #expect(created.field("type") == .string("Opaque"))
@@ -130,7 +141,9 @@ struct CredentialCommandTests {
             // The second add patches the existing Secret.
             _ = try await call(
                 catalog, "claiflow.credential.add",
-                .object(["credentials": .object(["ncp": .object(["type": .string("ncp"), "data": .object(["k": .string("v")])])])]))
+                .object([
+                    "credentials": .object(["ncp": .object(["type": .string("ncp"), "data": .object(["k": .string("v")])])])
+                ]))
             #expect(await fake.requests.last?.method == "PATCH")
             #expect(await fake.requests.last?.contentType == "application/merge-patch+json")
             #expect(
@@ -139,7 +152,9 @@ struct CredentialCommandTests {
                         .object(["key": .string("grafana"), "storage": .string("k8s/secret")]),
                         .object(["key": .string("ncp"), "storage": .string("k8s/secret")]),
                     ]))
-            _ = try await call(catalog, "claiflow.credential.remove", .object(["credential_keys": .array([.object(["key": .string("grafana")])])]))
+            _ = try await call(
+                catalog, "claiflow.credential.remove",
+                .object(["credential_keys": .array([.object(["key": .string("grafana")])])]))
             let after = try #require(await fake.object(secrets, namespace: "claiflow", name: "claiflow-credential"))
             #expect(after.field("data")?.field("grafana") == nil)
             #expect(after.field("data")?.field("ncp") != nil)

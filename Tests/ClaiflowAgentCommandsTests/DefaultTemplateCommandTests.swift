@@ -1,12 +1,11 @@
 import ClaiflowCore
-import ClaiflowStore
 import ClaiflowFakeKubernetes
+import ClaiflowStore
 import Foundation
 import Hummingbird
 import Testing
 
 @testable import ClaiflowAgentCommands
-
 
 /// One default template: its command and input schema.
 struct DefaultTemplate: Sendable {
@@ -107,8 +106,10 @@ struct DefaultTemplateCommandTests {
                     case "helm":
                         _ = try await call(catalog, template.command, inputs)
                         let subcommand = template.command.dropFirst("helm.".count).split(separator: "_").map(String.init)
-                        let expected = subcommand == ["get", "values"] || subcommand.first == "repo" ? subcommand : [subcommand[0]]
-                        #expect(Array(try helm.invocations().last?.prefix(expected.count) ?? []) == expected, "\(template.command)")
+                        let expected =
+                            subcommand == ["get", "values"] || subcommand.first == "repo" ? subcommand : [subcommand[0]]
+                        #expect(
+                            Array(try helm.invocations().last?.prefix(expected.count) ?? []) == expected, "\(template.command)")
                     default:
                         let output = try await call(catalog, template.command, inputs)
                         guard case .array = output else {
@@ -184,7 +185,9 @@ struct DefaultTemplateCommandTests {
         let prefix = resource.group.isEmpty ? "/api/\(resource.version)" : "/apis/\(resource.group)/\(resource.version)"
         var path = prefix + (resource.namespaced && verb != "list" ? "/namespaces/default" : "") + "/\(resource.name)"
         if verb != "list" { path += "/sample" }
-        if verb == "list", resource.namespaced, inputs.field("namespace") != nil { path = prefix + "/namespaces/default/\(resource.name)" }
+        if verb == "list", resource.namespaced, inputs.field("namespace") != nil {
+            path = prefix + "/namespaces/default/\(resource.name)"
+        }
 
         let output = try await call(catalog, template.command, inputs)
         let seen = await fake.requests.last

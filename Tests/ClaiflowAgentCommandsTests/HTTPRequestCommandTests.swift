@@ -55,7 +55,8 @@ struct HTTPRequestCommandTests {
             let catalog = try makeCatalog()
             let text = try await call(catalog, "http.request", .object(["url": .string("http://127.0.0.1:\(port)/text")]))
             #expect(text.field("body") == .string("plain text"))
-            let broken = try await call(catalog, "http.request", .object(["url": .string("http://127.0.0.1:\(port)/broken-json")]))
+            let broken = try await call(
+                catalog, "http.request", .object(["url": .string("http://127.0.0.1:\(port)/broken-json")]))
             #expect(broken.field("body") == .string("{not json"))
         }
     }
@@ -150,11 +151,16 @@ struct BasicCommandTests {
     func sleep() async throws {
         let catalog = try makeCatalog()
         let started = ContinuousClock.now
-        #expect(try await call(catalog, "claiflow.sleep", .object(["seconds": .number(0.2)])) == .object(["seconds": .number(0.2)]))
+        #expect(
+            try await call(catalog, "claiflow.sleep", .object(["seconds": .number(0.2)])) == .object(["seconds": .number(0.2)]))
         #expect(ContinuousClock.now - started >= .milliseconds(200))
         #expect(await failure(catalog, "claiflow.sleep", .object([:])) == "\"seconds\" is required")
-        #expect(await failure(catalog, "claiflow.sleep", .object(["seconds": .string("1")])) == "\"seconds\" must be a number, got string")
-        #expect(await failure(catalog, "claiflow.sleep", .object(["seconds": .integer(-1)])) == "\"seconds\" must be between 0 and 604800")
+        #expect(
+            await failure(catalog, "claiflow.sleep", .object(["seconds": .string("1")]))
+                == "\"seconds\" must be a number, got string")
+        #expect(
+            await failure(catalog, "claiflow.sleep", .object(["seconds": .integer(-1)]))
+                == "\"seconds\" must be between 0 and 604800")
     }
 
     @Test("sleep ends promptly when its task is cancelled")

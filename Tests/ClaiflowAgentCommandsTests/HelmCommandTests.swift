@@ -110,7 +110,9 @@ struct HelmCommandTests {
                 "--create-namespace", "--wait", "--wait-for-jobs", "--atomic", "--version", "1.2.3", "--timeout", "10m",
                 "--values", valuesPath, "--output", "json",
             ])
-        #expect(try json(String(contentsOf: helm.valuesCopy, encoding: .utf8)) == .object(["replicas": .integer(2), "name": .string("a b; rm -rf /")]))
+        #expect(
+            try json(String(contentsOf: helm.valuesCopy, encoding: .utf8))
+                == .object(["replicas": .integer(2), "name": .string("a b; rm -rf /")]))
         #expect(!FileManager.default.fileExists(atPath: valuesPath), "the values file is removed")
         #expect(
             result
@@ -154,7 +156,8 @@ struct HelmCommandTests {
                 "upgrade", "web", "bitnami/nginx", "--namespace", "apps", "--wait", "--atomic", "--cleanup-on-fail",
                 "--history-max", "20", "--reuse-values", "--timeout", "300s", "--output", "json",
             ])
-        let uninstalled = try await call(catalog, "helm.uninstall", .object(["name": .string("web"), "namespace": .string("apps")]))
+        let uninstalled = try await call(
+            catalog, "helm.uninstall", .object(["name": .string("web"), "namespace": .string("apps")]))
         #expect(try helm.invocations().last == ["uninstall", "web", "--namespace", "apps", "--wait", "--timeout", "300s"])
         #expect(
             uninstalled
@@ -169,7 +172,8 @@ struct HelmCommandTests {
         let helm = try FakeHelm()
         let catalog = try helm.catalog()
         let added = try await call(
-            catalog, "helm.repo_add", .object(["repo_name": .string("bitnami"), "repo_url": .string("https://charts.bitnami.com/bitnami")]))
+            catalog, "helm.repo_add",
+            .object(["repo_name": .string("bitnami"), "repo_url": .string("https://charts.bitnami.com/bitnami")]))
         #expect(try helm.invocations().last == ["repo", "add", "bitnami", "https://charts.bitnami.com/bitnami"])
         #expect(added.field("message") == .string("\"bitnami\" has been added to your repositories"))
         let list = try await call(catalog, "helm.repo_list", .object([:]))
@@ -210,7 +214,8 @@ struct HelmCommandTests {
                 "--timeout", "300s",
             ])
         #expect(rolledBack.field("message") == .string("Rollback was a success! Happy Helming!"))
-        _ = try await call(catalog, "helm.rollback", .object(["name": .string("web"), "namespace": .string("apps"), "revision": .integer(0)]))
+        _ = try await call(
+            catalog, "helm.rollback", .object(["name": .string("web"), "namespace": .string("apps"), "revision": .integer(0)]))
         #expect(try helm.invocations().last?.prefix(3) == ["rollback", "web", "--namespace"])
     }
 
@@ -224,6 +229,8 @@ struct HelmCommandTests {
                 "name": .string("broken"), "namespace": .string("apps"), "chart_name": .string("nginx"),
                 "repo_name": .string("bitnami"),
             ]))
-        #expect(message == "helm install broken failed (exit status 1): INSTALLATION FAILED: cannot re-use a name that is still in use")
+        #expect(
+            message
+                == "helm install broken failed (exit status 1): INSTALLATION FAILED: cannot re-use a name that is still in use")
     }
 }

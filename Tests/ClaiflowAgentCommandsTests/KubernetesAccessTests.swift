@@ -75,7 +75,9 @@ struct KubernetesAccessTests {
             let list = try await call(catalog, "kubernetes.namespaces.list.v1", nil)
             #expect(list.field("kind") == .string("NamespaceList"))
             try "rotated-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
-            #expect(await failure(catalog, "kubernetes.namespaces.list.v1", nil) == "kubernetes API: Unauthorized (Unauthorized, code 401)")
+            #expect(
+                await failure(catalog, "kubernetes.namespaces.list.v1", nil)
+                    == "kubernetes API: Unauthorized (Unauthorized, code 401)")
         }
     }
 

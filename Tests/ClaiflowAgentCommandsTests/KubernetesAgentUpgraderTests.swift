@@ -47,7 +47,9 @@ private func data(_ fake: FakeKubernetesAPIServer, _ resource: String, _ name: S
 
 private func base64(_ text: String) -> JSONValue { .string(Data(text.utf8).base64EncodedString()) }
 
-private func upgradeFailure(_ upgrader: KubernetesAgentUpgrader, _ inputs: JSONValue, _ changes: Changes = Changes()) async -> String? {
+private func upgradeFailure(
+    _ upgrader: KubernetesAgentUpgrader, _ inputs: JSONValue, _ changes: Changes = Changes()
+) async -> String? {
     do {
         try await upgrader.upgrade(inputs) { changes.note($0) }
         return nil
@@ -68,7 +70,9 @@ struct KubernetesAgentUpgraderTests {
         #expect(request.imageTag == "0.2.0")
         #expect(request.timeout == .seconds(90))
         #expect(request.environment == ["A": "x", "B": "2", "C": "true"])
-        #expect(try KubernetesAgentUpgrader.request(.object(["image_tag": .string("v1"), "timeout": .number(1.5)])).timeout == .milliseconds(1500))
+        #expect(
+            try KubernetesAgentUpgrader.request(.object(["image_tag": .string("v1"), "timeout": .number(1.5)])).timeout
+                == .milliseconds(1500))
         #expect(try KubernetesAgentUpgrader.request(.object(["image_tag": .string("v1")])).timeout == .seconds(600))
         let digest = "sha256:" + String(repeating: "ab", count: 32)
         #expect(try KubernetesAgentUpgrader.request(.object(["image_tag": .string("@" + digest)])).imageTag == digest)
@@ -88,9 +92,15 @@ struct KubernetesAgentUpgraderTests {
             message(.object(["image_tag": .string("v1:latest")]))
                 == "\"image_tag\" must be an image tag (letters, digits, \"_\", \".\" and \"-\", at most 128) or a sha256: digest, got \"v1:latest\""
         )
-        #expect(message(.object(["image_tag": .string("v1"), "timeout": .string("soon")])) == "\"timeout\" must be a number of seconds, more than 0 and at most 86400, got \"soon\"")
-        #expect(message(.object(["image_tag": .string("v1"), "timeout": .integer(-5)])) == "\"timeout\" must be a number of seconds, more than 0 and at most 86400, got -5")
-        #expect(message(.object(["image_tag": .string("v1"), "env_configs": .string("A=1")])) == "\"env_configs\" must be an object, got string")
+        #expect(
+            message(.object(["image_tag": .string("v1"), "timeout": .string("soon")]))
+                == "\"timeout\" must be a number of seconds, more than 0 and at most 86400, got \"soon\"")
+        #expect(
+            message(.object(["image_tag": .string("v1"), "timeout": .integer(-5)]))
+                == "\"timeout\" must be a number of seconds, more than 0 and at most 86400, got -5")
+        #expect(
+            message(.object(["image_tag": .string("v1"), "env_configs": .string("A=1")]))
+                == "\"env_configs\" must be an object, got string")
         #expect(
             message(.object(["image_tag": .string("v1"), "env_configs": .object(["A": .array([])])]))
                 == "\"env_configs\": the value of \"A\" must be a string, got array")
@@ -109,13 +119,18 @@ struct KubernetesAgentUpgraderTests {
             ("org/agent@sha256:0123", "v2", "org/agent:v2"),
             ("org/agent:v1@sha256:0123", "v2", "org/agent:v2"),
             ("[fd00::1]:5000/agent:v1", "v2", "[fd00::1]:5000/agent:v2"),
-            ("org/agent:v1", "sha256:" + String(repeating: "0", count: 64), "org/agent@sha256:" + String(repeating: "0", count: 64)),
+            (
+                "org/agent:v1", "sha256:" + String(repeating: "0", count: 64),
+                "org/agent@sha256:" + String(repeating: "0", count: 64)
+            ),
         ])
     func image(reference: String, tag: String, expected: String) {
         #expect(KubernetesAgentUpgrader.image(reference, withTag: tag) == expected)
     }
 
-    @Test("success: the Deployment gets the new image, the restartedAt annotation and the environment; ConfigMaps and Secrets are changed in place")
+    @Test(
+        "success: the Deployment gets the new image, the restartedAt annotation and the environment; ConfigMaps and Secrets are changed in place"
+    )
     func success() async throws {
         try await withAgentCluster { fake, upgrader async throws in
             let changes = Changes()
@@ -133,7 +148,8 @@ struct KubernetesAgentUpgraderTests {
             let patched = try await deployment(fake)
             let container = try #require(patched[path: ["spec", "template", "spec", "containers", "0"]])
             #expect(container[path: ["image"]] == .string("registry.example.com:5000/claiflow/agent:0.2.0"))
-            let stamp = try #require(patched[path: ["spec", "template", "metadata", "annotations", "claiflow/restartedAt"]]?.stringValue)
+            let stamp = try #require(
+                patched[path: ["spec", "template", "metadata", "annotations", "claiflow/restartedAt"]]?.stringValue)
             #expect((try? Date(stamp, strategy: .iso8601)) != nil, "\(stamp)")
             // The literal changes in the template; the others in their objects; FRESH goes to the
             // ConfigMap used through envFrom (there is no Secret used so).
@@ -152,7 +168,8 @@ struct KubernetesAgentUpgraderTests {
             #expect(current?[path: ["status", "availableReplicas"]] == .integer(1))
             let paths = await fake.requests.map { "\($0.method) \($0.path)" }
             #expect(paths.first == "GET /api/v1/namespaces/claiflow/pods/claiflow-agent-7d4b9-x2x8q")
-            #expect(paths.dropFirst().first?.hasPrefix("GET /apis/apps/v1/namespaces/claiflow/replicasets/claiflow-agent-") == true)
+            #expect(
+                paths.dropFirst().first?.hasPrefix("GET /apis/apps/v1/namespaces/claiflow/replicasets/claiflow-agent-") == true)
             #expect(paths.dropFirst(2).first == "GET /apis/apps/v1/namespaces/claiflow/deployments/claiflow-agent")
             #expect(await fake.requests.contains { $0.method == "PATCH" && $0.contentType == "application/json-patch+json" })
         }
@@ -176,7 +193,10 @@ struct KubernetesAgentUpgraderTests {
                 text.hasPrefix(
                     "upgrade of deployment claiflow/claiflow-agent to registry.example.com:5000/claiflow/agent:0.3.0 failed: the rollout exceeded its progress deadline (ProgressDeadlineExceeded: ReplicaSet \"claiflow-agent-"
                 ), "\(text)")
-            #expect(text.hasSuffix("has timed out progressing.); the previous pod template was restored; the ConfigMap and Secret changes were undone"))
+            #expect(
+                text.hasSuffix(
+                    "has timed out progressing.); the previous pod template was restored; the ConfigMap and Secret changes were undone"
+                ))
             let after = try await deployment(fake)
             #expect(after[path: ["spec", "template"]] == before[path: ["spec", "template"]])
             #expect(try await data(fake, "configmaps", "agent-settings") == .object(["mode": .string("normal")]))
@@ -193,7 +213,8 @@ struct KubernetesAgentUpgraderTests {
                 message
                     == "upgrade of deployment claiflow/claiflow-agent to registry.example.com:5000/claiflow/agent:0.3.0 failed: the rollout did not complete within 0.2 s (1 of 1 updated replicas, 1 available, 2 in all; the new pods are not all available yet); the previous pod template was restored"
             )
-            #expect(try await deployment(fake)[path: ["spec", "template", "spec", "containers", "0", "image"]] == .string(agentImage))
+            #expect(
+                try await deployment(fake)[path: ["spec", "template", "spec", "containers", "0", "image"]] == .string(agentImage))
         }
     }
 
@@ -203,7 +224,8 @@ struct KubernetesAgentUpgraderTests {
             await fake.forbid("patch", "deployments")
             let changes = Changes()
             let message = await upgradeFailure(
-                upgrader, .object(["image_tag": .string("0.2.0"), "env_configs": .object(["TOKEN": .string("new-token")])]), changes)
+                upgrader, .object(["image_tag": .string("0.2.0"), "env_configs": .object(["TOKEN": .string("new-token")])]),
+                changes)
             #expect(changes.all.isEmpty)
             #expect(
                 message
@@ -229,7 +251,8 @@ struct KubernetesAgentUpgraderTests {
         }
         try await withAgentCluster { fake, upgrader async throws in
             #expect(
-                await upgradeFailure(upgrader, .object(["image_tag": .string("0.2.0"), "env_configs": .object(["POD_NAME": .string("x")])]))
+                await upgradeFailure(
+                    upgrader, .object(["image_tag": .string("0.2.0"), "env_configs": .object(["POD_NAME": .string("x")])]))
                     == "\"env_configs\": \"POD_NAME\" comes from the pod's own fields: it cannot be set")
             #expect(try await deployment(fake)[path: ["metadata", "generation"]] == .integer(1))
         }

@@ -57,7 +57,8 @@ struct KubernetesCommandTests {
     func get() async throws {
         try await withFakeKubernetes { fake, catalog, _ in
             try await fake.seed(try fakeResource("pods"), namespace: "web", pod("nginx"))
-            let object = try await call(catalog, "kubernetes.pods.get.v1", .object(["namespace": .string("web"), "name": .string("nginx")]))
+            let object = try await call(
+                catalog, "kubernetes.pods.get.v1", .object(["namespace": .string("web"), "name": .string("nginx")]))
             #expect(object.field("kind") == .string("Pod"))
             #expect(object.field("metadata")?.field("namespace") == .string("web"))
             #expect(await fake.requests.last?.path == "/api/v1/namespaces/web/pods/nginx")
@@ -67,7 +68,8 @@ struct KubernetesCommandTests {
     @Test("a missing object fails with the API server's Status message")
     func notFound() async throws {
         try await withFakeKubernetes { fake, catalog, _ in
-            let message = await failure(catalog, "kubernetes.pods.get.v1", .object(["namespace": .string("web"), "name": .string("x")]))
+            let message = await failure(
+                catalog, "kubernetes.pods.get.v1", .object(["namespace": .string("web"), "name": .string("x")]))
             #expect(message == "kubernetes API: pods \"x\" not found (NotFound, code 404)")
             let grouped = await failure(
                 catalog, "kubernetes.deployments.get.apps/v1", .object(["namespace": .string("web"), "name": .string("api")]))
@@ -87,14 +89,17 @@ struct KubernetesCommandTests {
     @Test("cluster-scoped resources ignore the namespace")
     func clusterScoped() async throws {
         try await withFakeKubernetes { fake, catalog, _ in
-            try await fake.seed(try fakeResource("nodes"), namespace: nil, .object(["metadata": .object(["name": .string("node-1")])]))
+            try await fake.seed(
+                try fakeResource("nodes"), namespace: nil, .object(["metadata": .object(["name": .string("node-1")])]))
             try await fake.seed(
                 try fakeResource("clusterroles", "rbac.authorization.k8s.io"), namespace: nil,
                 .object(["metadata": .object(["name": .string("view")])]))
-            let node = try await call(catalog, "kubernetes.nodes.get.v1", .object(["name": .string("node-1"), "namespace": .string("ignored")]))
+            let node = try await call(
+                catalog, "kubernetes.nodes.get.v1", .object(["name": .string("node-1"), "namespace": .string("ignored")]))
             #expect(node.field("kind") == .string("Node"))
             #expect(await fake.requests.last?.path == "/api/v1/nodes/node-1")
-            let role = try await call(catalog, "kubernetes.clusterroles.get.rbac.authorization.k8s.io/v1", .object(["name": .string("view")]))
+            let role = try await call(
+                catalog, "kubernetes.clusterroles.get.rbac.authorization.k8s.io/v1", .object(["name": .string("view")]))
             #expect(role.field("metadata")?.field("name") == .string("view"))
             #expect(await fake.requests.last?.path == "/apis/rbac.authorization.k8s.io/v1/clusterroles/view")
         }
@@ -227,7 +232,8 @@ struct KubernetesCommandTests {
     @Test("input errors are clear")
     func inputErrors() async throws {
         try await withFakeKubernetes { _, catalog, _ in
-            #expect(await failure(catalog, "kubernetes.pods.get.v1", .object(["namespace": .string("a")])) == "\"name\" is required")
+            #expect(
+                await failure(catalog, "kubernetes.pods.get.v1", .object(["namespace": .string("a")])) == "\"name\" is required")
             #expect(
                 await failure(catalog, "kubernetes.pods.get.v1", .object(["name": .string("x")]))
                     == "\"namespace\" is required: pods are namespaced")

@@ -57,7 +57,8 @@ struct KubernetesExecTests {
         try await withFakeKubernetes { fake, catalog, _ in
             try await execPod(fake)
             let output = try await call(
-                catalog, Self.command, exec(.string("sh -c 'echo out; echo oops >&2'"), extra: ["container_name": .string("app")]))
+                catalog, Self.command, exec(.string("sh -c 'echo out; echo oops >&2'"), extra: ["container_name": .string("app")])
+            )
             #expect(output.field("stdout") == .string("out"))
             #expect(output.field("stderr") == .string("oops"))
             #expect(await fake.execSessions.last?.command == ["sh", "-c", "echo out; echo oops >&2"])
@@ -86,7 +87,9 @@ struct KubernetesExecTests {
         try await withFakeKubernetes { fake, catalog, _ in
             try await execPod(fake)
             let message = await failure(catalog, Self.command, exec(.string("frobnicate --now")))
-            #expect(message?.hasPrefix(#"command "frobnicate --now" in pod web/web-1 (container app) failed: Internal error occurred: "#) == true)
+            #expect(
+                message?.hasPrefix(
+                    #"command "frobnicate --now" in pod web/web-1 (container app) failed: Internal error occurred: "#) == true)
             #expect(message?.hasSuffix("executable file not found in $PATH: unknown (InternalError)") == true, "\(message ?? "")")
         }
     }
@@ -133,7 +136,8 @@ struct KubernetesExecTests {
             #expect(output.field("stdout") == .string("v4"))
             #expect(await fake.execSessions.last?.subprotocol == "v4.channel.k8s.io")
             await fake.speakExecSubprotocols(["channel.k8s.io"])
-            let message = await failure(catalog, Self.command, exec(.string("echo v1"), extra: ["container_name": .string("app")]))
+            let message = await failure(
+                catalog, Self.command, exec(.string("echo v1"), extra: ["container_name": .string("app")]))
             #expect(message == "kubernetes API GET /api/v1/namespaces/web/pods/web-1/exec: HTTP 403: no body")
         }
     }
@@ -166,15 +170,19 @@ struct KubernetesExecTests {
     @Test("the container: the default-container annotation, else the first; a bad name and a completed pod are refused")
     func containers() async throws {
         try await withFakeKubernetes { fake, catalog, _ in
-            try await execPod(fake, "multi", containers: ["proxy", "app"], annotations: ["kubectl.kubernetes.io/default-container": "app"])
+            try await execPod(
+                fake, "multi", containers: ["proxy", "app"], annotations: ["kubectl.kubernetes.io/default-container": "app"])
             try await execPod(fake, "plain", containers: ["first", "second"])
             try await execPod(fake, "done", phase: "Succeeded")
 
-            #expect(try await call(catalog, Self.command, exec(.string("hostname"), pod: "multi")).field("stdout") == .string("multi"))
+            #expect(
+                try await call(catalog, Self.command, exec(.string("hostname"), pod: "multi")).field("stdout") == .string("multi")
+            )
             #expect(await fake.execSessions.last?.container == "app")
             _ = try await call(catalog, Self.command, exec(.string("hostname"), pod: "plain"))
             #expect(await fake.execSessions.last?.container == "first")
-            let bad = await failure(catalog, Self.command, exec(.string("hostname"), pod: "plain", extra: ["container_name": .string("nope")]))
+            let bad = await failure(
+                catalog, Self.command, exec(.string("hostname"), pod: "plain", extra: ["container_name": .string("nope")]))
             #expect(bad == "kubernetes API: container nope is not valid for pod plain (BadRequest, code 400)")
             let done = await failure(catalog, Self.command, exec(.string("hostname"), pod: "done"))
             #expect(done == "cannot exec into pod web/done: it has completed (phase Succeeded)")

@@ -22,7 +22,8 @@ struct ProcessRunnerTests {
 
     @Test("passes arguments as they are, never through a shell")
     func arguments() async throws {
-        let output = try await ProcessRunner.run("/bin/sh", ["-c", #"printf '%s|' "$@""#, "sh", "a b", "$HOME", "; rm -rf /", ""])
+        let output = try await ProcessRunner.run(
+            "/bin/sh", ["-c", #"printf '%s|' "$@""#, "sh", "a b", "$HOME", "; rm -rf /", ""])
         #expect(output.status == 0)
         #expect(output.stdoutText == "a b|$HOME|; rm -rf /||")
     }
@@ -65,7 +66,9 @@ struct ProcessRunnerTests {
         var pid: pid_t?
         #expect(
             try await waitUntil {
-                pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap {
+                    pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
                 return pid != nil
             })
         task.cancel()
@@ -101,7 +104,9 @@ struct ProcessRunnerTests {
         var pid: pid_t?
         #expect(
             try await waitUntil {
-                pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap {
+                    pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
                 return pid != nil
             })
         let cancelled = ContinuousClock.now

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import ClaiflowAgentCommands
 import ClaiflowCore
-import Foundation
 import ClaiflowTestSupport
+import Foundation
 import Testing
 
 @Suite("Prometheus commands against a real Prometheus", .enabled(if: PrometheusProcess.shouldRun))
@@ -104,7 +104,8 @@ struct PrometheusCommandTests {
         #expect(bad?.hasPrefix("prometheus /api/v1/query: HTTP 400: bad_data: ") == true, "\(bad ?? "")")
         #expect(bad?.contains("parse error") == true)
         // A non-API path answers 404 with a plain body.
-        let missing = await failure(catalog, "prometheus.query.v1", .object(["url": .string(prometheus.baseURL + "/nothing"), "query": .string("up")]))
+        let missing = await failure(
+            catalog, "prometheus.query.v1", .object(["url": .string(prometheus.baseURL + "/nothing"), "query": .string("up")]))
         #expect(missing?.hasPrefix("prometheus /api/v1/query: HTTP 404") == true, "\(missing ?? "")")
     }
 }

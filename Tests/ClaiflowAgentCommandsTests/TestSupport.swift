@@ -32,7 +32,9 @@ func jsonResponse(_ status: HTTPResponse.Status, _ value: JSONValue, headers: [(
 }
 
 /// A plain-text response.
-func textResponse(_ status: HTTPResponse.Status, _ text: String, contentType: String = "text/plain; charset=utf-8")
+func textResponse(
+    _ status: HTTPResponse.Status, _ text: String, contentType: String = "text/plain; charset=utf-8"
+)
     -> Response
 {
     var fields = HTTPFields()

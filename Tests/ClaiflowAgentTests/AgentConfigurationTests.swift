@@ -30,7 +30,9 @@ struct AgentConfigurationTests {
 
     @Test(
         "invalid values are refused with the setting's name",
-        arguments: ["server:ftp://x", "server:claiflow:8099", "server:", "cluster", "token", "workers", "pollWait", "shutdownGrace"])
+        arguments: [
+            "server:ftp://x", "server:claiflow:8099", "server:", "cluster", "token", "workers", "pollWait", "shutdownGrace",
+        ])
     func invalid(case name: String) {
         var c = Self.valid()
         let setting = String(name.prefix { $0 != ":" })
@@ -57,7 +59,8 @@ struct AgentConfigurationTests {
         let runtime = AgentRuntime(configuration: bad, commands: [:], httpClient: HTTPClient.shared, logger: Logger(label: "t"))
         await #expect(throws: ClaiflowError.self) { try await runtime.run() }
 
-        let stopped = AgentRuntime(configuration: Self.valid(), commands: [:], httpClient: HTTPClient.shared, logger: Logger(label: "t"))
+        let stopped = AgentRuntime(
+            configuration: Self.valid(), commands: [:], httpClient: HTTPClient.shared, logger: Logger(label: "t"))
         stopped.stop()
         try await stopped.run()  // stopped before it ran: returns at once
         await #expect(throws: ClaiflowError.self) { try await stopped.run() }

@@ -62,7 +62,8 @@ struct AgentProcessTests {
         var server = try await RunningServer.start(databaseURL: url)
         let port = server.port
         _ = try await server.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
-        let token = try #require(try await server.request(.POST, "/api/v1/cluster_token", json: #"{"name":"a","cluster_uuid":"c1"}"#).string("token"))
+        let token = try #require(
+            try await server.request(.POST, "/api/v1/cluster_token", json: #"{"name":"a","cluster_uuid":"c1"}"#).string("token"))
         let (agent, agentLog) = try Self.startAgent(port: port, cluster: "c1", token: token)
         defer {
             if agent.isRunning { agent.terminate() }
@@ -77,10 +78,13 @@ struct AgentProcessTests {
             _ = try await server.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"prom","flow":\#(flow)}"#)
             #expect(try await waitUntil(timeout: .seconds(30)) { try await Self.current(server, "prom") == 4 })
             let result = try await server.request(.GET, "/api/v1/cluster/c1/service/prom/result")
-            #expect(result.string("result").flatMap { try? JSONValue.parse($0) } == .array([.object(["job": .string("prometheus"), "up": .string("1")])]))
+            #expect(
+                result.string("result").flatMap { try? JSONValue.parse($0) }
+                    == .array([.object(["job": .string("prometheus"), "up": .string("1")])]))
 
             // 2. The server stops and comes back on the same port while a service runs.
-            let slow = #"[{"$id":"s","$command":"claiflow.sleep","inputs":{"seconds":2}},{"$id":"e","$command":"claiflow.echo","inputs":{"done":true}}]"#
+            let slow =
+                #"[{"$id":"s","$command":"claiflow.sleep","inputs":{"seconds":2}},{"$id":"e","$command":"claiflow.echo","inputs":{"done":true}}]"#
             _ = try await server.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"restart","flow":\#(slow)}"#)
             #expect(try await waitUntil(timeout: .seconds(20)) { try await Self.current(server, "restart") == 2 })
             await server.stop()
@@ -88,7 +92,8 @@ struct AgentProcessTests {
             #expect(try await waitUntil(timeout: .seconds(60)) { try await Self.current(server, "restart") == 4 })
 
             // 3. Cancel stops a claiflow.sleep service at its next step boundary.
-            let sleeps = #"[{"$id":"a","$command":"claiflow.sleep","inputs":{"seconds":1}},{"$id":"b","$command":"claiflow.sleep","inputs":{"seconds":1}},{"$id":"c","$command":"claiflow.echo"}]"#
+            let sleeps =
+                #"[{"$id":"a","$command":"claiflow.sleep","inputs":{"seconds":1}},{"$id":"b","$command":"claiflow.sleep","inputs":{"seconds":1}},{"$id":"c","$command":"claiflow.echo"}]"#
             _ = try await server.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"cancel","flow":\#(sleeps)}"#)
             #expect(try await waitUntil(timeout: .seconds(20)) { try await Self.current(server, "cancel") == 2 })
             _ = try await server.request(.POST, "/api/v1/cluster/c1/service/cancel/cancel")

@@ -155,9 +155,11 @@ struct AgentRuntimeTests {
             configuration.shutdownGrace = .seconds(2)
             let agent = h.startAgent(configuration)
             try await h.createService(
-                "quick", flow: #"[{"$id":"w","$command":"test.gate","inputs":{"name":"soon"}},{"$id":"e","$command":"test.echo"}]"#)
+                "quick",
+                flow: #"[{"$id":"w","$command":"test.gate","inputs":{"name":"soon"}},{"$id":"e","$command":"test.echo"}]"#)
             try await h.createService(
-                "stuck", flow: #"[{"$id":"w","$command":"test.gate","inputs":{"name":"never"}},{"$id":"e","$command":"test.echo"}]"#)
+                "stuck",
+                flow: #"[{"$id":"w","$command":"test.gate","inputs":{"name":"never"}},{"$id":"e","$command":"test.echo"}]"#)
             #expect(try await waitUntil { h.gates.reached("soon") && h.gates.reached("never") })
             #expect(try await h.waitForStatus("quick", [2]))
             #expect(try await h.waitForStatus("stuck", [2]))
@@ -232,7 +234,8 @@ struct AgentRuntimeTests {
     func rebounce() async throws {
         try await Harness.with { h in
             try await h.createService(
-                "normal", flow: #"[{"$id":"w","$command":"test.gate","inputs":{"name":"normal-gate"}},{"$id":"e","$command":"test.echo"}]"#)
+                "normal",
+                flow: #"[{"$id":"w","$command":"test.gate","inputs":{"name":"normal-gate"}},{"$id":"e","$command":"test.echo"}]"#)
             try await h.createService(
                 "rebounce", flow: #"[{"$id":"step1","$command":"claiflow.client_pod.rebounce","inputs":{}}]"#)
             let agent = h.startAgent(h.configuration(workers: 3))
@@ -260,11 +263,13 @@ struct AgentRuntimeTests {
             #expect(try await waitUntil { h.server.app.agents.parkedPolls == 1 })
             // Rotating the token's secret ends the session (401); the old secret is refused (400)...
             #expect(
-                try await h.server.request(.PUT, "/api/v1/cluster_token/t-c1", json: #"{"token":"a-rotated-secret-0123456789"}"#).status
+                try await h.server.request(.PUT, "/api/v1/cluster_token/t-c1", json: #"{"token":"a-rotated-secret-0123456789"}"#)
+                    .status
                     == 200)
             #expect(try await waitUntil { h.server.app.agents.parkedPolls == 0 })
             // ...until an operator puts it back.
-            #expect(try await h.server.request(.PUT, "/api/v1/cluster_token/t-c1", json: #"{"token":"\#(h.token)"}"#).status == 200)
+            #expect(
+                try await h.server.request(.PUT, "/api/v1/cluster_token/t-c1", json: #"{"token":"\#(h.token)"}"#).status == 200)
             try await h.createService("after", flow: #"[{"$id":"a","$command":"test.echo","inputs":{"v":2}}]"#)
             #expect(try await h.waitForStatus("after", [4, 8, 16]))
             #expect(try await h.state("after").status == 4)

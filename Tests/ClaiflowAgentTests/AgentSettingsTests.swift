@@ -7,7 +7,9 @@ import Testing
 
 @Suite("Agent settings")
 struct AgentSettingsTests {
-    static let required = ["CLAIFLOW_SERVER": "https://claiflow.example.com", "CLAIFLOW_CLUSTER": "c1", "CLAIFLOW_TOKEN": "secret-token"]
+    static let required = [
+        "CLAIFLOW_SERVER": "https://claiflow.example.com", "CLAIFLOW_CLUSTER": "c1", "CLAIFLOW_TOKEN": "secret-token",
+    ]
 
     /// The message of the error `body` throws, nil when it throws none.
     static func message(_ body: () throws -> AgentSettings) -> String? {
@@ -21,7 +23,8 @@ struct AgentSettingsTests {
 
     @Test("docs/agent.md's table has a row for every setting, with its variable, file key and default")
     func documentationTable() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent("docs/agent.md"), encoding: .utf8)
         #expect(SettingsTableCheck.problems(AgentSetting.self, markdown: text) == [])
         let withoutWorkers = text.split(separator: "\n").filter { !$0.hasPrefix("| `--workers`") }.joined(separator: "\n")
@@ -30,9 +33,11 @@ struct AgentSettingsTests {
 
     @Test("flags win over the environment, which wins over the file; a blank value counts as unset")
     func precedence() throws {
-        let file = ConfigFile(name: "agent.yaml", values: ["server": "http://file:1", "workers": "7", "log_level": "debug", "cluster": "f"])
+        let file = ConfigFile(
+            name: "agent.yaml", values: ["server": "http://file:1", "workers": "7", "log_level": "debug", "cluster": "f"])
         let s = try AgentSettings.resolve(
-            flags: ["cluster": "from-flag", "workers": "  "], environment: Self.required.merging(["CLAIFLOW_WORKERS": " 5 "]) { $1 },
+            flags: ["cluster": "from-flag", "workers": "  "],
+            environment: Self.required.merging(["CLAIFLOW_WORKERS": " 5 "]) { $1 },
             file: file)
         #expect(s.agent.clusterUUID == "from-flag")
         #expect(s.agent.serverURL == "https://claiflow.example.com")
@@ -47,19 +52,28 @@ struct AgentSettingsTests {
 
     @Test("invalid or missing values are refused with the setting's name")
     func errors() {
-        #expect(Self.message { try AgentSettings.resolve(flags: ["server": "http://x", "token": "t"], environment: [:], file: nil) }
-            == "missing --cluster (or CLAIFLOW_CLUSTER, or cluster: in the config file)")
-        #expect(Self.message { try AgentSettings.resolve(flags: ["workers": "0"], environment: Self.required, file: nil) }
-            == "workers: must be a whole number from 1 to 1000, got \"0\"")
-        #expect(Self.message { try AgentSettings.resolve(flags: ["log_level": "loud"], environment: Self.required, file: nil) }
-            == "log-level: must be trace, debug, info, notice, warning, error or critical, got \"loud\"")
-        #expect(Self.message { try AgentSettings.resolve(flags: ["kubeconfig": "/nonexistent/kubeconfig"], environment: Self.required, file: nil) }
-            == "kubeconfig: cannot read /nonexistent/kubeconfig")
-        #expect(Self.message { try AgentSettings.resolve(flags: ["server": "ftp://x"], environment: Self.required, file: nil) }?
-            .hasPrefix("server: ") == true)
+        #expect(
+            Self.message { try AgentSettings.resolve(flags: ["server": "http://x", "token": "t"], environment: [:], file: nil) }
+                == "missing --cluster (or CLAIFLOW_CLUSTER, or cluster: in the config file)")
+        #expect(
+            Self.message { try AgentSettings.resolve(flags: ["workers": "0"], environment: Self.required, file: nil) }
+                == "workers: must be a whole number from 1 to 1000, got \"0\"")
+        #expect(
+            Self.message { try AgentSettings.resolve(flags: ["log_level": "loud"], environment: Self.required, file: nil) }
+                == "log-level: must be trace, debug, info, notice, warning, error or critical, got \"loud\"")
+        #expect(
+            Self.message {
+                try AgentSettings.resolve(flags: ["kubeconfig": "/nonexistent/kubeconfig"], environment: Self.required, file: nil)
+            }
+                == "kubeconfig: cannot read /nonexistent/kubeconfig")
+        #expect(
+            Self.message { try AgentSettings.resolve(flags: ["server": "ftp://x"], environment: Self.required, file: nil) }?
+                .hasPrefix("server: ") == true)
         let unknown = ConfigFile(name: "agent.yaml", values: ["workerz": "2", "token": "t"])
-        #expect(Self.message { try AgentSettings.resolve(flags: [:], environment: Self.required, file: unknown) }
-            == "config file agent.yaml: unknown key \"workerz\" (known: cluster, kubeconfig, log_level, server, token, workers)")
+        #expect(
+            Self.message { try AgentSettings.resolve(flags: [:], environment: Self.required, file: unknown) }
+                == "config file agent.yaml: unknown key \"workerz\" (known: cluster, kubeconfig, log_level, server, token, workers)"
+        )
     }
 
     @Test("the start-up description lists every setting and masks the token")

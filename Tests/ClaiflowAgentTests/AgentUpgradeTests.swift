@@ -29,7 +29,9 @@ private func withAgentDeployment(
 
 /// The image of the agent's Deployment.
 private func deployedImage(_ fake: FakeKubernetesAPIServer) async -> String? {
-    guard let deployments = FakeKubernetesAPIServer.resource(group: "apps", version: "v1", name: "deployments") else { return nil }
+    guard let deployments = FakeKubernetesAPIServer.resource(group: "apps", version: "v1", name: "deployments") else {
+        return nil
+    }
     return await fake.object(deployments, namespace: "claiflow", name: "claiflow-agent")?[
         path: ["spec", "template", "spec", "containers", "0", "image"]]?.stringValue
 }
@@ -39,13 +41,17 @@ private let upgradeFlow = #"[{"$id":"step1","$command":"claiflow.client.upgrade"
 /// `claiflow.client.upgrade` through the runtime, against a real server and a fake Kubernetes API.
 @Suite("Agent upgrade", .serialized)
 struct AgentUpgradeTests {
-    @Test("the upgrade waits for the other services of its poll, rolls the Deployment to the new image, succeeds, then the agent stops")
+    @Test(
+        "the upgrade waits for the other services of its poll, rolls the Deployment to the new image, succeeds, then the agent stops"
+    )
     func success() async throws {
         try await Harness.with { h in
             try await withAgentDeployment { fake, upgrader in
                 try await h.createService(
                     "neighbour",
-                    flow: #"[{"$id":"w","$command":"test.gate","inputs":{"name":"neighbour-gate"}},{"$id":"e","$command":"test.echo"}]"#)
+                    flow:
+                        #"[{"$id":"w","$command":"test.gate","inputs":{"name":"neighbour-gate"}},{"$id":"e","$command":"test.echo"}]"#
+                )
                 try await h.createService("upgrade", flow: upgradeFlow, inputs: #"{"image_tag":"0.2.0"}"#)
                 let agent = h.startAgent(h.configuration(workers: 3), upgrader: upgrader)
                 #expect(try await h.waitForStatus("upgrade", [2]))
@@ -99,7 +105,8 @@ struct AgentUpgradeTests {
                 #expect(try await h.waitForStatus("bad-tag", [4, 8, 16]))
                 #expect(
                     try await h.state("bad-tag").messages.last?.hasSuffix(
-                        #""image_tag" must be an image tag (letters, digits, "_", "." and "-", at most 128) or a sha256: digest, got "0.2.0:latest""#)
+                        #""image_tag" must be an image tag (letters, digits, "_", "." and "-", at most 128) or a sha256: digest, got "0.2.0:latest""#
+                    )
                         == true)
                 try await h.createService("no-tag", flow: upgradeFlow, inputs: #"{"timeout":30}"#)
                 #expect(try await h.waitForStatus("no-tag", [4, 8, 16]))

@@ -158,7 +158,8 @@ final class Harness: Sendable {
 
     var server: RunningServer { current.withLock { $0 } }
 
-    private init(databaseURL: String, cleanup: @escaping @Sendable () async throws -> Void, token: String, server: RunningServer) {
+    private init(databaseURL: String, cleanup: @escaping @Sendable () async throws -> Void, token: String, server: RunningServer)
+    {
         self.databaseURL = databaseURL
         self.cleanup = cleanup
         self.token = token
@@ -172,7 +173,8 @@ final class Harness: Sendable {
         let harness: Harness
         do {
             try await server.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
-            let t = try await server.request(.POST, "/api/v1/cluster_token", json: #"{"uuid":"t-c1","name":"agent","cluster_uuid":"c1"}"#)
+            let t = try await server.request(
+                .POST, "/api/v1/cluster_token", json: #"{"uuid":"t-c1","name":"agent","cluster_uuid":"c1"}"#)
             guard let token = t.string("token") else { throw ClaiflowError(.internal, "no token: \(t.body)") }
             harness = Harness(databaseURL: url, cleanup: cleanup, token: token, server: server)
         } catch {
@@ -210,7 +212,9 @@ final class Harness: Sendable {
                 return .integer(n * n)
             },
             "test.sum": { call in
-                guard case .array(let values)? = call.inputs?.field("values") else { throw FlowCommandError("values must be an array") }
+                guard case .array(let values)? = call.inputs?.field("values") else {
+                    throw FlowCommandError("values must be an array")
+                }
                 var total: Int64 = 0
                 for case .integer(let v) in values { total += v }
                 return .integer(total)
@@ -236,7 +240,8 @@ final class Harness: Sendable {
             },
             // Waits until every name in `all` has entered (both services run at once), at most 20 s.
             "test.meet": { call in
-                guard case .string(let name)? = call.inputs?.field("name"), case .array(let all)? = call.inputs?.field("all") else {
+                guard case .string(let name)? = call.inputs?.field("name"), case .array(let all)? = call.inputs?.field("all")
+                else {
                     throw FlowCommandError("name and all are required")
                 }
                 gates.enter(name)

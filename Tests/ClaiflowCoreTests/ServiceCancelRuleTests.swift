@@ -17,7 +17,8 @@ struct ServiceCancelRuleTests {
         var after = Self.service(.canceled)
         after.updated = Self.now
         let row = ServiceStatusRecord(
-            stepMax: 2, stepSeq: 1, status: .canceled, started: nil, ended: Self.now, message: "canceled by an operator", created: Self.now)
+            stepMax: 2, stepSeq: 1, status: .canceled, started: nil, ended: Self.now, message: "canceled by an operator",
+            created: Self.now)
         #expect(ServiceCancelRule.decide(Self.service(.regist), now: Self.now) == .canceled(after, row))
     }
 

@@ -22,12 +22,17 @@ struct ServiceReportRuleTests {
         StepReportInput(sequence: seq, status: status, result: "{}", error: error, started: started, ended: ended)
     }
 
-    static func row(_ seq: Int, _ status: ServiceStatus, started: Timestamp? = nil, ended: Timestamp? = nil) -> ServiceStatusRecord {
+    static func row(
+        _ seq: Int, _ status: ServiceStatus, started: Timestamp? = nil, ended: Timestamp? = nil
+    ) -> ServiceStatusRecord {
         ServiceStatusRecord(
-            stepMax: 3, stepSeq: seq, status: status, started: started, ended: ended, message: nil, created: Timestamp(microseconds: 5))
+            stepMax: 3, stepSeq: seq, status: status, started: started, ended: ended, message: nil,
+            created: Timestamp(microseconds: 5))
     }
 
-    static func rule(_ s: Service, latest: ServiceStatusRecord?, _ r: StepReportInput, reporter: String = "s1") -> ServiceReportRule {
+    static func rule(
+        _ s: Service, latest: ServiceStatusRecord?, _ r: StepReportInput, reporter: String = "s1"
+    ) -> ServiceReportRule {
         ServiceReportRule(service: s, latest: latest, report: r, reporter: reporter, now: now)
     }
 
@@ -73,7 +78,8 @@ struct ServiceReportRuleTests {
         #expect(a.service.updated == Self.now)
         #expect(a.serviceAfterStep == a.service)
         // An empty error is no message.
-        let quiet = try #require(Self.acceptance(Self.rule(Self.service(status: .sent), latest: nil, Self.report(0, .processing, error: "")).decision))
+        let quiet = try #require(
+            Self.acceptance(Self.rule(Self.service(status: .sent), latest: nil, Self.report(0, .processing, error: "")).decision))
         #expect(quiet.step.message == nil)
     }
 
@@ -81,11 +87,16 @@ struct ServiceReportRuleTests {
     func resend() throws {
         let t = Timestamp(microseconds: 10)
         let s = Self.service(status: .processing)
-        #expect(Self.rule(s, latest: Self.row(0, .processing, started: t), Self.report(0, .processing, started: t)).decision == .duplicate(cancel: false))
+        #expect(
+            Self.rule(s, latest: Self.row(0, .processing, started: t), Self.report(0, .processing, started: t)).decision
+                == .duplicate(cancel: false))
         // The stored status counts, not the reported one: a succeeded intermediate step is stored processing.
         #expect(Self.rule(s, latest: Self.row(0, .processing), Self.report(0, .succeeded)).decision == .duplicate(cancel: false))
-        #expect(Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(0, .succeeded, ended: t)).decision) != nil)
-        #expect(Self.acceptance(Self.rule(s, latest: Self.row(0, .processing, started: t), Self.report(0, .processing)).decision) != nil)
+        #expect(
+            Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(0, .succeeded, ended: t)).decision) != nil)
+        #expect(
+            Self.acceptance(Self.rule(s, latest: Self.row(0, .processing, started: t), Self.report(0, .processing)).decision)
+                != nil)
         #expect(Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(0, .failed)).decision) != nil)
     }
 
@@ -109,15 +120,21 @@ struct ServiceReportRuleTests {
 
     @Test("a finished service refuses reports", arguments: [ServiceStatus.succeeded, .failed, .canceled, .expired])
     func finished(status: ServiceStatus) {
-        #expect(Self.rule(Self.service(status: status), latest: Self.row(0, status), Self.report(1, .processing)).decision == .finished)
+        #expect(
+            Self.rule(Self.service(status: status), latest: Self.row(0, status), Self.report(1, .processing)).decision
+                == .finished)
         #expect(Self.rule(Self.service(status: status), latest: nil, Self.report(0, .processing)).decision == .finished)
     }
 
     @Test("a queued service, or one without a holder, is not held")
     func notHeld() {
-        #expect(Self.rule(Self.service(status: .regist, holder: nil), latest: Self.row(0, .regist), Self.report(0, .processing)).decision == .notHeld)
-        #expect(Self.rule(Self.service(status: .regist, holder: "s1"), latest: nil, Self.report(0, .processing)).decision == .notHeld)
-        #expect(Self.rule(Self.service(status: .sent, holder: nil), latest: nil, Self.report(0, .processing)).decision == .notHeld)
+        #expect(
+            Self.rule(Self.service(status: .regist, holder: nil), latest: Self.row(0, .regist), Self.report(0, .processing))
+                .decision == .notHeld)
+        #expect(
+            Self.rule(Self.service(status: .regist, holder: "s1"), latest: nil, Self.report(0, .processing)).decision == .notHeld)
+        #expect(
+            Self.rule(Self.service(status: .sent, holder: nil), latest: nil, Self.report(0, .processing)).decision == .notHeld)
     }
 
     @Test("another session's service: only a newer session of the same token takes it over")
@@ -143,14 +160,16 @@ struct ServiceReportRuleTests {
         #expect(rule.decision(holder: old, reporter: nil) == .notHeld)
         #expect(rule.decision(holder: newer, reporter: old) == .notHeld)
         // Other decisions do not look at the sessions.
-        let finished = Self.rule(Self.service(status: .failed, holder: "old"), latest: nil, Self.report(0, .processing), reporter: "new")
+        let finished = Self.rule(
+            Self.service(status: .failed, holder: "old"), latest: nil, Self.report(0, .processing), reporter: "new")
         #expect(finished.decision(holder: old, reporter: newer) == .finished)
     }
 
     @Test("a pending cancel: the report is stored, then the service ends canceled and the agent is told to stop")
     func pendingCancel() throws {
         let s = Self.service(status: .processing, cancelRequested: true)
-        let a = try #require(Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(0, .succeeded, ended: Self.now)).decision))
+        let a = try #require(
+            Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(0, .succeeded, ended: Self.now)).decision))
         #expect(a.cancel)
         #expect(a.step.status == .processing)
         #expect(
@@ -162,12 +181,14 @@ struct ServiceReportRuleTests {
         #expect(a.serviceAfterStep.status == .processing)
         #expect(!a.storesResult)
         // A report that ends the service itself ends it as reported.
-        let last = try #require(Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(2, .succeeded)).decision))
+        let last = try #require(
+            Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(2, .succeeded)).decision))
         #expect(!last.cancel)
         #expect(last.canceled == nil)
         #expect(last.service.status == .succeeded)
         #expect(last.storesResult)
-        let failed = try #require(Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(1, .failed)).decision))
+        let failed = try #require(
+            Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(1, .failed)).decision))
         #expect(!failed.cancel)
         #expect(failed.service.status == .failed)
     }

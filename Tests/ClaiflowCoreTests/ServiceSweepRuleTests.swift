@@ -49,8 +49,10 @@ struct ServiceSweepRuleTests {
             let o = try #require(Self.outcome(Self.state(.sent, attempts: attempts)))
             #expect(o == Outcome(.failed, "agent lost: delivered 3 times and never started", false))
         }
-        #expect(ServiceSweepRule(maxAttempts: 1).transition(for: Self.state(.sent, attempts: 1), now: Self.now, validAfter: Self.validAfter)?.message
-            == "agent lost: delivered 1 times and never started")
+        #expect(
+            ServiceSweepRule(maxAttempts: 1).transition(
+                for: Self.state(.sent, attempts: 1), now: Self.now, validAfter: Self.validAfter)?.message
+                == "agent lost: delivered 1 times and never started")
     }
 
     @Test("processing, lease lapsed: failed, agent lost")

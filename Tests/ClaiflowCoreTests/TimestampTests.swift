@@ -29,8 +29,10 @@ struct TimestampTests {
 
     @Test(
         "rejects invalid text",
-        arguments: ["", "2024", "2024-13-01", "2023-02-29", "2024-03-05T25:00:00Z", "2024-03-05T13:10:00.Z",
-                    "2024-03-05T13:10:00+0900", "2024-03-05T13:10:00Zjunk", "yesterday", "2024-03-05T13:10Z"])
+        arguments: [
+            "", "2024", "2024-13-01", "2023-02-29", "2024-03-05T25:00:00Z", "2024-03-05T13:10:00.Z",
+            "2024-03-05T13:10:00+0900", "2024-03-05T13:10:00Zjunk", "yesterday", "2024-03-05T13:10Z",
+        ])
     func reject(text: String) {
         #expect(Timestamp(parsing: text) == nil)
     }
@@ -63,9 +65,15 @@ struct GlobalVariableTests {
         var problems: [String] = []
         let now = Timestamp.now()
         let rows = [
-            GlobalVariable(uuid: KnownGlobalVariable.clusterTokenExpirationTime.uuid, name: "", summary: nil, value: "0", created: now, updated: now),
-            GlobalVariable(uuid: KnownGlobalVariable.clientConfigServiceValidityPeriod.uuid, name: "", summary: nil, value: "0s", created: now, updated: now),
-            GlobalVariable(uuid: KnownGlobalVariable.clientSessionExpirationTime.uuid, name: "", summary: nil, value: "bad", created: now, updated: now),
+            GlobalVariable(
+                uuid: KnownGlobalVariable.clusterTokenExpirationTime.uuid, name: "", summary: nil, value: "0", created: now,
+                updated: now),
+            GlobalVariable(
+                uuid: KnownGlobalVariable.clientConfigServiceValidityPeriod.uuid, name: "", summary: nil, value: "0s",
+                created: now, updated: now),
+            GlobalVariable(
+                uuid: KnownGlobalVariable.clientSessionExpirationTime.uuid, name: "", summary: nil, value: "bad", created: now,
+                updated: now),
         ]
         let s = GlobalSettings(rows: rows, problems: &problems)
         #expect(s.clusterTokenExpiration == .seconds(365 * 86400))

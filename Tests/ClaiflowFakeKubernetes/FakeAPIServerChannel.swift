@@ -1,3 +1,4 @@
+import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
@@ -5,7 +6,6 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
-import HTTPTypes
 import Synchronization
 
 /// The fake's connections: HTTP/1.1 answered by the Hummingbird responder, and exec requests
@@ -80,7 +80,8 @@ struct FakeAPIServerChannel: ServerChildChannel, HTTPChannelHandler {
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgrade)
             configuration.enablePipelining = false
             configuration.enableErrorHandling = false
-            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
+                configuration: configuration)
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -94,7 +95,9 @@ struct FakeAPIServerChannel: ServerChildChannel, HTTPChannelHandler {
                 let body = ByteBuffer(string: answer.body)
                 let head = HTTPResponse(
                     status: .init(code: answer.status),
-                    headerFields: [.contentType: answer.contentType, .contentLength: String(body.readableBytes), .connection: "close"])
+                    headerFields: [
+                        .contentType: answer.contentType, .contentLength: String(body.readableBytes), .connection: "close",
+                    ])
                 try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
             }
         case .exec(let webSocket, let session)?:

@@ -102,9 +102,10 @@ extension FakeKubernetesAPIServer {
         let oldAvailable = old.values.reduce(0) { $0 + Int($1[path: ["status", "availableReplicas"]]?.integerValue ?? 0) }
 
         if observed < generation {
-            let revision = (owned.values.compactMap {
-                Int($0[path: ["metadata", "annotations", Self.revisionAnnotation]]?.stringValue ?? "")
-            }.max() ?? 0) + 1
+            let revision =
+                (owned.values.compactMap {
+                    Int($0[path: ["metadata", "annotations", Self.revisionAnnotation]]?.stringValue ?? "")
+                }.max() ?? 0) + 1
             guard let created = try? replicaSet(for: deployment, revision: revision, available: 0) else { return }
             deployment[path: ["metadata", "annotations", Self.revisionAnnotation]] = .string(String(revision))
             deployment[path: ["status"]] = .object([
@@ -129,7 +130,8 @@ extension FakeKubernetesAPIServer {
             deployment[path: ["status", "conditions"]] = .array([
                 Self.condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability."),
                 Self.condition(
-                    "Progressing", "False", "ProgressDeadlineExceeded", "ReplicaSet \"\(name)-\(hash)\" has timed out progressing."),
+                    "Progressing", "False", "ProgressDeadlineExceeded",
+                    "ReplicaSet \"\(name)-\(hash)\" has timed out progressing."),
             ])
         case .completes where currentAvailable < replicas:
             for field in ["replicas", "readyReplicas", "availableReplicas"] {
@@ -152,7 +154,8 @@ extension FakeKubernetesAPIServer {
             deployment[path: ["status", "conditions"]] = .array([
                 Self.condition("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability."),
                 Self.condition(
-                    "Progressing", "True", "NewReplicaSetAvailable", "ReplicaSet \"\(name)-\(hash)\" has successfully progressed."),
+                    "Progressing", "True", "NewReplicaSetAvailable", "ReplicaSet \"\(name)-\(hash)\" has successfully progressed."
+                ),
             ])
         }
         objects[key(deployments, namespace, name)] = deployment
@@ -160,7 +163,9 @@ extension FakeKubernetesAPIServer {
 
     /// Creates (or reuses, for a template seen before) the ReplicaSet of a Deployment's current
     /// template at `revision`.
-    private func replicaSet(for deployment: JSONValue, revision: Int, available: Int) throws -> (name: String, uid: JSONValue, hash: String) {
+    private func replicaSet(
+        for deployment: JSONValue, revision: Int, available: Int
+    ) throws -> (name: String, uid: JSONValue, hash: String) {
         let replicaSets = Self.resource(group: "apps", version: "v1", name: "replicasets")!
         let namespace = deployment[path: ["metadata", "namespace"]]?.stringValue ?? "default"
         let deploymentName = deployment[path: ["metadata", "name"]]?.stringValue ?? ""
@@ -184,7 +189,8 @@ extension FakeKubernetesAPIServer {
                     "name": .string(name), "labels": template[path: ["metadata", "labels"]] ?? .object([:]),
                     "annotations": .object([Self.revisionAnnotation: .string(String(revision))]),
                     "ownerReferences": .array([
-                        Self.ownerReference("apps/v1", "Deployment", deploymentName, deployment[path: ["metadata", "uid"]] ?? .null)
+                        Self.ownerReference(
+                            "apps/v1", "Deployment", deploymentName, deployment[path: ["metadata", "uid"]] ?? .null)
                     ]),
                 ]),
                 "spec": .object(["replicas": .integer(replicas), "selector": selector, "template": template]),
@@ -229,7 +235,9 @@ extension FakeKubernetesAPIServer {
     /// `token`), `MODE` from the ConfigMap `agent-settings` (key `mode`) and everything in the
     /// ConfigMap `agent-env` (`REGION=eu`) through `envFrom`. Returns the Deployment.
     @discardableResult
-    public func seedAgent(namespace: String = "claiflow", image: String, podName: String = "claiflow-agent-7d4b9-x2x8q")
+    public func seedAgent(
+        namespace: String = "claiflow", image: String, podName: String = "claiflow-agent-7d4b9-x2x8q"
+    )
         throws -> JSONValue
     {
         let configMaps = Self.resource(group: "", version: "v1", name: "configmaps")!

@@ -162,7 +162,9 @@ public actor FakeKubernetesAPIServer {
 
     /// A stored object, if any.
     public func object(_ resource: Resource, namespace: String?, name: String) -> JSONValue? {
-        objects[Key(resource: resource.name, group: resource.group, namespace: resource.namespaced ? namespace ?? "" : "", name: name)]
+        objects[
+            Key(resource: resource.name, group: resource.group, namespace: resource.namespaced ? namespace ?? "" : "", name: name)
+        ]
     }
 
     /// Forgets the requests seen so far.
@@ -179,11 +181,14 @@ public actor FakeKubernetesAPIServer {
     public func forbid(_ verb: String, _ resource: String) { forbidden.insert("\(verb) \(resource)") }
 
     /// The 403 the real API server answers when RBAC refuses a request.
-    func refusal(_ verb: String, _ resource: Resource, subresource: String?, name: String?, namespace: String?) -> (Int, String, JSONValue?)? {
+    func refusal(
+        _ verb: String, _ resource: Resource, subresource: String?, name: String?, namespace: String?
+    ) -> (Int, String, JSONValue?)? {
         let full = subresource.map { "\(resource.name)/\($0)" } ?? resource.name
         guard forbidden.contains("\(verb) \(full)") else { return nil }
         var message = name.map { "\(resource.qualifiedName) \"\($0)\" is forbidden" } ?? "\(resource.qualifiedName) is forbidden"
-        message += ": User \"system:serviceaccount:claiflow:agent\" cannot \(verb) resource \"\(full)\" in API group \"\(resource.group)\""
+        message +=
+            ": User \"system:serviceaccount:claiflow:agent\" cannot \(verb) resource \"\(full)\" in API group \"\(resource.group)\""
         if let namespace { message += " in the namespace \"\(namespace)\"" }
         var details: [String: JSONValue] = ["kind": .string(full)]
         if let name { details["name"] = .string(name) }
@@ -204,14 +209,18 @@ public actor FakeKubernetesAPIServer {
     // MARK: - Serving
 
     /// Answers one request.
-    func handle(method: String, path: String, query: String?, headers: [String: String], body: [UInt8]) -> (Int, String, JSONValue?) {
+    func handle(
+        method: String, path: String, query: String?, headers: [String: String], body: [UInt8]
+    ) -> (Int, String, JSONValue?) {
         requests.append(Seen(method: method, path: path, query: query, contentType: headers["content-type"]))
         guard isAuthenticated(headers) else {
             return (401, "", Self.status(401, "Unauthorized", "Unauthorized"))
         }
         if let exec = execTarget(path) {
             // A plain request, or an upgrade the WebSocket side refused: answer why.
-            return execRefusal(exec, query: query, headers: headers) ?? (400, "", Self.status(400, "Upgrade request required", "BadRequest"))
+            return execRefusal(exec, query: query, headers: headers) ?? (
+                400, "", Self.status(400, "Upgrade request required", "BadRequest")
+            )
         }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         let group: String
@@ -262,7 +271,10 @@ public actor FakeKubernetesAPIServer {
             return list(resource, namespace: namespace, query: query)
         case ("POST", nil):
             guard let namespace = resource.namespaced ? namespace : "" else {
-                return (405, "", Self.status(405, "the server does not allow this method on the requested resource", "MethodNotAllowed"))
+                return (
+                    405, "",
+                    Self.status(405, "the server does not allow this method on the requested resource", "MethodNotAllowed")
+                )
             }
             return create(resource, namespace: namespace, body: body)
         case ("GET", let name?):
@@ -286,7 +298,9 @@ public actor FakeKubernetesAPIServer {
                 ])
             )
         default:
-            return (405, "", Self.status(405, "the server does not allow this method on the requested resource", "MethodNotAllowed"))
+            return (
+                405, "", Self.status(405, "the server does not allow this method on the requested resource", "MethodNotAllowed")
+            )
         }
     }
 
@@ -315,7 +329,11 @@ public actor FakeKubernetesAPIServer {
             if let namespace, key.namespace != namespace { return false }
             for (label, value, equal) in requirements {
                 let actual: String?
-                if case .string(let text)? = object.field("metadata")?.field("labels")?.field(label) { actual = text } else { actual = nil }
+                if case .string(let text)? = object.field("metadata")?.field("labels")?.field(label) {
+                    actual = text
+                } else {
+                    actual = nil
+                }
                 if equal ? actual != value : actual == value { return false }
             }
             return true
@@ -344,13 +362,23 @@ public actor FakeKubernetesAPIServer {
         }
         if resource.namespaced {
             if case .string(let given)? = metadata["namespace"], given != namespace {
-                return (400, "", Self.status(400, "the namespace of the provided object does not match the namespace sent on the request", "BadRequest"))
+                return (
+                    400, "",
+                    Self.status(
+                        400, "the namespace of the provided object does not match the namespace sent on the request", "BadRequest"
+                    )
+                )
             }
             metadata["namespace"] = .string(namespace)
         }
         let key = key(resource, namespace, name)
         if objects[key] != nil {
-            return (409, "", Self.status(409, "\(resource.qualifiedName) \"\(name)\" already exists", "AlreadyExists", details: details(resource, name)))
+            return (
+                409, "",
+                Self.status(
+                    409, "\(resource.qualifiedName) \"\(name)\" already exists", "AlreadyExists", details: details(resource, name)
+                )
+            )
         }
         metadata["uid"] = .string(nextUID())
         metadata["resourceVersion"] = .string(nextRevision())
@@ -362,7 +390,9 @@ public actor FakeKubernetesAPIServer {
         return (201, "", .object(members))
     }
 
-    private func patch(_ resource: Resource, namespace: String?, name: String, contentType: String, body: [UInt8])
+    private func patch(
+        _ resource: Resource, namespace: String?, name: String, contentType: String, body: [UInt8]
+    )
         -> (Int, String, JSONValue?)
     {
         let key = key(resource, namespace, name)
@@ -377,8 +407,16 @@ public actor FakeKubernetesAPIServer {
             guard case .object = patch else {
                 return (400, "", Self.status(400, "error decoding patch: a merge patch must be an object", "BadRequest"))
             }
-            if let wanted = patch.field("metadata")?.field("resourceVersion"), wanted != current.field("metadata")?.field("resourceVersion") {
-                return (409, "", Self.status(409, "Operation cannot be fulfilled on \(resource.qualifiedName) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again", "Conflict", details: details(resource, name)))
+            if let wanted = patch.field("metadata")?.field("resourceVersion"),
+                wanted != current.field("metadata")?.field("resourceVersion")
+            {
+                return (
+                    409, "",
+                    Self.status(
+                        409,
+                        "Operation cannot be fulfilled on \(resource.qualifiedName) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again",
+                        "Conflict", details: details(resource, name))
+                )
             }
             patched = Self.mergePatch(current, patch)
         case "application/json-patch+json":
@@ -388,10 +426,21 @@ public actor FakeKubernetesAPIServer {
             do {
                 patched = try JSONPatch.apply(operations, to: current)
             } catch {
-                return (422, "", Self.status(422, "the server rejected our request due to an error in our request", "Invalid", details: details(resource, name)))
+                return (
+                    422, "",
+                    Self.status(
+                        422, "the server rejected our request due to an error in our request", "Invalid",
+                        details: details(resource, name))
+                )
             }
         default:
-            return (415, "", Self.status(415, "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml", "UnsupportedMediaType"))
+            return (
+                415, "",
+                Self.status(
+                    415,
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+                    "UnsupportedMediaType")
+            )
         }
         // Identity fields stay; the revision moves on.
         guard case .object(var members) = patched else {
@@ -418,7 +467,10 @@ public actor FakeKubernetesAPIServer {
     }
 
     func notFound(_ resource: Resource, _ name: String) -> (Int, String, JSONValue?) {
-        (404, "", Self.status(404, "\(resource.qualifiedName) \"\(name)\" not found", "NotFound", details: details(resource, name)))
+        (
+            404, "",
+            Self.status(404, "\(resource.qualifiedName) \"\(name)\" not found", "NotFound", details: details(resource, name))
+        )
     }
 
     private func details(_ resource: Resource, _ name: String) -> JSONValue {
@@ -478,7 +530,9 @@ public actor FakeKubernetesAPIServer {
     ///
     /// - Parameter tls: Serves HTTPS with this configuration; when it verifies client
     ///   certificates, a request without a bearer token is authenticated by its certificate.
-    public nonisolated func run<T: Sendable>(tls: TLSConfiguration? = nil, _ body: @Sendable (Int) async throws -> T) async throws
+    public nonisolated func run<T: Sendable>(
+        tls: TLSConfiguration? = nil, _ body: @Sendable (Int) async throws -> T
+    ) async throws
         -> T
     {
         var server = HTTPServerBuilder { responder in FakeAPIServerChannel(responder: responder, fake: self) }

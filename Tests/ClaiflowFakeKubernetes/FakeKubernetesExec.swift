@@ -42,7 +42,9 @@ extension FakeKubernetesAPIServer {
     }
 
     /// Why an exec request cannot run, as the API server answers it; nil when it can.
-    func execRefusal(_ target: (namespace: String, pod: String), query: String?, headers: [String: String])
+    func execRefusal(
+        _ target: (namespace: String, pod: String), query: String?, headers: [String: String]
+    )
         -> (Int, String, JSONValue?)?
     {
         let pods = Self.resource(group: "", version: "v1", name: "pods")!

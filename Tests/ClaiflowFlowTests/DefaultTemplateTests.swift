@@ -5,7 +5,6 @@ import Testing
 
 @testable import ClaiflowFlow
 
-
 /// The 235 default templates as the product ships them (the ClaiflowStore resource).
 @Suite("Default templates")
 struct DefaultTemplateTests {
@@ -65,11 +64,16 @@ struct DefaultTemplateTests {
         #expect(prometheus.count == 7)
         #expect(helm.count == 9)
         #expect(claiflow.count == 6)
-        #expect(names.isSuperset(of: ["kubernetes.pods.get.v1", "kubernetes.pods.exec.v1", "helm.install", "prometheus.query.v1",
-                                      "prometheus.targets/metadata.v1", "claiflow.credential.add", "claiflow.client.upgrade"]))
+        #expect(
+            names.isSuperset(of: [
+                "kubernetes.pods.get.v1", "kubernetes.pods.exec.v1", "helm.install", "prometheus.query.v1",
+                "prometheus.targets/metadata.v1", "claiflow.credential.add", "claiflow.client.upgrade",
+            ]))
         // What the server shows: the command names the templates need.
-        print("default templates: \(templates.count) flows, \(names.count) commands "
-              + "(kubernetes \(kubernetes.count), prometheus \(prometheus.count), helm \(helm.count), claiflow \(claiflow.count))")
+        print(
+            "default templates: \(templates.count) flows, \(names.count) commands "
+                + "(kubernetes \(kubernetes.count), prometheus \(prometheus.count), helm \(helm.count), claiflow \(claiflow.count))"
+        )
     }
 
     @Test

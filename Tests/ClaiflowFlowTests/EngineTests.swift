@@ -16,7 +16,8 @@ struct EngineTests {
         let parsed = try Flow.parse(flow)
         let clock = TickingClock()
         let engine = FlowEngine(commands: fakeCommands(), clock: { clock.read() })
-        let outcome = await engine.run(parsed, inputs: .object([:]), onStep: { report in collected.withLock { $0.append(report) } })
+        let outcome = await engine.run(
+            parsed, inputs: .object([:]), onStep: { report in collected.withLock { $0.append(report) } })
         #expect(outcome.status == .succeeded)
         #expect(outcome.result == #""done""#)
         #expect(outcome.error == nil)
@@ -125,7 +126,8 @@ struct EngineTests {
         #expect(outcome.reports.map(\.status) == [.processing, .succeeded, .processing, .failed])
         #expect(outcome.error == #"step "it[0].c": inputs.x: reference "$inputs.nope": .nope not found in the inputs"#)
         // An empty range never evaluates them.
-        let empty = try await run(#"[{"$id":"it","$range":[],"$steps":[{"$id":"c","$command":"echo","inputs":{"x":"$inputs.nope"}}]}]"#)
+        let empty = try await run(
+            #"[{"$id":"it","$range":[],"$steps":[{"$id":"c","$command":"echo","inputs":{"x":"$inputs.nope"}}]}]"#)
         #expect(empty.status == .succeeded)
         #expect(empty.result == "null")
     }
@@ -167,14 +169,15 @@ struct EngineTests {
     @Test func taskCancellationIsObservedAtStepBoundaries() async throws {
         let flow = try Flow.parse(#"[{"$id":"a","$command":"block"},{"$id":"b","$command":"emit"}]"#)
         let started = AsyncStream<Void>.makeStream()
-        let engine = FlowEngine(commands: fakeCommands().merging([
-            "block": { _ in
-                started.continuation.yield()
-                // Wait (cooperatively) until the task is cancelled, then finish normally.
-                while !Task.isCancelled { await Task.yield() }
-                return .string("interrupted")
-            }
-        ]) { $1 })
+        let engine = FlowEngine(
+            commands: fakeCommands().merging([
+                "block": { _ in
+                    started.continuation.yield()
+                    // Wait (cooperatively) until the task is cancelled, then finish normally.
+                    while !Task.isCancelled { await Task.yield() }
+                    return .string("interrupted")
+                }
+            ]) { $1 })
         let task = Task { await engine.run(flow, inputs: .null) }
         for await _ in started.stream { break }
         task.cancel()
@@ -191,20 +194,26 @@ struct EngineTests {
     }
 
     @Test func nonFiniteNumbersFailTheStep() async throws {
-        let outcome = try await run(#"[{"$id":"a","$command":"nan"}]"#, extra: ["nan": { _ in .object(["v": .array([.number(.nan)])]) }])
+        let outcome = try await run(
+            #"[{"$id":"a","$command":"nan"}]"#, extra: ["nan": { _ in .object(["v": .array([.number(.nan)])]) }])
         #expect(outcome.error == #"step "a": command "nan" returned a number that JSON cannot represent at outputs.v[0]"#)
     }
 
     @Test func rangeSources() async throws {
         // null → zero iterations, outputs null.
-        #expect(try await run(#"[{"$id":"it","$range":"$inputs.l","$steps":[{"$id":"c","$command":"echo"}]}]"#, inputs: #"{"l":null}"#).result == "null")
+        #expect(
+            try await run(
+                #"[{"$id":"it","$range":"$inputs.l","$steps":[{"$id":"c","$command":"echo"}]}]"#, inputs: #"{"l":null}"#
+            ).result == "null")
         // A scalar is an error (the original silently ran zero iterations).
         let scalar = try await failure(#"[{"$id":"it","$range":"$inputs.l","$steps":[]}]"#, inputs: #"{"l":"abc"}"#)
         #expect(scalar == #"step "it": $range: resolved to string "abc", expected an array"#)
         let object = try await failure(#"[{"$id":"it","$range":"$inputs.l","$steps":[]}]"#, inputs: #"{"l":{"a":1}}"#)
         #expect(object == #"step "it": $range: resolved to object {"a":1}, expected an array"#)
         // An array with references inside.
-        let mixed = try await result(#"[{"$id":"it","$range":["$inputs.a",{"k":"$inputs.b"}],"$steps":[{"$id":"c","$command":"echo","inputs":{"v":"$it.val"}}]}]"#, inputs: #"{"a":1,"b":2}"#)
+        let mixed = try await result(
+            #"[{"$id":"it","$range":["$inputs.a",{"k":"$inputs.b"}],"$steps":[{"$id":"c","$command":"echo","inputs":{"v":"$it.val"}}]}]"#,
+            inputs: #"{"a":1,"b":2}"#)
         #expect(mixed == (try json(#"[{"v":1},{"v":{"k":2}}]"#)))
     }
 
@@ -236,15 +245,20 @@ struct EngineTests {
         #expect(try json(outcome.reports[5].result) == json(all))
         #expect(outcome.result == "null")
         let hidden = try await run(flow.replacingOccurrences(of: "HIDE", with: #"["c","later"]"#))
-        #expect(try json(hidden.reports[5].result) == json(#"[{"id":"s1","command":"emit","inputs":{"value":"one"},"outputs":"one"},[]]"#))
-        let byReference = try await run(flow.replacingOccurrences(of: "HIDE", with: #""$inputs.hide""#), inputs: #"{"hide":["it","s1"]}"#)
+        #expect(
+            try json(hidden.reports[5].result)
+                == json(#"[{"id":"s1","command":"emit","inputs":{"value":"one"},"outputs":"one"},[]]"#))
+        let byReference = try await run(
+            flow.replacingOccurrences(of: "HIDE", with: #""$inputs.hide""#), inputs: #"{"hide":["it","s1"]}"#)
         #expect(try json(byReference.reports[5].result) == json(#"[{"id":"later","command":"emit"}]"#))
         let bad = try await run(flow.replacingOccurrences(of: "HIDE", with: #""$inputs.hide""#), inputs: #"{"hide":"s1"}"#)
-        #expect(bad.error == #"step "p": $print.hide: reference "$inputs.hide" resolved to string, expected an array of step ids"#)
+        #expect(
+            bad.error == #"step "p": $print.hide: reference "$inputs.hide" resolved to string, expected an array of step ids"#)
     }
 
     @Test func manyRunsConcurrently() async throws {
-        let flow = try Flow.parse("""
+        let flow = try Flow.parse(
+            """
             [{"$id":"it","$range":"$inputs.xs","$steps":[{"$id":"c","$command":"math_pow","inputs":{"x":"$it.val","y":2}}]},
              {"$id":"sum","$command":"echo","inputs":{"squares":"$it.outputs","first":"$it[0].$c.outputs","n":"$inputs.n"}}]
             """)

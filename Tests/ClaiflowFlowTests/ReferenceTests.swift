@@ -116,7 +116,8 @@ struct ReferenceTableTests {
 
     /// Original: the text after `-` was dropped (store key "step"). Fixed: a parse error.
     @Test func dashInStepIdIsAParseError() throws {
-        let message = parseError("""
+        let message = parseError(
+            """
             [{"$id":"step-1","$command":"emit"},{"$id":"s2","$command":"echo","inputs":{"x":"$step-1.outputs.n"}}]
             """)
         #expect(message?.contains(#"flow[1] (step "s2"): inputs.x: reference "$step-1.outputs.n": unexpected "-""#) == true)
@@ -124,7 +125,8 @@ struct ReferenceTableTests {
 
     /// Original: silently read `.metadata.resource`. Fixed: a parse error that points at `["…"]`.
     @Test func dashInPathKeyIsAParseErrorAndBracketsWork() async throws {
-        let message = parseError("""
+        let message = parseError(
+            """
             [{"$id":"s1","$command":"emit"},{"$id":"s2","$command":"echo","inputs":{"x":"$s1.outputs.metadata.resource-version"}}]
             """)
         #expect(message?.contains("unexpected \"-\" after the reference at offset 29") == true)
@@ -135,7 +137,8 @@ struct ReferenceTableTests {
 
     /// Original: jq error "function not defined: Foo/0" at run time. Fixed: a parse error.
     @Test func outputsFooIsAParseError() {
-        let message = parseError("""
+        let message = parseError(
+            """
             [{"$id":"s1","$command":"emit"},{"$id":"s2","$command":"echo","inputs":{"x":"$s1.outputsFoo"}}]
             """)
         #expect(message?.contains(#"expected .outputs, .inputs, .key or .val after step "s1", found "outputsFoo""#) == true)
@@ -143,7 +146,8 @@ struct ReferenceTableTests {
 
     /// Original: "not found key \"s1\"" at run time. Fixed: a parse error.
     @Test func outputWithoutSIsAParseError() {
-        let message = parseError("""
+        let message = parseError(
+            """
             [{"$id":"s1","$command":"emit"},{"$id":"s2","$command":"echo","inputs":{"x":"$s1.output"}}]
             """)
         #expect(message?.contains(#"found "output""#) == true)
@@ -209,7 +213,8 @@ struct ReferenceFixTests {
     ])
     func truncatedOrMalformedReferencesAreParseErrors(_ reference: String, _ expected: String) {
         let escaped = reference.replacingOccurrences(of: "\"", with: "\\\"")
-        let message = parseError("""
+        let message = parseError(
+            """
             [{"$id":"s1","$command":"emit"},{"$id":"s2","$command":"echo","inputs":{"x":"\(escaped)"}}]
             """)
         #expect(message?.contains(expected) == true, "\(message ?? "no error")")
@@ -278,7 +283,8 @@ struct ReferenceFixTests {
     }
 
     @Test func numericStepIds() async throws {
-        let flow = #"[{"$id":1,"$command":"emit","inputs":{"value":"one"}},{"$id":2,"$command":"echo","inputs":{"x":"$1.outputs"}}]"#
+        let flow =
+            #"[{"$id":1,"$command":"emit","inputs":{"value":"one"}},{"$id":2,"$command":"echo","inputs":{"x":"$1.outputs"}}]"#
         #expect(try await result(flow) == json(#"{"x":"one"}"#))
     }
 
@@ -288,8 +294,11 @@ struct ReferenceFixTests {
              {"$id":"s2","$command":"swap_command","inputs":"$s1.outputs"}]
             """
         #expect(try await result(flow) == json(#"{"value1":"b","value2":"a"}"#))
-        let notObject = #"[{"$id":"s1","$command":"emit","inputs":{"value":[1]}},{"$id":"s2","$command":"echo","inputs":"$s1.outputs"}]"#
-        #expect(try await failure(notObject) == #"step "s2": inputs: reference "$s1.outputs" resolved to array [1], expected an object"#)
+        let notObject =
+            #"[{"$id":"s1","$command":"emit","inputs":{"value":[1]}},{"$id":"s2","$command":"echo","inputs":"$s1.outputs"}]"#
+        #expect(
+            try await failure(notObject)
+                == #"step "s2": inputs: reference "$s1.outputs" resolved to array [1], expected an object"#)
     }
 
     @Test func selectionsThroughNestedIterations() async throws {

@@ -27,26 +27,56 @@ struct ValidationTests {
             #"flow[0].$steps[1] (step "c"): duplicate "$id" (also used by flow[0].$steps[0])"#
         ),
         (#"[{"$id":"a"}]"#, #"flow[0] (step "a"): unknown step kind: a step needs one of "$command", "$range" or "$print""#),
-        (#"[{"$id":"a","$condition":"x","$then":[]}]"#, #"flow[0] (step "a"): conditional steps ($condition/$then/$else) are not supported"#),
+        (
+            #"[{"$id":"a","$condition":"x","$then":[]}]"#,
+            #"flow[0] (step "a"): conditional steps ($condition/$then/$else) are not supported"#
+        ),
         // Command steps.
-        (#"[{"$id":"a","$command":1}]"#, #"flow[0] (step "a"): $command: must be a non-empty string (the command name), got number"#),
-        (#"[{"$id":"a","$command":""}]"#, #"flow[0] (step "a"): $command: must be a non-empty string (the command name), got an empty string"#),
-        (#"[{"$id":"a","$command":"x","inputs":null}]"#, #"flow[0] (step "a"): inputs: must be an object or a reference string such as "$inputs", got null"#),
-        (#"[{"$id":"a","$command":"x","inputs":[1]}]"#, #"flow[0] (step "a"): inputs: must be an object or a reference string such as "$inputs", got array"#),
+        (
+            #"[{"$id":"a","$command":1}]"#,
+            #"flow[0] (step "a"): $command: must be a non-empty string (the command name), got number"#
+        ),
+        (
+            #"[{"$id":"a","$command":""}]"#,
+            #"flow[0] (step "a"): $command: must be a non-empty string (the command name), got an empty string"#
+        ),
+        (
+            #"[{"$id":"a","$command":"x","inputs":null}]"#,
+            #"flow[0] (step "a"): inputs: must be an object or a reference string such as "$inputs", got null"#
+        ),
+        (
+            #"[{"$id":"a","$command":"x","inputs":[1]}]"#,
+            #"flow[0] (step "a"): inputs: must be an object or a reference string such as "$inputs", got array"#
+        ),
         (
             #"[{"$id":"a","$command":"x","inputs":"literal"}]"#,
             #"flow[0] (step "a"): inputs: must be an object or a reference string such as "$inputs", got a string that is not a reference"#
         ),
         // Iterations.
-        (#"[{"$id":"a","$range":5,"$steps":[]}]"#, #"flow[0] (step "a"): $range: must be an array or a reference string, got number"#),
-        (#"[{"$id":"a","$range":{"k":1}}]"#, #"flow[0] (step "a"): $range: must be an array or a reference string; objects cannot be iterated"#),
-        (#"[{"$id":"a","$range":"abc"}]"#, #"flow[0] (step "a"): $range: must be an array or a reference string (starting with "$"), got a literal string"#),
+        (
+            #"[{"$id":"a","$range":5,"$steps":[]}]"#,
+            #"flow[0] (step "a"): $range: must be an array or a reference string, got number"#
+        ),
+        (
+            #"[{"$id":"a","$range":{"k":1}}]"#,
+            #"flow[0] (step "a"): $range: must be an array or a reference string; objects cannot be iterated"#
+        ),
+        (
+            #"[{"$id":"a","$range":"abc"}]"#,
+            #"flow[0] (step "a"): $range: must be an array or a reference string (starting with "$"), got a literal string"#
+        ),
         (#"[{"$id":"a","$range":[],"$steps":{}}]"#, #"flow[0] (step "a"): $steps: must be an array of steps, got object"#),
         (#"[{"$id":"a","$range":[],"$steps":[{"$id":"b"}]}]"#, #"flow[0].$steps[0] (step "b"): unknown step kind"#),
         // Prints.
         (#"[{"$id":"p","$print":true}]"#, #"flow[0] (step "p"): $print: must be an object such as {"hide": []}, got boolean"#),
-        (#"[{"$id":"p","$print":{"hide":5}}]"#, #"flow[0] (step "p"): $print.hide: must be an array of step ids or a reference string, got number"#),
-        (#"[{"$id":"p","$print":{"hide":[[1]]}}]"#, #"flow[0] (step "p"): $print.hide[0]: a step id must be a non-empty string or a number, got array"#),
+        (
+            #"[{"$id":"p","$print":{"hide":5}}]"#,
+            #"flow[0] (step "p"): $print.hide: must be an array of step ids or a reference string, got number"#
+        ),
+        (
+            #"[{"$id":"p","$print":{"hide":[[1]]}}]"#,
+            #"flow[0] (step "p"): $print.hide[0]: a step id must be a non-empty string or a number, got array"#
+        ),
     ])
     func shapeErrors(_ flow: String, _ expected: String) {
         let message = parseError(flow)
@@ -116,8 +146,14 @@ struct ValidationTests {
         ),
         // References in every position.
         (#"[{"$id":"a","$range":["$q.outputs"]}]"#, #"flow[0] (step "a"): $range[0]: reference "$q.outputs": no step "q""#),
-        (#"[{"$id":"p","$print":{"hide":"$q.outputs"}}]"#, #"flow[0] (step "p"): $print.hide: reference "$q.outputs": no step "q""#),
-        (#"[{"$id":"a","$command":"x","inputs":"$q.outputs"}]"#, #"flow[0] (step "a"): inputs: reference "$q.outputs": no step "q""#),
+        (
+            #"[{"$id":"p","$print":{"hide":"$q.outputs"}}]"#,
+            #"flow[0] (step "p"): $print.hide: reference "$q.outputs": no step "q""#
+        ),
+        (
+            #"[{"$id":"a","$command":"x","inputs":"$q.outputs"}]"#,
+            #"flow[0] (step "a"): inputs: reference "$q.outputs": no step "q""#
+        ),
         (
             #"[{"$id":"a","$command":"x","inputs":{"deep":[{"k":["$q.outputs"]}]}}]"#,
             #"flow[0] (step "a"): inputs.deep[0].k[0]: reference "$q.outputs""#
@@ -135,7 +171,8 @@ struct ValidationTests {
     }
 
     @Test func sameIdInDifferentArraysIsFine() throws {
-        let flow = try Flow.parse("""
+        let flow = try Flow.parse(
+            """
             [{"$id":"c","$command":"x"},{"$id":"it","$range":[1],"$steps":[{"$id":"c","$command":"y"}]}]
             """)
         #expect(flow.stepMax == 2)
@@ -148,7 +185,8 @@ struct ValidationTests {
     }
 
     @Test func stepMaxCountsTopLevelStepsOnly() throws {
-        let flow = try Flow.parse("""
+        let flow = try Flow.parse(
+            """
             [{"$id":"a","$command":"x"},
              {"$id":"it","$range":[1,2],"$steps":[{"$id":"c","$command":"y"},{"$id":"in","$range":[3],"$steps":[{"$id":"d","$command":"z"}]}]},
              {"$id":"p","$print":{"hide":["a"]}}]

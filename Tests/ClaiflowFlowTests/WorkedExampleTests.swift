@@ -48,7 +48,8 @@ struct WorkedExampleTests {
         #expect(outcome.status == .succeeded)
         #expect(outcome.reports.map(\.sequence) == [0, 0, 1, 1])
         #expect(outcome.reports.map(\.status) == [.processing, .succeeded, .processing, .succeeded])
-        #expect(outcome.reports.map(\.result) == ["", #"{"value1":"bar","value2":"foo"}"#, "", #"{"value1":"foo","value2":"bar"}"#])
+        #expect(
+            outcome.reports.map(\.result) == ["", #"{"value1":"bar","value2":"foo"}"#, "", #"{"value1":"foo","value2":"bar"}"#])
         #expect(outcome.result == #"{"value1":"foo","value2":"bar"}"#)
     }
 }

@@ -206,7 +206,9 @@ struct JQConcurrencyTests {
                     var last: JSONValue?
                     for round in 0..<50 {
                         let n = task * 100 + round
-                        let input = JSONValue.object(["items": .array([.object(["n": .integer(Int64(n))]), .object(["n": .integer(2)])])])
+                        let input = JSONValue.object([
+                            "items": .array([.object(["n": .integer(Int64(n))]), .object(["n": .integer(2)])])
+                        ])
                         last = try program.first(input)
                         #expect(last == .integer(Int64(n * n + 4)))
                     }

@@ -50,7 +50,8 @@ struct CoercionTests {
         expectBadRequest(q: #"{"eq":{"step_max":true}}"#, mentions: [column + "true"])
         expectBadRequest(q: #"{"eq":{"step_max":false}}"#, mentions: [column + "false"])
         expectBadRequest(q: #"{"eq":{"step_max":1e-3}}"#, mentions: [column + "1e-3"])
-        expectBadRequest(q: #"{"eq":{"step_max":9223372036854775808}}"#, mentions: [column + "9223372036854775808 (out of range)"])
+        expectBadRequest(
+            q: #"{"eq":{"step_max":9223372036854775808}}"#, mentions: [column + "9223372036854775808 (out of range)"])
         expectBadRequest(q: #"{"eq":{"step_max":"99999999999999999999"}}"#, mentions: ["out of range"])
         expectBadRequest(q: #"{"eq":{"step_max":1e400}}"#, mentions: ["out of range"])
         expectBadRequest(q: #"{"in":{"priority":[1,"x"]}}"#, mentions: [#"column "priority" expects an integer, got "x""#])
@@ -63,7 +64,8 @@ struct CoercionTests {
         #expect(eqValue("created", #""2024-01-01""#) == .timestamp(jan1))
         #expect(eqValue("created", #""2024-01-01T02:00:00+02:00""#) == .timestamp(jan1))
         #expect(eqValue("created", #""2024-01-01 00:00:00""#) == .timestamp(jan1))
-        #expect(eqValue("created", #""2024-01-01 00:00:00.25""#) == .timestamp(Timestamp(microseconds: jan1.microseconds + 250_000)))
+        #expect(
+            eqValue("created", #""2024-01-01 00:00:00.25""#) == .timestamp(Timestamp(microseconds: jan1.microseconds + 250_000)))
         #expect(eqValue("created", #""2023-12-31T19:00:00-05:00""#) == .timestamp(jan1))
         #expect(eqValue("created", "1704067200") == .timestamp(jan1))
         #expect(eqValue("created", "1704067200.000001") == .timestamp(Timestamp(microseconds: jan1.microseconds + 1)))
@@ -76,12 +78,15 @@ struct CoercionTests {
 
     @Test func timestampColumnRejects() {
         let column = #"column "created" expects a timestamp"#
-        expectBadRequest(q: #"{"eq":{"created":"yesterday"}}"#, mentions: [column, #"got "yesterday""#, "RFC 3339", "Unix seconds"])
+        expectBadRequest(
+            q: #"{"eq":{"created":"yesterday"}}"#, mentions: [column, #"got "yesterday""#, "RFC 3339", "Unix seconds"])
         expectBadRequest(q: #"{"eq":{"created":"1704067200"}}"#, mentions: [column, #"got "1704067200""#])
         expectBadRequest(q: #"{"eq":{"created":"2024-02-30"}}"#, mentions: [column, #""2024-02-30""#])
         expectBadRequest(q: #"{"eq":{"created":true}}"#, mentions: [column, "got true"])
         expectBadRequest(q: #"{"eq":{"created":1e300}}"#, mentions: [column, "out of range"])
-        expectBadRequest(cluster, q: #"{"between":{"updated":["2024-01-01","soon"]}}"#, mentions: [#"column "updated" expects a timestamp"#, #""soon""#])
+        expectBadRequest(
+            cluster, q: #"{"between":{"updated":["2024-01-01","soon"]}}"#,
+            mentions: [#"column "updated" expects a timestamp"#, #""soon""#])
         expectBadRequest(q: "(gt created yesterday)", mentions: [column, #"got "yesterday""#])
     }
 

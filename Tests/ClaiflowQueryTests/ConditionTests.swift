@@ -24,7 +24,9 @@ let bothSyntaxCases: [BothSyntaxes] = [
         expected: .compare(column: "name", op: .eq, value: .text("foo bar"))),
     BothSyntaxes(
         json: #"{"and":[{"eq":{"cluster_uuid":"abc"}},{"gt":{"created":"2024-01-01"}}]}"#,
-        sexprs: [#"(and (eq cluster_uuid "abc") (gt created "2024-01-01"))"#, "(AND (eq cluster_uuid abc) (GT created 2024-01-01))"],
+        sexprs: [
+            #"(and (eq cluster_uuid "abc") (gt created "2024-01-01"))"#, "(AND (eq cluster_uuid abc) (GT created 2024-01-01))",
+        ],
         expected: .and([
             .compare(column: "cluster_uuid", op: .eq, value: .text("abc")),
             .compare(column: "created", op: .gt, value: .timestamp(jan1)),
@@ -194,13 +196,15 @@ struct BothSyntaxTests {
 @Suite("q: JSON errors")
 struct JSONConditionErrorTests {
     @Test func severalOperatorsInOneObject() {
-        expectBadRequest(q: #"{"eq":{"name":"a"},"gt":{"step_max":1}}"#, mentions: ["exactly one operator per object", #""eq""#, #""gt""#])
+        expectBadRequest(
+            q: #"{"eq":{"name":"a"},"gt":{"step_max":1}}"#, mentions: ["exactly one operator per object", #""eq""#, #""gt""#])
         expectBadRequest(q: #"{"eq":{"name":"a"},"eq":{"name":"b"}}"#, mentions: ["exactly one operator per object"])
         expectBadRequest(q: #"{"and":[{"eq":{"name":"a"},"lt":{"priority":1}}]}"#, mentions: ["exactly one operator per object"])
     }
 
     @Test func severalColumnsInOneComparison() {
-        expectBadRequest(q: #"{"eq":{"name":"a","uuid":"b"}}"#, mentions: ["exactly one column per comparison", #""name""#, #""uuid""#])
+        expectBadRequest(
+            q: #"{"eq":{"name":"a","uuid":"b"}}"#, mentions: ["exactly one column per comparison", #""name""#, #""uuid""#])
         expectBadRequest(q: #"{"in":{"name":["a"],"uuid":["b"]}}"#, mentions: ["exactly one column per comparison"])
         expectBadRequest(q: #"{"eq":{}}"#, mentions: ["operator eq", "empty object"])
     }
@@ -219,7 +223,8 @@ struct JSONConditionErrorTests {
     }
 
     @Test func notOperand() {
-        expectBadRequest(q: #"{"not":[{"eq":{"name":"a"}}]}"#, mentions: ["operator not", "one condition object", "got an array"])
+        expectBadRequest(
+            q: #"{"not":[{"eq":{"name":"a"}}]}"#, mentions: ["operator not", "one condition object", "got an array"])
         expectBadRequest(q: #"{"not":null}"#, mentions: ["operator not", "got null"])
         expectBadRequest(q: #"{"not":{}}"#, mentions: ["empty condition object"])
     }
@@ -240,7 +245,8 @@ struct JSONConditionErrorTests {
     }
 
     @Test func betweenErrors() {
-        expectBadRequest(q: #"{"between":{"step_max":[1]}}"#, mentions: ["between", #""step_max""#, "exactly two values", "got 1"])
+        expectBadRequest(
+            q: #"{"between":{"step_max":[1]}}"#, mentions: ["between", #""step_max""#, "exactly two values", "got 1"])
         expectBadRequest(q: #"{"between":{"step_max":[1,2,3]}}"#, mentions: ["exactly two values", "got 3"])
         expectBadRequest(q: #"{"between":{"step_max":[]}}"#, mentions: ["exactly two values", "got 0"])
         expectBadRequest(q: #"{"between":{"step_max":5}}"#, mentions: ["between", #""step_max""#, "expects an array"])
@@ -306,7 +312,8 @@ struct JSONConditionErrorTests {
 
     @Test func tooManyInValues() {
         let values = (0...1000).map(String.init).joined(separator: ",")
-        expectBadRequest(q: "{\"in\":{\"priority\":[\(values)]}}", mentions: ["operator in", #""priority""#, "1001 values", "at most 1000"])
+        expectBadRequest(
+            q: "{\"in\":{\"priority\":[\(values)]}}", mentions: ["operator in", #""priority""#, "1001 values", "at most 1000"])
     }
 }
 
@@ -314,7 +321,9 @@ struct JSONConditionErrorTests {
 struct SExpressionTests {
     @Test func lastFormIsTheCondition() {
         #expect(condition(#"(eq name "a") (eq name "b")"#) == .compare(column: "name", op: .eq, value: .text("b")))
-        #expect(condition("(eq name \"a\")\n; a comment\n(eq uuid b) ; trailing") == .compare(column: "uuid", op: .eq, value: .text("b")))
+        #expect(
+            condition("(eq name \"a\")\n; a comment\n(eq uuid b) ; trailing")
+                == .compare(column: "uuid", op: .eq, value: .text("b")))
     }
 
     @Test func everyFormMustBeValid() {
@@ -361,7 +370,9 @@ struct SExpressionTests {
         #expect(condition("(eq step_max -1)") == .compare(column: "step_max", op: .eq, value: .integer(-1)))
         #expect(condition("(eq step_max +4)") == .compare(column: "step_max", op: .eq, value: .integer(4)))
         // A number on a timestamp column is Unix seconds; a symbol is a string.
-        #expect(condition("(eq created 1704067200.5)") == .compare(column: "created", op: .eq, value: .timestamp(Timestamp(microseconds: 1_704_067_200_500_000))))
+        #expect(
+            condition("(eq created 1704067200.5)")
+                == .compare(column: "created", op: .eq, value: .timestamp(Timestamp(microseconds: 1_704_067_200_500_000))))
         #expect(condition("(eq created 2024-01-01T00:00:00Z)") == .compare(column: "created", op: .eq, value: .timestamp(jan1)))
         #expect(condition("(eq name false)") == .compare(column: "name", op: .eq, value: .text("false")))
         #expect(condition("(eq name null)") == .compare(column: "name", op: .eq, value: .text("null")))
@@ -431,7 +442,8 @@ struct SExpressionTests {
         expectBadRequest(q: "(not 5)", mentions: ["expected a condition form", "number 5"])
         expectBadRequest(q: "(like name 5)", mentions: ["like", "string pattern", "got 5"])
         expectBadRequest(q: "(like step_max a%)", mentions: ["like", "text columns", #""step_max""#])
-        expectBadRequest(q: "(eq nope 1)", mentions: [#"unknown column "nope""#, #"table "service""#, "cluster_uuid, uuid, name"])
+        expectBadRequest(
+            q: "(eq nope 1)", mentions: [#"unknown column "nope""#, #"table "service""#, "cluster_uuid, uuid, name"])
         expectBadRequest(q: #"(eq "Name" 1)"#, mentions: [#"unknown column "Name""#])
     }
 
@@ -446,7 +458,8 @@ struct SExpressionTests {
     }
 
     @Test func tooManyInValues() {
-        expectBadRequest(q: "(in priority \((0...1000).map(String.init).joined(separator: " ")))", mentions: ["1001 values", "at most 1000"])
+        expectBadRequest(
+            q: "(in priority \((0...1000).map(String.init).joined(separator: " ")))", mentions: ["1001 values", "at most 1000"])
         expectBadRequest(q: "(in priority '(\((0...1000).map(String.init).joined(separator: " "))))", mentions: ["1001 values"])
     }
 }

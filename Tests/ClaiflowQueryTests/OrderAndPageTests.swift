@@ -16,7 +16,8 @@ struct OrderTests {
     }
 
     @Test func onlyLastColumnOfGroupGetsDirection() throws {
-        #expect(try cluster.parseOrder(#"[{"asc":["name","id"]},{"desc":"created"}]"#) == [asc("name"), asc("id"), desc("created")])
+        #expect(
+            try cluster.parseOrder(#"[{"asc":["name","id"]},{"desc":"created"}]"#) == [asc("name"), asc("id"), desc("created")])
         #expect(try cluster.parseOrder(#"{"desc":["name","uuid"]}"#) == [asc("name"), desc("uuid")])
         #expect(try cluster.parseOrder(#"{"desc":["name","uuid","id"]}"#) == [asc("name"), asc("uuid"), desc("id")])
         #expect(

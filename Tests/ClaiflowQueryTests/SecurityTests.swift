@@ -53,8 +53,11 @@ struct SecurityTests {
         let q = "{\"eq\":{\"name\":\"\(filler)\"}}"
         expectBadRequest(q: q, mentions: ["parameter q", "too long", "at most 8192"])
         expectBadRequest(q: "(eq name \"\(filler)\")", mentions: ["parameter q", "too long"])
-        expectBadRequest(o: "[" + Array(repeating: "[]", count: 5000).joined(separator: ",") + "]", mentions: ["parameter o", "too long"])
-        expectBadRequest(p: "[" + Array(repeating: #"{"limit":1}"#, count: 1000).joined(separator: ",") + "]", mentions: ["parameter p", "too long"])
+        expectBadRequest(
+            o: "[" + Array(repeating: "[]", count: 5000).joined(separator: ",") + "]", mentions: ["parameter o", "too long"])
+        expectBadRequest(
+            p: "[" + Array(repeating: #"{"limit":1}"#, count: 1000).joined(separator: ",") + "]",
+            mentions: ["parameter p", "too long"])
         // A megabyte is rejected just the same.
         expectBadRequest(q: String(repeating: "(", count: 1_000_000), mentions: ["too long"])
     }

@@ -35,7 +35,8 @@ func ts(_ text: String) -> QueryValue {
 }
 
 /// Parses `q` with a parser, recording an issue (and returning nil) when it throws.
-func condition(_ q: String, _ parser: ListQueryParser = service, sourceLocation: SourceLocation = #_sourceLocation) -> Condition? {
+func condition(_ q: String, _ parser: ListQueryParser = service, sourceLocation: SourceLocation = #_sourceLocation) -> Condition?
+{
     do {
         let c = try parser.parseCondition(q)
         #expect(c != nil, "no condition for \(q)", sourceLocation: sourceLocation)
@@ -54,7 +55,8 @@ func expectBadRequest(
 ) -> ClaiflowError? {
     do {
         let result = try parser.parse(q: q, o: o, p: p)
-        Issue.record("expected a 400 for q=\(q ?? "nil") o=\(o ?? "nil") p=\(p ?? "nil"), got \(result)", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected a 400 for q=\(q ?? "nil") o=\(o ?? "nil") p=\(p ?? "nil"), got \(result)", sourceLocation: sourceLocation)
         return nil
     } catch {
         #expect(error.kind == .invalidArgument, "kind \(error.kind) for \(error.message)", sourceLocation: sourceLocation)

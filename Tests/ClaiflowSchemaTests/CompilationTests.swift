@@ -9,23 +9,53 @@ struct CompilationTests {
         (#"{"type":5}"#, #"invalid JSON schema at "/type": "type" must be one of"#),
         (#"{"type":["string","float"]}"#, #"invalid JSON schema at "/type": "type" must be one of"#),
         (#"{"required":"x"}"#, #"invalid JSON schema at "/required": "required" must be an array of strings, got string"#),
-        (#"{"properties":{"a":{"minimum":"3"}}}"#, #"invalid JSON schema at "/properties/a/minimum": "minimum" must be a number, got string"#),
-        (#"{"properties":{"a":5}}"#, #"invalid JSON schema at "/properties/a": a schema must be an object or a boolean, got number"#),
+        (
+            #"{"properties":{"a":{"minimum":"3"}}}"#,
+            #"invalid JSON schema at "/properties/a/minimum": "minimum" must be a number, got string"#
+        ),
+        (
+            #"{"properties":{"a":5}}"#,
+            #"invalid JSON schema at "/properties/a": a schema must be an object or a boolean, got number"#
+        ),
         (#"{"maxLength":-1}"#, #"invalid JSON schema at "/maxLength": "maxLength" must be a non-negative integer, got -1"#),
         (#"{"minItems":1.5}"#, #"invalid JSON schema at "/minItems": "minItems" must be a non-negative integer, got 1.5"#),
         (#"{"multipleOf":0}"#, #"invalid JSON schema at "/multipleOf": "multipleOf" must be greater than 0, got 0"#),
         (#"{"pattern":"(unclosed"}"#, #"invalid JSON schema at "/pattern": "pattern" is not a valid regular expression"#),
-        (#"{"patternProperties":{"[":{}}}"#, #"invalid JSON schema at "/patternProperties/[": the property name pattern is not a valid regular expression"#),
+        (
+            #"{"patternProperties":{"[":{}}}"#,
+            #"invalid JSON schema at "/patternProperties/[": the property name pattern is not a valid regular expression"#
+        ),
         (#"{"anyOf":[]}"#, #"invalid JSON schema at "/anyOf": "anyOf" must be a non-empty array of schemas, got array"#),
         (#"{"allOf":[{},3]}"#, #"invalid JSON schema at "/allOf/1": a schema must be an object or a boolean"#),
-        (#"{"dependencies":{"a":3}}"#, #"invalid JSON schema at "/dependencies/a": a dependency must be a schema or an array of strings, got number"#),
+        (
+            #"{"dependencies":{"a":3}}"#,
+            #"invalid JSON schema at "/dependencies/a": a dependency must be a schema or an array of strings, got number"#
+        ),
         (#"{"enum":"a"}"#, #"invalid JSON schema at "/enum": "enum" must be an array, got string"#),
-        (##"{"$ref":"#/definitions/missing"}"##, ##"invalid JSON schema at "/$ref": "$ref" cannot resolve "#/definitions/missing": no such location"##),
-        (##"{"properties":{"a":{"$ref":"#nowhere"}}}"##, ##"invalid JSON schema at "/properties/a/$ref": "$ref" cannot resolve "#nowhere": no anchor "nowhere""##),
-        (#"{"$ref":"https://example.com/other.json"}"#, #"invalid JSON schema at "/$ref": "$ref" cannot resolve "https://example.com/other.json": remote references are not supported"#),
-        (#"{"$schema":"http://example.com/my-dialect"}"#, #"invalid JSON schema at "/$schema": "$schema" unsupported $schema "http://example.com/my-dialect""#),
-        (#"{"$schema":"http://json-schema.org/draft-04/schema#"}"#, #"invalid JSON schema at "/$schema": "$schema" unsupported $schema"#),
-        (#"{"$schema":"https://json-schema.org/draft/2020-12/schema","items":[{}]}"#, #"invalid JSON schema at "/items": "items" must be a schema (object or boolean), got array"#),
+        (
+            ##"{"$ref":"#/definitions/missing"}"##,
+            ##"invalid JSON schema at "/$ref": "$ref" cannot resolve "#/definitions/missing": no such location"##
+        ),
+        (
+            ##"{"properties":{"a":{"$ref":"#nowhere"}}}"##,
+            ##"invalid JSON schema at "/properties/a/$ref": "$ref" cannot resolve "#nowhere": no anchor "nowhere""##
+        ),
+        (
+            #"{"$ref":"https://example.com/other.json"}"#,
+            #"invalid JSON schema at "/$ref": "$ref" cannot resolve "https://example.com/other.json": remote references are not supported"#
+        ),
+        (
+            #"{"$schema":"http://example.com/my-dialect"}"#,
+            #"invalid JSON schema at "/$schema": "$schema" unsupported $schema "http://example.com/my-dialect""#
+        ),
+        (
+            #"{"$schema":"http://json-schema.org/draft-04/schema#"}"#,
+            #"invalid JSON schema at "/$schema": "$schema" unsupported $schema"#
+        ),
+        (
+            #"{"$schema":"https://json-schema.org/draft/2020-12/schema","items":[{}]}"#,
+            #"invalid JSON schema at "/items": "items" must be a schema (object or boolean), got array"#
+        ),
         ("[]", #"invalid JSON schema at "": a schema must be an object or a boolean, got array"#),
         ("{", "invalid JSON schema: malformed JSON"),
     ])
@@ -36,7 +66,9 @@ struct CompilationTests {
     }
 
     @Test func unusedDefinitionsAreCheckedToo() {
-        #expect(compileError(#"{"definitions":{"unused":{"type":"strin"}}}"#)?.message.hasPrefix(#"invalid JSON schema at "/definitions/unused/type""#) == true)
+        #expect(
+            compileError(#"{"definitions":{"unused":{"type":"strin"}}}"#)?.message.hasPrefix(
+                #"invalid JSON schema at "/definitions/unused/type""#) == true)
     }
 
     @Test func unknownKeywordsAreIgnored() throws {
@@ -63,7 +95,9 @@ struct CompilationTests {
             Issue.record("expected a rejection")
         } catch {
             #expect(error.kind == .invalidArgument)
-            #expect(error.message.hasPrefix(#"invalid JSON schema at "/properties/n/type": 5 does not match any of the 2 schemas in "anyOf""#))
+            #expect(
+                error.message.hasPrefix(
+                    #"invalid JSON schema at "/properties/n/type": 5 does not match any of the 2 schemas in "anyOf""#))
             #expect(error.message.hasSuffix(#"(meta-schema keyword "anyOf")"#))
         }
         #expect(throws: Never.self) { try JSONSchema.checked(json(#"{"type":"string"}"#)) }
@@ -73,7 +107,10 @@ struct CompilationTests {
         let draft7 = try #require(compile(#"{"$ref":"http://json-schema.org/draft-07/schema#"}"#))
         #expect(draft7.isValid(json(#"{"type":"string"}"#)))
         #expect(!draft7.isValid(json(#"{"type":5}"#)))
-        let draft2020 = try #require(compile(#"{"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"https://json-schema.org/draft/2020-12/schema"}"#))
+        let draft2020 = try #require(
+            compile(
+                #"{"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"https://json-schema.org/draft/2020-12/schema"}"#
+            ))
         #expect(draft2020.isValid(json(#"{"prefixItems":[{"type":"string"}]}"#)))
         #expect(!draft2020.isValid(json(#"{"prefixItems":{"type":"string"}}"#)))
         #expect(!draft2020.isValid(json(#"{"$defs":{"a":{"minLength":"1"}}}"#)))
@@ -84,7 +121,9 @@ struct CompilationTests {
         let loader: RemoteSchemaLoader = { uri in uri == "https://schemas.example.com/common.json" ? common : nil }
         let text = #"{"$id":"https://schemas.example.com/service.json","properties":{"n":{"$ref":"common.json#/$defs/name"}}}"#
         let schema = try JSONSchema(text: text, loader: loader)
-        #expect(schema.validate(json(#"{"n":""}"#)).first?.schemaPointer == "https://schemas.example.com/common.json#/$defs/name/minLength")
+        #expect(
+            schema.validate(json(#"{"n":""}"#)).first?.schemaPointer
+                == "https://schemas.example.com/common.json#/$defs/name/minLength")
         #expect(compileError(text)?.message.contains("remote references are not supported") == true)
         let missing = #"{"$ref":"https://schemas.example.com/nope.json"}"#
         #expect(throws: ClaiflowError.self) { try JSONSchema(text: missing, loader: loader) }
@@ -105,7 +144,10 @@ struct CompilationTests {
         // Recursion that follows the instance is fine.
         let tree = try #require(compile(##"{"type":"object","properties":{"children":{"type":"array","items":{"$ref":"#"}}}}"##))
         #expect(tree.isValid(json(#"{"children":[{"children":[]},{"children":[{"children":[]}]}]}"#)))
-        #expect(tree.validate(json(#"{"children":[{"children":[5]}]}"#)).map(\.description) == ["/children/0/children/0: expected object, got integer"])
+        #expect(
+            tree.validate(json(#"{"children":[{"children":[5]}]}"#)).map(\.description) == [
+                "/children/0/children/0: expected object, got integer"
+            ])
     }
 
     @Test func pathologicalInputsAreBounded() throws {

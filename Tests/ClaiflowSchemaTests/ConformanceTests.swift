@@ -94,7 +94,8 @@ struct ConformanceTests {
                             outcome.failures.append("\(id): validate() and isValid() disagree (\(violations))")
                         } else {
                             outcome.failures.append(
-                                "\(id): expected \(valid ? "valid" : "invalid"), got \(valid ? violations.map(\.description).joined(separator: "; ") : "valid")")
+                                "\(id): expected \(valid ? "valid" : "invalid"), got \(valid ? violations.map(\.description).joined(separator: "; ") : "valid")"
+                            )
                         }
                     }
                 }
@@ -105,9 +106,10 @@ struct ConformanceTests {
 
     /// Records every failure not excluded, and every exclusion of these files that no longer fails.
     static func check(_ outcome: Outcome, files: [URL], label: (URL) -> String) {
-        let failed = Set(outcome.failures.map { failure in
-            Self.exclusions.keys.first { failure.hasPrefix($0 + ":") } ?? failure
-        })
+        let failed = Set(
+            outcome.failures.map { failure in
+                Self.exclusions.keys.first { failure.hasPrefix($0 + ":") } ?? failure
+            })
         for failure in outcome.failures where !Self.exclusions.keys.contains(where: { failure.hasPrefix($0 + ":") }) {
             Issue.record(Comment(rawValue: failure))
         }
@@ -139,7 +141,8 @@ struct ConformanceTests {
         let formats = Self.run(
             files: formatFiles, options: .init(defaultDraft: draft, assertFormats: true), label: formatLabel)
         print("JSON-Schema-Test-Suite \(draftDirectory) optional: \(general.passed)/\(general.total) passed")
-        print("JSON-Schema-Test-Suite \(draftDirectory) optional/format (assertFormats): \(formats.passed)/\(formats.total) passed")
+        print(
+            "JSON-Schema-Test-Suite \(draftDirectory) optional/format (assertFormats): \(formats.passed)/\(formats.total) passed")
         Self.check(general, files: generalFiles, label: generalLabel)
         Self.check(formats, files: formatFiles, label: formatLabel)
     }

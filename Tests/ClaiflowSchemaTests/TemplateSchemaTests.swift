@@ -50,16 +50,24 @@ struct TemplateSchemaTests {
         #expect(schema.validate(json(#"{"namespace":"default","name":"web-0"}"#)) == [])
         let violations = schema.validate(json(#"{"namespace":""}"#)).map(\.description)
         #expect(violations == [#"(root): missing required property "name""#, #"/namespace: "" does not match the pattern "^.""#])
-        #expect(schema.validate(json(#"{"namespace":"\n","name":5}"#)).map(\.description) == [
-            #"/name: expected string, got integer"#, #"/namespace: "\n" does not match the pattern "^.""#,
-        ])
+        #expect(
+            schema.validate(json(#"{"namespace":"\n","name":5}"#)).map(\.description) == [
+                #"/name: expected string, got integer"#, #"/namespace: "\n" does not match the pattern "^.""#,
+            ])
     }
 
     @Test func helmInstall() throws {
         let schema = try Self.template("helm_install")
-        #expect(schema.validate(json(#"{"name":"web","chart_name":"nginx","repo_url":"https://charts.example.com","namespace":"apps","timeout":5}"#)) == [])
-        #expect(schema.validate(json(#"{"name":"web","chart_name":"nginx","repo_name":"bitnami","namespace":"apps","values":{"a":1}}"#)) == [])
-        let both = schema.validate(json(#"{"name":"web","chart_name":"nginx","repo_url":"u","repo_name":"r","namespace":"apps"}"#))
+        #expect(
+            schema.validate(
+                json(
+                    #"{"name":"web","chart_name":"nginx","repo_url":"https://charts.example.com","namespace":"apps","timeout":5}"#
+                )) == [])
+        #expect(
+            schema.validate(
+                json(#"{"name":"web","chart_name":"nginx","repo_name":"bitnami","namespace":"apps","values":{"a":1}}"#)) == [])
+        let both = schema.validate(
+            json(#"{"name":"web","chart_name":"nginx","repo_url":"u","repo_name":"r","namespace":"apps"}"#))
         #expect(both.map(\.keyword) == ["oneOf"])
         #expect(both.first?.message.contains("matches 2 of the schemas") == true)
         let neither = schema.validate(json(#"{"name":"web","chart_name":"nginx","namespace":"apps","timeout":0}"#))
@@ -79,18 +87,20 @@ struct TemplateSchemaTests {
         let withoutData = json(#"{"namespace":"ns","name":"cm","patch_type":"merge"}"#)
         let withData = json(#"{"namespace":"ns","name":"cm","patch_type":"merge","patch_data":{"data":{"a":"b"}}}"#)
         #expect(schema.validate(withoutData) == [])
-        #expect(schema.validate(withData).map(\.description) == [
-            #"(root): property "patch_data" is not allowed (no additional properties)"#
-        ])
+        #expect(
+            schema.validate(withData).map(\.description) == [
+                #"(root): property "patch_data" is not allowed (no additional properties)"#
+            ])
         let wrongShape = schema.validate(json(#"{"namespace":"ns","name":"cm","patch_type":"json","patch_data":{"a":1}}"#))
         #expect(Set(wrongShape.map(\.keyword)) == ["type", "additionalProperties"])
         #expect(schema.validate(json(#"{"namespace":"ns","name":"cm","patch_type":"strategic"}"#)).map(\.keyword) == ["enum"])
 
         // Interpreted as 2020-12, `dependentRequired` applies as well.
         let modern = try JSONSchema(raw, options: .init(defaultDraft: .draft2020_12))
-        #expect(modern.validate(withoutData).map(\.description) == [
-            #"(root): missing property "patch_data", required when "patch_type" is present"#
-        ])
+        #expect(
+            modern.validate(withoutData).map(\.description) == [
+                #"(root): missing property "patch_data", required when "patch_type" is present"#
+            ])
         #expect(modern.validate(withData).map(\.keyword) == ["additionalProperties"])
     }
 
@@ -121,12 +131,15 @@ struct TemplateSchemaTests {
 
     @Test func validationIsFast() throws {
         let schema = try Self.template("helm_install")
-        let input = json(#"{"name":"web","chart_name":"nginx","repo_url":"https://charts.example.com","namespace":"apps","timeout":5,"values":{"replicas":3}}"#)
+        let input = json(
+            #"{"name":"web","chart_name":"nginx","repo_url":"https://charts.example.com","namespace":"apps","timeout":5,"values":{"replicas":3}}"#
+        )
         let rounds = 2000
         let started = ContinuousClock.now
         for _ in 0..<rounds { _ = schema.validate(input) }
         let elapsed = ContinuousClock.now - started
-        let micros = Double(elapsed.components.attoseconds / 1_000_000_000_000 + elapsed.components.seconds * 1_000_000) / Double(rounds)
+        let micros =
+            Double(elapsed.components.attoseconds / 1_000_000_000_000 + elapsed.components.seconds * 1_000_000) / Double(rounds)
         print("helm_install inputs: \(String(format: "%.1f", micros)) µs per validation")
         // Generous bound (debug build, shared CI machine): well under a millisecond.
         #expect(micros < 2000)

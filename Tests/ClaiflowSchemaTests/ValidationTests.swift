@@ -53,12 +53,18 @@ struct ValidationTests {
         )
         let byKeyword = Dictionary(grouping: schema.validate(input), by: \.keyword)
         #expect(byKeyword["pattern"]?.first?.description == #"/name: "Web_1" does not match the pattern "^[a-z][a-z0-9-]*$""#)
-        #expect(byKeyword["type"]?.map(\.description).sorted() == ["/labels/a: expected string, got integer", "/replicas: expected integer, got number"])
+        #expect(
+            byKeyword["type"]?.map(\.description).sorted() == [
+                "/labels/a: expected string, got integer", "/replicas: expected integer, got number",
+            ])
         #expect(byKeyword["multipleOf"]?.first?.description == "/cpu: 0.125 is not a multiple of 0.01")
         #expect(byKeyword["uniqueItems"]?.first?.instancePointer == "/ports")
         #expect(byKeyword["maxItems"]?.first?.message == "array has 4 items, more than the maximum 3")
-        #expect(byKeyword["enum"]?.first?.description == #"/mode: "blue" is not one of the allowed values: "rolling", "recreate""#)
-        #expect(byKeyword["additionalProperties"]?.first?.description == #"(root): property "extra" is not allowed (no additional properties)"#)
+        #expect(
+            byKeyword["enum"]?.first?.description == #"/mode: "blue" is not one of the allowed values: "rolling", "recreate""#)
+        #expect(
+            byKeyword["additionalProperties"]?.first?.description
+                == #"(root): property "extra" is not allowed (no additional properties)"#)
         #expect(byKeyword["additionalProperties"]?.first?.schemaPointer == "/additionalProperties")
     }
 
@@ -143,7 +149,8 @@ struct ValidationTests {
         #expect(v.message.contains("does not match any of the 2 schemas in \"oneOf\""))
         #expect(v.message.contains(#"closest is #1: (root): property "value" is not allowed"#))
         let both = try #require(compile(#"{"oneOf":[{"type":"integer"},{"minimum":0}]}"#))
-        #expect(both.validate(json("3")).first?.message == #"3 matches 2 of the schemas in "oneOf" (#0, #1); exactly one must match"#)
+        #expect(
+            both.validate(json("3")).first?.message == #"3 matches 2 of the schemas in "oneOf" (#0, #1); exactly one must match"#)
     }
 
     @Test func conditionalsReportTheFailingBranch() throws {
@@ -179,10 +186,13 @@ struct ValidationTests {
         #expect(declared.draft == .draft2020_12)
         #expect(!declared.isValid(json("[1]")))
         // Draft-07 ignores the siblings of $ref; 2020-12 applies them.
-        let refSiblings = ##"{"$schema":"SCHEMA","definitions":{"s":{"type":"string"}},"properties":{"x":{"$ref":"#/definitions/s","maxLength":1}}}"##
-        let old = try #require(compile(refSiblings.replacingOccurrences(of: "SCHEMA", with: "http://json-schema.org/draft-07/schema#")))
+        let refSiblings =
+            ##"{"$schema":"SCHEMA","definitions":{"s":{"type":"string"}},"properties":{"x":{"$ref":"#/definitions/s","maxLength":1}}}"##
+        let old = try #require(
+            compile(refSiblings.replacingOccurrences(of: "SCHEMA", with: "http://json-schema.org/draft-07/schema#")))
         #expect(old.isValid(json(#"{"x":"long"}"#)))
-        let new = try #require(compile(refSiblings.replacingOccurrences(of: "SCHEMA", with: "https://json-schema.org/draft/2020-12/schema")))
+        let new = try #require(
+            compile(refSiblings.replacingOccurrences(of: "SCHEMA", with: "https://json-schema.org/draft/2020-12/schema")))
         #expect(!new.isValid(json(#"{"x":"long"}"#)))
     }
 
@@ -196,9 +206,10 @@ struct ValidationTests {
                  "unevaluatedProperties":false}
                 """#))
         #expect(schema.isValid(json(#"{"a":1,"b":2}"#)))
-        #expect(schema.validate(json(#"{"a":1,"b":2,"d":3}"#)).map(\.description) == [
-            #"(root): property "d" is not allowed (not evaluated by any other keyword)"#
-        ])
+        #expect(
+            schema.validate(json(#"{"a":1,"b":2,"d":3}"#)).map(\.description) == [
+                #"(root): property "d" is not allowed (not evaluated by any other keyword)"#
+            ])
     }
 
     @Test func formatIsAnnotationUnlessAsserted() throws {

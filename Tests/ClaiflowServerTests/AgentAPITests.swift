@@ -13,7 +13,8 @@ struct TestAgent: Sendable {
     static func connect(_ s: TestServer, cluster: String, token: String, version: String = "v1") async throws -> TestAgent {
         let r = try await s.request(
             .POST, "/api/v1/client/auth",
-            json: #"{"cluster_uuid":"\#(cluster)","assertion":"\#(token)","client_version":"\#(version)","client_lib_version":"0.1.0"}"#,
+            json:
+                #"{"cluster_uuid":"\#(cluster)","assertion":"\#(token)","client_version":"\#(version)","client_lib_version":"0.1.0"}"#,
             key: nil)
         guard r.status == 200, let jwt = r.string("access_token") else {
             throw ClaiflowError(.internal, "auth failed: \(r.status) \(r.body)")
@@ -29,7 +30,10 @@ struct TestAgent: Sendable {
         r.array.compactMap { if case .string(let u) = $0.field("uuid") { u } else { nil } }
     }
 
-    func report(_ uuid: String, seq: Int, status: Int, result: String? = "", error: String? = nil, started: String = "2026-01-01T00:00:00Z", ended: String? = nil) async throws -> TestServer.Reply {
+    func report(
+        _ uuid: String, seq: Int, status: Int, result: String? = "", error: String? = nil,
+        started: String = "2026-01-01T00:00:00Z", ended: String? = nil
+    ) async throws -> TestServer.Reply {
         var body = #"{"uuid":"\#(uuid)","sequence":\#(seq),"status":\#(status),"started":"\#(started)""#
         if let result { body += #","result":\#(JSONValue.string(result).serialized())"# }
         if let error { body += #","error":"\#(error)""# }
@@ -44,7 +48,8 @@ struct AgentAPITests {
     /// A cluster `c1` with a token; returns the token secret.
     static func setUp(_ s: TestServer, cluster: String = "c1") async throws -> String {
         _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"\#(cluster)","name":"\#(cluster)"}"#)
-        let t = try await s.request(.POST, "/api/v1/cluster_token", json: #"{"uuid":"t-\#(cluster)","name":"agent","cluster_uuid":"\#(cluster)"}"#)
+        let t = try await s.request(
+            .POST, "/api/v1/cluster_token", json: #"{"uuid":"t-\#(cluster)","name":"agent","cluster_uuid":"\#(cluster)"}"#)
         return try #require(t.string("token"))
     }
 
@@ -67,14 +72,19 @@ struct AgentAPITests {
             let token = try await Self.setUp(s)
             let r = try await s.request(
                 .POST, "/api/v1/client/auth",
-                json: #"{"cluster_uuid":"c1","assertion":"\#(token)","client_version":"v9","client_lib_version":"0.1.0"}"#, key: nil)
+                json: #"{"cluster_uuid":"c1","assertion":"\#(token)","client_version":"v9","client_lib_version":"0.1.0"}"#,
+                key: nil)
             #expect(r.status == 200)
             #expect(r.string("token_type") == "Bearer")
             let jwt = try #require(r.string("access_token"))
             #expect(r.headers.first(name: "x-sudory-client-token") == jwt)
-            guard case .integer(let expiresIn) = r.json?.field("expires_in") else { Issue.record("no expires_in"); return }
+            guard case .integer(let expiresIn) = r.json?.field("expires_in") else {
+                Issue.record("no expires_in")
+                return
+            }
             #expect(expiresIn > 0 && expiresIn <= 24 * 3600)
-            var payload = String(jwt.split(separator: ".")[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            var payload = String(jwt.split(separator: ".")[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(
+                of: "_", with: "/")
             while payload.count % 4 != 0 { payload += "=" }
             let claims = try JSONValue.parse(Array(Data(base64Encoded: payload) ?? Data()))
             #expect(claims.field("cluster-uuid") == .string("c1"))
@@ -83,19 +93,25 @@ struct AgentAPITests {
             #expect(claims.field("cluster-client-token-uuid") == .string("t-c1"))
             #expect(claims.field("client-version") == .string("v9"))
             #expect(claims.field("client_lib_version") == .string("0.1.0"))
-            guard case .string(let sessionUUID) = claims.field("uuid") else { Issue.record("no uuid claim"); return }
+            guard case .string(let sessionUUID) = claims.field("uuid") else {
+                Issue.record("no uuid claim")
+                return
+            }
             let session = try await s.request(.GET, "/api/v1/session/\(sessionUUID)")
             #expect(session.string("client_version") == "v9")
             let alive = try await s.request(.GET, "/api/v1/cluster/c1/session/alive")
             #expect(alive.json?.field("alive") == .bool(true))
             #expect(alive.string("clientVersion") == "v9")
 
-            let wrong = try await s.request(.POST, "/api/v1/client/auth", json: #"{"cluster_uuid":"c1","assertion":"nope"}"#, key: nil)
+            let wrong = try await s.request(
+                .POST, "/api/v1/client/auth", json: #"{"cluster_uuid":"c1","assertion":"nope"}"#, key: nil)
             #expect(wrong.status == 400)
-            let otherCluster = try await s.request(.POST, "/api/v1/client/auth", json: #"{"cluster_uuid":"c2","assertion":"\#(token)"}"#, key: nil)
+            let otherCluster = try await s.request(
+                .POST, "/api/v1/client/auth", json: #"{"cluster_uuid":"c2","assertion":"\#(token)"}"#, key: nil)
             #expect(otherCluster.status == 400)
             _ = try await s.request(.PUT, "/api/v1/cluster_token/t-c1/expire")
-            let expired = try await s.request(.POST, "/api/v1/client/auth", json: #"{"cluster_uuid":"c1","assertion":"\#(token)"}"#, key: nil)
+            let expired = try await s.request(
+                .POST, "/api/v1/client/auth", json: #"{"cluster_uuid":"c1","assertion":"\#(token)"}"#, key: nil)
             #expect(expired.status == 400)
             #expect(expired.message.contains("expired"))
         }
@@ -108,7 +124,8 @@ struct AgentAPITests {
             let agent = try await TestAgent.connect(s, cluster: "c1", token: token)
             #expect(try await s.request(.GET, "/api/v1/client/service", key: nil).status == 401)
             #expect(try await s.request(.GET, "/api/v1/client/service", key: agent.jwt + "x").status == 401)
-            let legacy = try await s.request(.GET, "/api/v1/client/service?wait=0", key: nil, headers: [("x-sudory-client-token", agent.jwt)])
+            let legacy = try await s.request(
+                .GET, "/api/v1/client/service?wait=0", key: nil, headers: [("x-sudory-client-token", agent.jwt)])
             #expect(legacy.status == 200)
             #expect(legacy.body == "[]\n")
             // Operator keys are not session tokens.
@@ -142,7 +159,9 @@ struct AgentAPITests {
         }
     }
 
-    @Test("a parked poll wakes within milliseconds of a create, and returns [] when its wait passes", arguments: StoreKind.available)
+    @Test(
+        "a parked poll wakes within milliseconds of a create, and returns [] when its wait passes", arguments: StoreKind.available
+    )
     func parkedPollWakes(kind: StoreKind) async throws {
         try await TestServer.with(kind) { s in
             let token = try await Self.setUp(s)
@@ -231,7 +250,9 @@ struct AgentAPITests {
             #expect(try await agent.report("two", seq: 0, status: 2).status == 200)
             let dup = try await agent.report("two", seq: 0, status: 2)
             #expect(dup.status == 200)
-            #expect(try await agent.report("two", seq: 0, status: 4, result: #"{"a":1}"#, ended: "2026-01-01T00:00:01Z").status == 200)
+            #expect(
+                try await agent.report("two", seq: 0, status: 4, result: #"{"a":1}"#, ended: "2026-01-01T00:00:01Z").status == 200
+            )
             #expect(try await agent.report("two", seq: 1, status: 2).status == 200)
             // `result` may be absent.
             #expect(try await agent.report("two", seq: 1, status: 2, result: nil, started: "2026-01-01T00:00:02Z").status == 200)
@@ -242,7 +263,9 @@ struct AgentAPITests {
             let result = try await s.request(.GET, "/api/v1/cluster/c1/service/two/result")
             #expect(result.string("result") == #"{"done":true}"#)
             // The same final report again changes nothing; another one is refused.
-            #expect(try await agent.report("two", seq: 1, status: 4, result: #"{"done":true}"#, ended: "2026-01-01T00:00:03Z").status == 200)
+            #expect(
+                try await agent.report("two", seq: 1, status: 4, result: #"{"done":true}"#, ended: "2026-01-01T00:00:03Z").status
+                    == 200)
             #expect(try await Self.statuses(s, "two").count == 7)
             #expect(try await agent.report("two", seq: 1, status: 8, error: "late").status == 409)
             #expect(try await agent.report("theirs", seq: 0, status: 2).status == 404)
@@ -295,7 +318,9 @@ struct AgentAPITests {
             let agent = try await TestAgent.connect(s, cluster: "c1", token: token)
             _ = try await agent.poll()
             _ = try await agent.report("long", seq: 0, status: 2)
-            #expect(try await s.request(.POST, "/api/v1/cluster/c1/service/long/cancel").json?.field("cancel_requested") == .bool(true))
+            #expect(
+                try await s.request(.POST, "/api/v1/cluster/c1/service/long/cancel").json?.field("cancel_requested")
+                    == .bool(true))
             let r = try await agent.report("long", seq: 0, status: 4, result: "{}", ended: "2026-01-01T00:00:01Z")
             #expect(r.status == 200)
             #expect(r.headers.first(name: "X-Claiflow-Cancel") == "true")
@@ -319,7 +344,8 @@ struct AgentAPITests {
             #expect(try await waitUntil(timeout: .seconds(10)) { try await Self.statuses(s, "running").last == 8 })
             let d = try await s.request(.GET, "/api/v1/cluster/c1/service/running")
             guard case .array(let rows) = d.json?.field("statuses"), case .string(let msg) = rows.last?.field("message") else {
-                Issue.record("no message"); return
+                Issue.record("no message")
+                return
             }
             #expect(msg.contains("agent lost"))
             #expect(try await waitUntil(timeout: .seconds(10)) { try await Self.statuses(s, "sent-only").last == 0 })

@@ -11,7 +11,8 @@ struct AuthTests {
             #expect(missing.status == 401)
             #expect(missing.message.contains("Authorization: Bearer"))
             #expect(try await s.request(.GET, "/api/v1/cluster", key: "wrong-key-0123456789").status == 401)
-            #expect(try await s.request(.GET, "/api/v1/cluster", key: nil, headers: [("Authorization", "Basic eDp5")]).status == 401)
+            #expect(
+                try await s.request(.GET, "/api/v1/cluster", key: nil, headers: [("Authorization", "Basic eDp5")]).status == 401)
             #expect(try await s.request(.GET, "/healthz", key: nil).status == 200)
             #expect(try await s.request(.GET, "/openapi.yaml", key: nil).status == 200)
             #expect(try await s.request(.GET, "/metrics", key: nil).status == 401)
@@ -25,7 +26,8 @@ struct AuthTests {
             #expect(viewerReply.status == 200)
             let viewer = try #require(viewerReply.string("key"))
             #expect(viewer.hasPrefix("cfk_"))
-            let op = try #require(try await s.request(.POST, "/api/v1/api_key", json: #"{"name":"o","role":"operator"}"#).string("key"))
+            let op = try #require(
+                try await s.request(.POST, "/api/v1/api_key", json: #"{"name":"o","role":"operator"}"#).string("key"))
 
             #expect(try await s.request(.GET, "/api/v1/cluster", key: viewer).status == 200)
             let denied = try await s.request(.POST, "/api/v1/cluster", json: #"{"name":"x"}"#, key: viewer)
@@ -36,7 +38,8 @@ struct AuthTests {
             #expect(try await s.request(.POST, "/api/v1/api_key", json: #"{"name":"z","role":"admin"}"#, key: op).status == 403)
             #expect(try await s.request(.GET, "/api/v1/global_variables", key: viewer).status == 200)
             let uuid = KnownGlobalVariable.clientSessionExpirationTime.uuid
-            #expect(try await s.request(.PUT, "/api/v1/global_variables/\(uuid)", json: #"{"value":"2m"}"#, key: op).status == 403)
+            #expect(
+                try await s.request(.PUT, "/api/v1/global_variables/\(uuid)", json: #"{"value":"2m"}"#, key: op).status == 403)
             #expect(try await s.request(.GET, "/metrics", key: viewer).status == 200)
         }
     }
@@ -73,7 +76,8 @@ struct AuthTests {
             s.app.generatedAdminKey
         }
         let key = try #require(first)
-        let second = try await TestServer.with(databaseURL: url, configure: { $0.adminToken = nil }) { s async throws -> String? in
+        let second = try await TestServer.with(databaseURL: url, configure: { $0.adminToken = nil }) {
+            s async throws -> String? in
             #expect(try await s.request(.GET, "/api/v1/cluster", key: key).status == 200)
             return s.app.generatedAdminKey
         }
@@ -81,9 +85,10 @@ struct AuthTests {
         // Without a configured admin token, the last admin key cannot be deleted.
         try await TestServer.with(databaseURL: url, configure: { $0.adminToken = nil }) { s async throws in
             let keys = try await s.request(.GET, "/api/v1/api_key", key: key)
-            let uuid = try #require(keys.array.first.flatMap { v -> String? in
-                if case .string(let u) = v.field("uuid") { return u } else { return nil }
-            })
+            let uuid = try #require(
+                keys.array.first.flatMap { v -> String? in
+                    if case .string(let u) = v.field("uuid") { return u } else { return nil }
+                })
             let refused = try await s.request(.DELETE, "/api/v1/api_key/\(uuid)", key: key)
             #expect(refused.status == 409)
             #expect(refused.message.contains("last admin key"))

@@ -16,7 +16,10 @@ struct BadInputTests {
         let mentions: String
         var description: String { "\(method) \(path) \(body ?? "") → \(status) mentioning \(mentions)" }
 
-        init(_ method: String, _ path: String, _ body: String? = nil, contentType: String? = "application/json", status: Int = 400, mentions: String) {
+        init(
+            _ method: String, _ path: String, _ body: String? = nil, contentType: String? = "application/json", status: Int = 400,
+            mentions: String
+        ) {
             self.method = method
             self.path = path
             self.body = body
@@ -48,7 +51,9 @@ struct BadInputTests {
         Case("POST", "/api/v1/cluster_token", #"{"name":"t"}"#, mentions: "\"cluster_uuid\""),
         Case("POST", "/api/v1/cluster_token", #"{"name":"t","cluster_uuid":7}"#, mentions: "\"cluster_uuid\""),
         Case("POST", "/api/v1/cluster_token", #"{"name":"t","cluster_uuid":"c1","token":"short"}"#, mentions: "\"token\""),
-        Case("POST", "/api/v1/cluster_token", #"{"name":"t","cluster_uuid":"c1","token":"has spaces in it 0123"}"#, mentions: "\"token\""),
+        Case(
+            "POST", "/api/v1/cluster_token", #"{"name":"t","cluster_uuid":"c1","token":"has spaces in it 0123"}"#,
+            mentions: "\"token\""),
         Case("PUT", "/api/v1/cluster_token/t1", #"{"expiration_time":"tomorrow"}"#, mentions: "\"expiration_time\""),
         Case("PUT", "/api/v1/cluster_token/t1", #"{"issued_at_time":12}"#, mentions: "\"issued_at_time\""),
         Case("PUT", "/api/v1/global_variables/\(g)", #"{"value":60}"#, mentions: "\"value\""),
@@ -73,7 +78,9 @@ struct BadInputTests {
         Case("GET", "/api/v1/session?q=" + pct(#"{"eq":{"token":"x"}}"#), mentions: "token"),
         Case("GET", "/api/v1/api_key?q=" + pct(#"{"eq":{"key_hash":"x"}}"#), mentions: "key_hash"),
         // A body over the limit.
-        Case("POST", "/api/v1/cluster", #"{"name":"x","summary":""# + String(repeating: "y", count: 1_100_000) + #""}"#, status: 413, mentions: "larger than"),
+        Case(
+            "POST", "/api/v1/cluster", #"{"name":"x","summary":""# + String(repeating: "y", count: 1_100_000) + #""}"#,
+            status: 413, mentions: "larger than"),
     ]
 
     static func pct(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }

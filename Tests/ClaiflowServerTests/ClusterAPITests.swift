@@ -26,7 +26,8 @@ struct ClusterAPITests {
             #expect(filtered.array.count == 1)
             let sexpr = try await s.request(.GET, TestServer.query("/api/v1/cluster", q: #"(like name "dev%")"#))
             #expect(sexpr.array.count == 1)
-            let ordered = try await s.request(.GET, TestServer.query("/api/v1/cluster", o: #"{"desc":"name"}"#, p: #"{"limit":1}"#))
+            let ordered = try await s.request(
+                .GET, TestServer.query("/api/v1/cluster", o: #"{"desc":"name"}"#, p: #"{"limit":1}"#))
             #expect(ordered.array.first?.field("name") == .string("prod-eu-1"))
             #expect(ordered.array.count == 1)
             // '+' in a query string is a space, as in the original (Go's url.ParseQuery).
@@ -77,11 +78,13 @@ struct ClusterAPITests {
             let dupToken = try await s.request(
                 .POST, "/api/v1/cluster_token", json: #"{"name":"x","cluster_uuid":"c1","token":"\#(secret)"}"#)
             #expect(dupToken.status == 409)
-            let dupUUID = try await s.request(.POST, "/api/v1/cluster_token", json: #"{"uuid":"\#(uuid)","name":"x","cluster_uuid":"c1"}"#)
+            let dupUUID = try await s.request(
+                .POST, "/api/v1/cluster_token", json: #"{"uuid":"\#(uuid)","name":"x","cluster_uuid":"c1"}"#)
             #expect(dupUUID.status == 409)
 
             // A PUT that sets a new secret returns it; other PUTs do not.
-            let rotated = try await s.request(.PUT, "/api/v1/cluster_token/\(uuid)", json: #"{"token":"my-own-secret-0123456789"}"#)
+            let rotated = try await s.request(
+                .PUT, "/api/v1/cluster_token/\(uuid)", json: #"{"token":"my-own-secret-0123456789"}"#)
             #expect(rotated.string("token") == "my-own-secret-0123456789")
             #expect(try await s.store.clusterToken(hash: Secrets.sha256Hex(secret)) == nil)
             let renamed = try await s.request(.PUT, "/api/v1/cluster_token/\(uuid)", json: #"{"name":"renamed"}"#)
@@ -138,7 +141,8 @@ struct ClusterAPITests {
             #expect(try await s.request(.GET, "/api/v1/session/cluster/c1/alive").json == alive.json)
             #expect(try await s.request(.GET, "/api/v1/session/cluster/zz/alive").json?.field("alive") == .bool(false))
 
-            let list = try await s.request(.GET, TestServer.query("/api/v1/session", q: #"{"eq":{"cluster_uuid":"c1"}}"#, o: #"{"desc":"expiration_time"}"#))
+            let list = try await s.request(
+                .GET, TestServer.query("/api/v1/session", q: #"{"eq":{"cluster_uuid":"c1"}}"#, o: #"{"desc":"expiration_time"}"#))
             #expect(list.array.map { $0.field("uuid") } == [.string("s1"), .string("old")])
             #expect(!list.body.contains("\"token\""))
             let one = try await s.request(.GET, "/api/v1/session/s1")

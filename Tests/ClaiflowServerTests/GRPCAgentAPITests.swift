@@ -120,7 +120,9 @@ struct GRPCAgentAPITests {
         }
     }
 
-    @Test("a poll with no deadline parks until a create wakes it; the reply carries the original's fields", arguments: StoreKind.available)
+    @Test(
+        "a poll with no deadline parks until a create wakes it; the reply carries the original's fields",
+        arguments: StoreKind.available)
     func parkedPollWakes(kind: StoreKind) async throws {
         try await TestServer.with(kind, configure: Self.grpc) { s in
             let token = try await AgentAPITests.setUp(s)
@@ -131,7 +133,9 @@ struct GRPCAgentAPITests {
                 let created = ContinuousClock.now
                 let r = try await s.request(
                     .POST, "/api/v1/cluster/c1/service",
-                    json: #"{"uuid":"wake-me","name":"n","summary":"sum","flow":[{"$id":"a","$command":"claiflow.echo","inputs":"$inputs"},{"$id":"b","$command":"claiflow.echo"}],"inputs":{"k":"v"},"priority":2}"#)
+                    json:
+                        #"{"uuid":"wake-me","name":"n","summary":"sum","flow":[{"$id":"a","$command":"claiflow.echo","inputs":"$inputs"},{"$id":"b","$command":"claiflow.echo"}],"inputs":{"k":"v"},"priority":2}"#
+                )
                 #expect(r.status == 200, "\(r.body)")
                 try #require(r.status == 200)
                 let datas = try await parked
@@ -176,7 +180,10 @@ struct GRPCAgentAPITests {
                 let result = try await s.request(.GET, "/api/v1/cluster/c1/service/two/result")
                 #expect(result.string("result") == #"{"done":true}"#)
                 let detail = try await s.request(.GET, "/api/v1/cluster/c1/service/two")
-                guard case .array(let rows) = detail.json?.field("statuses") else { Issue.record("no statuses"); return }
+                guard case .array(let rows) = detail.json?.field("statuses") else {
+                    Issue.record("no statuses")
+                    return
+                }
                 #expect(rows.last?.field("ended") == .string("2026-01-01T00:00:03.000000Z"))
 
                 #expect(await rpcCode { try await agent.report("two", seq: 1, status: 8, error: "late") } == .failedPrecondition)
@@ -197,7 +204,8 @@ struct GRPCAgentAPITests {
         }
     }
 
-    @Test("expiring or deleting the token ends a parked poll with UNAUTHENTICATED within seconds", arguments: ["expire", "delete"])
+    @Test(
+        "expiring or deleting the token ends a parked poll with UNAUTHENTICATED within seconds", arguments: ["expire", "delete"])
     func revokeParked(action: String) async throws {
         try await TestServer.with(configure: Self.grpc) { s in
             let token = try await AgentAPITests.setUp(s)
@@ -218,7 +226,9 @@ struct GRPCAgentAPITests {
         }
     }
 
-    @Test("two clients on one cluster never get the same service; a poll the client cancels stops parking", arguments: StoreKind.available)
+    @Test(
+        "two clients on one cluster never get the same service; a poll the client cancels stops parking",
+        arguments: StoreKind.available)
     func exclusiveClaims(kind: StoreKind) async throws {
         try await TestServer.with(kind, configure: Self.grpc) { s in
             let token = try await AgentAPITests.setUp(s)
@@ -331,11 +341,15 @@ struct GRPCAgentAPITests {
             let wide64 = String(repeating: "é", count: 64)
             let handshakes: [(cluster: String, assertion: String, version: String, lib: String, refusal: String?)] = [
                 ("", token, "v1", "0.1.0", #"field "cluster_uuid": must not be empty"#),
-                (String(repeating: "c", count: 65), token, "v1", "0.1.0",
-                 #"field "cluster_uuid": must be at most 64 characters, got 65"#),
+                (
+                    String(repeating: "c", count: 65), token, "v1", "0.1.0",
+                    #"field "cluster_uuid": must be at most 64 characters, got 65"#
+                ),
                 ("c1", "", "v1", "0.1.0", #"field "assertion": must not be empty"#),
-                ("c1", String(repeating: "a", count: 256), "v1", "0.1.0",
-                 #"field "assertion": must be at most 255 characters, got 256"#),
+                (
+                    "c1", String(repeating: "a", count: 256), "v1", "0.1.0",
+                    #"field "assertion": must be at most 255 characters, got 256"#
+                ),
                 ("c1", token, wide64 + "é", "0.1.0", #"field "client_version": must be at most 64 characters, got 65"#),
                 ("c1", token, "v1", wide64 + "v", #"field "client_lib_version": must be at most 64 characters, got 65"#),
                 ("c1", token, wide64, wide64, nil),
@@ -343,7 +357,8 @@ struct GRPCAgentAPITests {
             try await GRPCTestAgent.with(s) { client in
                 for h in handshakes {
                     let body = JSONValue.object([
-                        "cluster_uuid": .string(h.cluster), "assertion": .string(h.assertion), "client_version": .string(h.version),
+                        "cluster_uuid": .string(h.cluster), "assertion": .string(h.assertion),
+                        "client_version": .string(h.version),
                         "client_lib_version": .string(h.lib),
                     ])
                     let rest = try await s.request(.POST, "/api/v1/client/auth", json: body.serialized(), key: nil)

@@ -10,10 +10,11 @@ struct GlobalVariableAPITests {
         try await TestServer.with { s in
             let list = try await s.request(.GET, "/api/v1/global_variables")
             #expect(list.status == 200)
-            let byName = Dictionary(uniqueKeysWithValues: list.array.compactMap { v -> (String, JSONValue)? in
-                guard case .string(let n) = v.field("name") else { return nil }
-                return (n, v)
-            })
+            let byName = Dictionary(
+                uniqueKeysWithValues: list.array.compactMap { v -> (String, JSONValue)? in
+                    guard case .string(let n) = v.field("name") else { return nil }
+                    return (n, v)
+                })
             #expect(Set(byName.keys) == Set(KnownGlobalVariable.allCases.map(\.name)))
             #expect(byName["ClusterToken/ExpirationTime"]?.field("value") == .string("8760h0m0s"))
             #expect(byName["ClientSession/SignatureSecret"]?.field("value") == .string("********"))

@@ -10,7 +10,8 @@ import Testing
 struct ServerSettingTests {
     /// The repository's README.md, found from this file's path.
     static func readme() throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         return try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
     }
 
@@ -38,7 +39,9 @@ struct ServerSettingTests {
         var checked: [ServerSetting] = []
         for setting in ServerSetting.allCases {
             // "none", "generated, …" are not values of their settings.
-            guard let c = try? ConfigurationResolver.resolve(flags: [setting.key: setting.documentedDefault], environment: [:], file: [:])
+            guard
+                let c = try? ConfigurationResolver.resolve(
+                    flags: [setting.key: setting.documentedDefault], environment: [:], file: [:])
             else { continue }
             #expect(setting.loggedValue(in: c) == setting.loggedValue(in: defaults), "\(setting)")
             checked.append(setting)
@@ -84,7 +87,9 @@ struct ServerSettingTests {
         #expect(fromFile.port == 9002)
     }
 
-    @Test("a YAML file: an unknown key, a list, a non-mapping, bad YAML and a missing file are errors; an empty file is no settings")
+    @Test(
+        "a YAML file: an unknown key, a list, a non-mapping, bad YAML and a missing file are errors; an empty file is no settings"
+    )
     func yamlFileErrors() async throws {
         let unknown = try await ConfigFile.load(path: try Self.file("port: 1\nprot: 2\n"))
         do {
@@ -113,7 +118,8 @@ struct ServerSettingTests {
         let key = SecretBox.newKey()
         let c = try ConfigurationResolver.resolve(
             flags: ["admin_token": "admin-token-0123456789", "previous_encryption_keys": key],
-            environment: ["CLAIFLOW_ENCRYPTION_KEY": key, "CLAIFLOW_DATABASE": "postgres://claiflow:s3cret@db/claiflow"], file: [:])
+            environment: ["CLAIFLOW_ENCRYPTION_KEY": key, "CLAIFLOW_DATABASE": "postgres://claiflow:s3cret@db/claiflow"],
+            file: [:])
         let logged = c.redactedDescription
         #expect(logged.map(\.0) == ServerSetting.allCases.map(\.key) + ["settings_refresh_interval"])
         let text = logged.map { "\($0)=\($1)" }.joined(separator: " ")

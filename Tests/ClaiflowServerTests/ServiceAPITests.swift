@@ -29,7 +29,13 @@ struct ServiceAPITests {
             #expect(created.string("flow")?.contains("kubernetes.pods.get.v1") == true)
             #expect(created.json?.field("inputs")?.field("name") == .string("web-0"))
             let statuses = created.json?.field("statuses")
-            #expect(statuses == .array([.object(["step_seq": .integer(0), "status": .integer(0), "created": created.json?.field("created") ?? .null])]))
+            #expect(
+                statuses
+                    == .array([
+                        .object([
+                            "step_seq": .integer(0), "status": .integer(0), "created": created.json?.field("created") ?? .null,
+                        ])
+                    ]))
 
             let got = try await s.request(.GET, "/api/v1/cluster/c1/service/svc1")
             #expect(got.json == created.json)
@@ -58,13 +64,19 @@ struct ServiceAPITests {
     func createMany() async throws {
         try await TestServer.with { s in
             try await Self.setUp(s, clusters: ["c1", "c2", "c3"])
-            #expect(try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"hook1","name":"h","url":"http://127.0.0.1:9/x","method":"POST"}"#).status == 200)
+            #expect(
+                try await s.request(
+                    .POST, "/api/v1/webhook", json: #"{"uuid":"hook1","name":"h","url":"http://127.0.0.1:9/x","method":"POST"}"#
+                ).status == 200)
             let noHook = try await s.request(
                 .POST, "/api/v1/service",
-                json: #"{"cluster_uuids":["c1"],"template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"},"webhook":"nope"}"#)
+                json:
+                    #"{"cluster_uuids":["c1"],"template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"},"webhook":"nope"}"#
+            )
             #expect(noHook.status == 400)
             #expect(noHook.message.contains("\"webhook\""))
-            let body = #"{"cluster_uuids":["c1","c2","c3"],"uuid":"many","template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"},"subscribed_channel":"hook1"}"#
+            let body =
+                #"{"cluster_uuids":["c1","c2","c3"],"uuid":"many","template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"},"subscribed_channel":"hook1"}"#
             let created = try await s.request(.POST, "/api/v1/service", json: body)
             #expect(created.status == 200, "\(created.body)")
             #expect(created.array.map { $0.field("cluster_uuid") } == [.string("c1"), .string("c2"), .string("c3")])
@@ -72,14 +84,18 @@ struct ServiceAPITests {
             // one cluster unknown: nothing is created
             let partial = try await s.request(
                 .POST, "/api/v1/service",
-                json: #"{"cluster_uuids":["c1","ghost"],"uuid":"p","template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"}}"#)
+                json:
+                    #"{"cluster_uuids":["c1","ghost"],"uuid":"p","template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"}}"#
+            )
             #expect(partial.status == 400)
             #expect(partial.message.contains("ghost"))
             #expect(try await s.request(.GET, "/api/v1/cluster/c1/service/p").status == 404)
             // a uuid already on one of them: nothing is created
             let clash = try await s.request(
                 .POST, "/api/v1/service",
-                json: #"{"cluster_uuid":["c3","c1"],"uuid":"many","template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"}}"#)
+                json:
+                    #"{"cluster_uuid":["c3","c1"],"uuid":"many","template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"}}"#
+            )
             #expect(clash.status == 409)
             let single = try await s.request(
                 .POST, "/api/v1/service",
@@ -98,7 +114,9 @@ struct ServiceAPITests {
             try await Self.setUp(s)
             let inline = try await s.request(
                 .POST, "/api/v1/cluster/c1/service",
-                json: #"{"uuid":"i1","name":"adhoc","flow":[{"$id":"a","$command":"claiflow.echo","inputs":{"x":"$inputs.x"}},{"$id":"b","$command":"claiflow.echo","inputs":"$a.outputs"}],"inputs":{"x":1},"priority":1}"#)
+                json:
+                    #"{"uuid":"i1","name":"adhoc","flow":[{"$id":"a","$command":"claiflow.echo","inputs":{"x":"$inputs.x"}},{"$id":"b","$command":"claiflow.echo","inputs":"$a.outputs"}],"inputs":{"x":1},"priority":1}"#
+            )
             #expect(inline.status == 200, "\(inline.body)")
             #expect(inline.string("template_uuid") == "")
             #expect(inline.json?.field("step_max") == .integer(2))
@@ -108,7 +126,8 @@ struct ServiceAPITests {
             #expect(badFlow.status == 400)
             #expect(badFlow.message.contains("\"flow\""))
             let both = try await s.request(
-                .POST, "/api/v1/cluster/c1/service", json: #"{"template_uuid":"\#(Self.podsGet)","flow":[{"$id":"a","$command":"x"}]}"#)
+                .POST, "/api/v1/cluster/c1/service",
+                json: #"{"template_uuid":"\#(Self.podsGet)","flow":[{"$id":"a","$command":"x"}]}"#)
             #expect(both.status == 400)
             let rebounce = try await s.request(
                 .POST, "/api/v1/cluster/c1/service", json: #"{"template_uuid":"99990000000000000000000000000001"}"#)
@@ -116,10 +135,15 @@ struct ServiceAPITests {
             let unknown = try await s.request(.POST, "/api/v1/cluster/c1/service", json: #"{"template_uuid":"nope"}"#)
             #expect(unknown.status == 400)
             #expect(unknown.message.contains("template_uuid"))
-            let noCluster = try await s.request(.POST, "/api/v1/cluster/ghost/service", json: #"{"template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"}}"#)
+            let noCluster = try await s.request(
+                .POST, "/api/v1/cluster/ghost/service",
+                json: #"{"template_uuid":"\#(Self.podsGet)","inputs":{"namespace":"a","name":"b"}}"#)
             #expect(noCluster.status == 400)
             #expect(noCluster.message.contains("cluster_uuid"))
-            #expect(try await s.request(.POST, "/api/v1/cluster/c1/service", json: #"{"template_uuid":"\#(Self.podsGet)","priority":7}"#).status == 400)
+            #expect(
+                try await s.request(
+                    .POST, "/api/v1/cluster/c1/service", json: #"{"template_uuid":"\#(Self.podsGet)","priority":7}"#
+                ).status == 400)
         }
     }
 
@@ -138,7 +162,10 @@ struct ServiceAPITests {
             #expect(page.array.count == 20)
             #expect(page.array.allSatisfy { $0.field("statuses") != nil })
             for row in page.array {
-                guard case .object(let inputs) = row.field("inputs") else { Issue.record("no inputs"); continue }
+                guard case .object(let inputs) = row.field("inputs") else {
+                    Issue.record("no inputs")
+                    continue
+                }
                 #expect(inputs.count == 1)
             }
             let filtered = try await s.request(
@@ -160,11 +187,15 @@ struct ServiceAPITests {
         try await TestServer.with { s in
             try await Self.setUp(s, clusters: ["c1"])
             for id in ["q", "d"] {
-                _ = try await s.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"\#(id)","flow":[{"$id":"a","$command":"x"}]}"#)
+                _ = try await s.request(
+                    .POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"\#(id)","flow":[{"$id":"a","$command":"x"}]}"#)
             }
             let canceled = try await s.request(.POST, "/api/v1/cluster/c1/service/q/cancel")
             #expect(canceled.json?.field("status") == .integer(16))
-            guard case .array(let history) = canceled.json?.field("statuses") else { Issue.record("no statuses"); return }
+            guard case .array(let history) = canceled.json?.field("statuses") else {
+                Issue.record("no statuses")
+                return
+            }
             #expect(history.map { $0.field("status") } == [.integer(0), .integer(16)])
             #expect(try await s.request(.POST, "/api/v1/cluster/c1/service/q/cancel").status == 409)
             #expect(try await s.request(.POST, "/api/v1/cluster/c1/service/none/cancel").status == 404)
@@ -181,11 +212,17 @@ struct ServiceAPITests {
             try await s.store.database.transaction { db in
                 try await db.execute("UPDATE service SET status = 4 WHERE uuid = 'd'")
                 try await db.execute(
-                    "INSERT INTO service_result (cluster_uuid, uuid, result_type, result, created) VALUES ('c1', 'd', 1, '{\"ok\":true}', 5)")
+                    "INSERT INTO service_result (cluster_uuid, uuid, result_type, result, created) VALUES ('c1', 'd', 1, '{\"ok\":true}', 5)"
+                )
             }
             let result = try await s.request(.GET, "/api/v1/cluster/c1/service/d/result")
             #expect(result.status == 200)
-            #expect(result.json == .object(["save_type": .integer(1), "result": .string("{\"ok\":true}"), "created": .string("1970-01-01T00:00:00.000005Z")]))
+            #expect(
+                result.json
+                    == .object([
+                        "save_type": .integer(1), "result": .string("{\"ok\":true}"),
+                        "created": .string("1970-01-01T00:00:00.000005Z"),
+                    ]))
             let detail = try await s.request(.GET, "/api/v1/cluster/c1/service/d")
             #expect(detail.json?.field("results") == .array([result.json ?? .null]))
             #expect(try await s.request(.POST, "/api/v1/cluster/c1/service/d/cancel").status == 409)
@@ -197,7 +234,8 @@ struct ServiceAPITests {
         try await TestServer.with(kind) { s in
             try await Self.setUp(s)
             for c in ["c1", "c2"] {
-                _ = try await s.request(.POST, "/api/v1/cluster/\(c)/service", json: #"{"uuid":"x","flow":[{"$id":"a","$command":"x"}]}"#)
+                _ = try await s.request(
+                    .POST, "/api/v1/cluster/\(c)/service", json: #"{"uuid":"x","flow":[{"$id":"a","$command":"x"}]}"#)
             }
             #expect(try await s.request(.DELETE, "/api/v1/cluster/c1").status == 200)
             #expect(try await s.request(.GET, "/api/v1/cluster/c1/service/x").status == 404)
@@ -216,15 +254,21 @@ struct ServiceAPITests {
             let patch = "00000000000000000000000000001012"
             let merge = try await s.request(
                 .POST, "/api/v1/cluster/c1/service",
-                json: #"{"template_uuid":"\#(patch)","inputs":{"namespace":"default","name":"web","patch_type":"merge","patch_data":{"spec":{"replicas":3}}}}"#)
+                json:
+                    #"{"template_uuid":"\#(patch)","inputs":{"namespace":"default","name":"web","patch_type":"merge","patch_data":{"spec":{"replicas":3}}}}"#
+            )
             #expect(merge.status == 200, "\(merge.body)")
             let json = try await s.request(
                 .POST, "/api/v1/cluster/c1/service",
-                json: #"{"template_uuid":"\#(patch)","inputs":{"namespace":"default","name":"web","patch_type":"json","patch_data":[{"op":"replace","path":"/spec/replicas","value":3}]}}"#)
+                json:
+                    #"{"template_uuid":"\#(patch)","inputs":{"namespace":"default","name":"web","patch_type":"json","patch_data":[{"op":"replace","path":"/spec/replicas","value":3}]}}"#
+            )
             #expect(json.status == 200, "\(json.body)")
             let wrongShape = try await s.request(
                 .POST, "/api/v1/cluster/c1/service",
-                json: #"{"template_uuid":"\#(patch)","inputs":{"namespace":"default","name":"web","patch_type":"json","patch_data":{"spec":{}}}}"#)
+                json:
+                    #"{"template_uuid":"\#(patch)","inputs":{"namespace":"default","name":"web","patch_type":"json","patch_data":{"spec":{}}}}"#
+            )
             #expect(wrongShape.status == 400)
             #expect(wrongShape.message.contains("/patch_data"))
             let missing = try await s.request(
@@ -234,7 +278,9 @@ struct ServiceAPITests {
             #expect(missing.message.contains("patch_data"))
             let extra = try await s.request(
                 .POST, "/api/v1/cluster/c1/service",
-                json: #"{"template_uuid":"\#(patch)","inputs":{"namespace":"default","name":"web","patch_type":"merge","patch_data":{},"oops":1}}"#)
+                json:
+                    #"{"template_uuid":"\#(patch)","inputs":{"namespace":"default","name":"web","patch_type":"merge","patch_data":{},"oops":1}}"#
+            )
             #expect(extra.status == 400)
         }
     }
@@ -247,7 +293,8 @@ struct ServiceAPITests {
                 .POST, "/api/v1/cluster/c1/service",
                 json: #"{"uuid":"cred","flow":[{"$id":"a","$command":"claiflow.echo"}],"inputs":{"password":"hunter2-secret"}}"#)
             #expect(created.json?.field("inputs")?.field("password") == .string("hunter2-secret"))
-            let raw = try await s.store.database.read { db in try await db.query("SELECT inputs FROM service WHERE uuid = 'cred'") }
+            let raw = try await s.store.database.read { db in try await db.query("SELECT inputs FROM service WHERE uuid = 'cred'")
+            }
             let stored = try #require(raw.first?.optionalText("inputs"))
             #expect(stored.hasPrefix("v1:"))
             #expect(!stored.contains("hunter2"))

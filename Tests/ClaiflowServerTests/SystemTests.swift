@@ -17,7 +17,8 @@ struct SystemTests {
             let generated = try await s.request(.GET, "/api/v1/cluster", key: nil)
             let id = try #require(generated.headers.first(name: "X-Request-Id"))
             #expect(id.count >= 16)
-            let hostile = try await s.request(.GET, "/healthz", key: nil, headers: [("X-Request-Id", String(repeating: "z", count: 500))])
+            let hostile = try await s.request(
+                .GET, "/healthz", key: nil, headers: [("X-Request-Id", String(repeating: "z", count: 500))])
             #expect(hostile.headers.first(name: "X-Request-Id")?.count != 500)
         }
     }
@@ -60,7 +61,10 @@ struct SystemTests {
         var inPaths = false
         var current: String?
         for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("paths:") { inPaths = true; continue }
+            if line.hasPrefix("paths:") {
+                inPaths = true
+                continue
+            }
             if inPaths, let first = line.first, first != " ", first != "#" { inPaths = false }
             guard inPaths else { continue }
             if line.hasPrefix("  /"), line.hasSuffix(":") {
@@ -117,11 +121,14 @@ struct ConfigurationTests {
         let (url, cleanup) = try await StoreFixtureURL.fresh()
         let keyA = SecretBox.newKey()
         let keyB = SecretBox.newKey()
-        let create = #"{"uuid":"s1","flow":[{"$id":"a","$command":"claiflow.echo","inputs":"$inputs"}],"inputs":{"password":"hunter2"}}"#
+        let create =
+            #"{"uuid":"s1","flow":[{"$id":"a","$command":"claiflow.echo","inputs":"$inputs"}],"inputs":{"password":"hunter2"}}"#
         try await TestServer.with(databaseURL: url, configure: { $0.encryptionKey = keyA }) { s in
             _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
             #expect(try await s.request(.POST, "/api/v1/cluster/c1/service", json: create).status == 200)
-            let hook = try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"h","url":"http://127.0.0.1:9/","method":"POST","headers":{"X-Key":["k1"]}}"#)
+            let hook = try await s.request(
+                .POST, "/api/v1/webhook",
+                json: #"{"uuid":"h1","name":"h","url":"http://127.0.0.1:9/","method":"POST","headers":{"X-Key":["k1"]}}"#)
             #expect(hook.status == 200, "\(hook.body)")
         }
         // The key changed without saying which it replaces: sealed values cannot be read.
@@ -129,7 +136,13 @@ struct ConfigurationTests {
             let unreadable = try await s.request(.GET, "/api/v1/cluster/c1/service/s1")
             #expect(unreadable.status == 500)
         }
-        try await TestServer.with(databaseURL: url, configure: { $0.encryptionKey = keyB; $0.previousEncryptionKeys = [keyA] }) { s in
+        try await TestServer.with(
+            databaseURL: url,
+            configure: {
+                $0.encryptionKey = keyB
+                $0.previousEncryptionKeys = [keyA]
+            }
+        ) { s in
             let svc = try await s.request(.GET, "/api/v1/cluster/c1/service/s1")
             #expect(svc.status == 200)
             #expect(svc.json?.field("inputs")?.field("password") == .string("hunter2"))
@@ -147,9 +160,16 @@ struct ConfigurationTests {
     @Test("retention: off by default, a duration of at least 1h")
     func retentionSetting() throws {
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: [:]).retention == nil)
-        #expect(try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_RETENTION": "720h"], file: [:]).retention == .seconds(720 * 3600))
-        #expect(try ConfigurationResolver.resolve(flags: ["retention": "off"], environment: [:], file: ["retention": "24h"]).retention == nil)
-        #expect(throws: ClaiflowError(.invalidArgument, "--retention: retention must be a duration of at least 1h (e.g. 720h) or off, got \"30m\"")) {
+        #expect(
+            try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_RETENTION": "720h"], file: [:]).retention
+                == .seconds(720 * 3600))
+        #expect(
+            try ConfigurationResolver.resolve(flags: ["retention": "off"], environment: [:], file: ["retention": "24h"]).retention
+                == nil)
+        #expect(
+            throws: ClaiflowError(
+                .invalidArgument, "--retention: retention must be a duration of at least 1h (e.g. 720h) or off, got \"30m\"")
+        ) {
             try ConfigurationResolver.resolve(flags: ["retention": "30m"], environment: [:], file: [:])
         }
     }
@@ -157,17 +177,28 @@ struct ConfigurationTests {
     @Test("gRPC settings: port 18099 by default, off, a free port, TLS files in pairs")
     func grpcSettings() throws {
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: [:]).grpcPort == 18099)
-        #expect(try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_GRPC_PORT": "off"], file: [:]).grpcPort == nil)
-        #expect(try ConfigurationResolver.resolve(flags: ["grpc_port": "0"], environment: [:], file: ["grpc_port": "9"]).grpcPort == 0)
-        #expect(throws: ClaiflowError(.invalidArgument, "--grpc-port: grpc_port must be a number from 0 to 65535 or off, got \"99999\"")) {
+        #expect(
+            try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_GRPC_PORT": "off"], file: [:]).grpcPort == nil)
+        #expect(
+            try ConfigurationResolver.resolve(flags: ["grpc_port": "0"], environment: [:], file: ["grpc_port": "9"]).grpcPort == 0
+        )
+        #expect(
+            throws: ClaiflowError(
+                .invalidArgument, "--grpc-port: grpc_port must be a number from 0 to 65535 or off, got \"99999\"")
+        ) {
             try ConfigurationResolver.resolve(flags: ["grpc_port": "99999"], environment: [:], file: [:])
         }
-        #expect(throws: ClaiflowError(.invalidArgument, "CLAIFLOW_GRPC_TLS_KEY: set both grpc_tls_certificate and grpc_tls_key, or neither")) {
+        #expect(
+            throws: ClaiflowError(
+                .invalidArgument, "CLAIFLOW_GRPC_TLS_KEY: set both grpc_tls_certificate and grpc_tls_key, or neither")
+        ) {
             try ConfigurationResolver.resolve(flags: [:], environment: ["CLAIFLOW_GRPC_TLS_KEY": "/etc/hostname"], file: [:])
         }
-        #expect(throws: ClaiflowError(.invalidArgument, "--grpc-tls-certificate: cannot read the file \"/nonexistent/cert.pem\"")) {
+        #expect(throws: ClaiflowError(.invalidArgument, "--grpc-tls-certificate: cannot read the file \"/nonexistent/cert.pem\""))
+        {
             try ConfigurationResolver.resolve(
-                flags: ["grpc_tls_certificate": "/nonexistent/cert.pem", "grpc_tls_key": "/etc/hostname"], environment: [:], file: [:])
+                flags: ["grpc_tls_certificate": "/nonexistent/cert.pem", "grpc_tls_key": "/etc/hostname"], environment: [:],
+                file: [:])
         }
         let tls = try ConfigurationResolver.resolve(
             flags: [:], environment: [:], file: ["grpc_tls_certificate": "/etc/hostname", "grpc_tls_key": "/etc/hostname"])

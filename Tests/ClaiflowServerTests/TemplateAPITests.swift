@@ -41,7 +41,9 @@ struct TemplateAPITests {
                 .POST, "/api/v1/template",
                 json: #"{"uuid":"echo2","name":"echo2","flow":"[{\"$id\":\"a\",\"$command\":\"x\"}]"}"#)
             #expect(asText.status == 200, "\(asText.body)")
-            #expect(try await s.request(.POST, "/api/v1/template", json: #"{"uuid":"echo","name":"again","flow":\#(flow)}"#).status == 409)
+            #expect(
+                try await s.request(.POST, "/api/v1/template", json: #"{"uuid":"echo","name":"again","flow":\#(flow)}"#).status
+                    == 409)
 
             let renamed = try await s.request(.PUT, "/api/v1/template/echo", json: #"{"summary":"says it back"}"#)
             #expect(renamed.string("summary") == "says it back")

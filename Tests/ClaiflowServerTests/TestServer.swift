@@ -5,9 +5,9 @@ import ClaiflowStore
 import ClaiflowTestSupport
 import Foundation
 import Logging
-import ServiceLifecycle
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 
 /// A real claiflow server on a loopback port chosen by the OS, with a fresh store, driven over
 /// real HTTP.

@@ -62,8 +62,10 @@ struct WebhookIsolationTests {
         let healthy = try await Receiver.start()
         try await TestServer.with { s in
             _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
-            _ = try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"dead","name":"dead","url":"\#(deadURL)","method":"POST"}"#)
-            _ = try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"ok","name":"ok","url":"\#(healthy.url)","method":"POST"}"#)
+            _ = try await s.request(
+                .POST, "/api/v1/webhook", json: #"{"uuid":"dead","name":"dead","url":"\#(deadURL)","method":"POST"}"#)
+            _ = try await s.request(
+                .POST, "/api/v1/webhook", json: #"{"uuid":"ok","name":"ok","url":"\#(healthy.url)","method":"POST"}"#)
             try await Self.createServices(s, webhook: "dead", prefix: "d", count: 40)
             let start = ContinuousClock.now
             try await Self.createServices(s, webhook: "ok", prefix: "h", count: 50)
@@ -73,7 +75,8 @@ struct WebhookIsolationTests {
             #expect(took < .seconds(5), "50 healthy deliveries took \(took)")
             // The dead receiver's attempts failed fast and were rescheduled, not left hanging.
             let log = try await s.request(.GET, "/api/v1/webhook/dead/delivery")
-            let errors = log.array.compactMap { d -> String? in if case .string(let e) = d.field("last_error") { e } else { nil } }
+            let errors = log.array.compactMap { d -> String? in if case .string(let e) = d.field("last_error") { e } else { nil }
+            }
             #expect(!errors.isEmpty)
             #expect(errors.allSatisfy { !$0.contains("deadline") }, "\(errors.prefix(3))")
         }
@@ -87,8 +90,10 @@ struct WebhookIsolationTests {
         try await TestServer.with { s in
             _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
             _ = try await s.request(
-                .POST, "/api/v1/webhook", json: #"{"uuid":"slow","name":"slow","url":"\#(slow.url)","method":"POST","timeout":"2s"}"#)
-            _ = try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"ok","name":"ok","url":"\#(healthy.url)","method":"POST"}"#)
+                .POST, "/api/v1/webhook",
+                json: #"{"uuid":"slow","name":"slow","url":"\#(slow.url)","method":"POST","timeout":"2s"}"#)
+            _ = try await s.request(
+                .POST, "/api/v1/webhook", json: #"{"uuid":"ok","name":"ok","url":"\#(healthy.url)","method":"POST"}"#)
             try await Self.createServices(s, webhook: "slow", prefix: "d", count: 40)
             let start = ContinuousClock.now
             try await Self.createServices(s, webhook: "ok", prefix: "h", count: 50)

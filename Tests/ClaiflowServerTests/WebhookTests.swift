@@ -5,9 +5,9 @@ import ClaiflowTestSupport
 import Crypto
 import Foundation
 import Hummingbird
+import Logging
 import ServiceLifecycle
 import Synchronization
-import Logging
 import Testing
 
 /// A real HTTP receiver on loopback that records what it gets and can fail on purpose.
@@ -40,7 +40,8 @@ final class Receiver: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             var headers: [String: String] = [:]
             for f in request.headers { headers[f.name.canonicalName.lowercased()] = f.value }
-            return box.receiver?.record(Hit(headers: headers, body: String(buffer: body))) ?? Response(status: .internalServerError)
+            return box.receiver?.record(Hit(headers: headers, body: String(buffer: body)))
+                ?? Response(status: .internalServerError)
         }
         let (ports, cont) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "receiver")
@@ -58,10 +59,15 @@ final class Receiver: Sendable {
     }
 
     func record(_ hit: Hit) -> Response {
-        let fail = alwaysFail.withLock { $0 } || failFirst.withLock { n in
-            if n > 0 { n -= 1; return true }
-            return false
-        }
+        let fail =
+            alwaysFail.withLock { $0 }
+            || failFirst.withLock { n in
+                if n > 0 {
+                    n -= 1
+                    return true
+                }
+                return false
+            }
         if fail { return Response(status: .serviceUnavailable) }
         hits.withLock { $0.append(hit) }
         return Response(status: .noContent)
@@ -82,7 +88,8 @@ final class ReceiverBox: @unchecked Sendable {
 @Suite("Webhooks")
 struct WebhookTests {
     static func agentRun(_ s: TestServer, service: String, steps: Int = 1, result: String = #"{"pods":3}"#) async throws {
-        let token = try await s.request(.POST, "/api/v1/cluster_token", json: #"{"name":"a","cluster_uuid":"c1"}"#).string("token") ?? ""
+        let token =
+            try await s.request(.POST, "/api/v1/cluster_token", json: #"{"name":"a","cluster_uuid":"c1"}"#).string("token") ?? ""
         let agent = try await TestAgent.connect(s, cluster: "c1", token: token)
         _ = try await agent.poll()
         for i in 0..<steps {
@@ -130,10 +137,11 @@ struct WebhookTests {
                 #expect(hit.headers["x-team"] == "sre")
             }
             // The outcome is recorded just after the receiver answered: wait for it.
-            #expect(try await waitUntil {
-                let log = try await s.request(.GET, "/api/v1/webhook/h1/delivery")
-                return log.array.count == 4 && log.array.allSatisfy { $0.field("status") == .string("delivered") }
-            })
+            #expect(
+                try await waitUntil {
+                    let log = try await s.request(.GET, "/api/v1/webhook/h1/delivery")
+                    return log.array.count == 4 && log.array.allSatisfy { $0.field("status") == .string("delivered") }
+                })
         }
         await receiver.stop()
     }
@@ -144,9 +152,11 @@ struct WebhookTests {
         receiver.fail(first: 3)
         try await TestServer.with(configure: { $0.webhookRetryInitial = GoDuration(nanoseconds: 20_000_000) }) { s in
             _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
-            _ = try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"ops","url":"\#(receiver.url)","method":"POST"}"#)
             _ = try await s.request(
-                .POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"s1","flow":[{"$id":"a","$command":"x"},{"$id":"b","$command":"x"}],"webhook":"h1"}"#)
+                .POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"ops","url":"\#(receiver.url)","method":"POST"}"#)
+            _ = try await s.request(
+                .POST, "/api/v1/cluster/c1/service",
+                json: #"{"uuid":"s1","flow":[{"$id":"a","$command":"x"},{"$id":"b","$command":"x"}],"webhook":"h1"}"#)
             try await Self.agentRun(s, service: "s1", steps: 2)
             #expect(try await waitUntil(timeout: .seconds(20)) { receiver.received.count >= 6 })
             let statuses = Self.payloads(receiver).map { $0.field("status") }
@@ -156,12 +166,16 @@ struct WebhookTests {
             #expect(attempts.reduce(0, +) == 6 + 3)
 
             receiver.failAlways(true)
-            _ = try await s.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"s2","flow":[{"$id":"a","$command":"x"}],"webhook":"h1"}"#)
-            #expect(try await waitUntil(timeout: .seconds(30)) {
-                let l = try await s.request(.GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"service_uuid":"s2"}}"#))
-                return l.array.first?.field("status") == .string("failed")
-            })
-            let failed = try await s.request(.GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"status":"failed"}}"#))
+            _ = try await s.request(
+                .POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"s2","flow":[{"$id":"a","$command":"x"}],"webhook":"h1"}"#)
+            #expect(
+                try await waitUntil(timeout: .seconds(30)) {
+                    let l = try await s.request(
+                        .GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"service_uuid":"s2"}}"#))
+                    return l.array.first?.field("status") == .string("failed")
+                })
+            let failed = try await s.request(
+                .GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"status":"failed"}}"#))
             let d = try #require(failed.array.first)
             #expect(d.field("attempts") == .integer(Int64(WebhookDeliverer.maxAttempts)))
             #expect(d.field("last_response_code") == .integer(503))
@@ -174,7 +188,8 @@ struct WebhookTests {
             let lease = Timestamp.now().adding(.seconds(60))
             _ = try await s.store.database.transaction { db in
                 try await db.execute(
-                    "UPDATE webhook_delivery SET status = 'pending', lease_until = \(bind: .timestamp(lease)) WHERE uuid = \(bind: id)")
+                    "UPDATE webhook_delivery SET status = 'pending', lease_until = \(bind: .timestamp(lease)) WHERE uuid = \(bind: id)"
+                )
             }
             let busy = try await s.request(.POST, "/api/v1/webhook/h1/delivery/\(id)/redeliver")
             #expect(busy.status == 409)
@@ -189,17 +204,25 @@ struct WebhookTests {
         let (url, cleanup) = try await StoreFixtureURL.fresh()
         let receiver = try await Receiver.start()
         receiver.failAlways(true)
-        try await TestServer.with(databaseURL: url, configure: { $0.webhookRetryInitial = GoDuration(nanoseconds: 20_000_000) }) { s in
+        try await TestServer.with(databaseURL: url, configure: { $0.webhookRetryInitial = GoDuration(nanoseconds: 20_000_000) }) {
+            s in
             _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
-            _ = try await s.request(.POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"ops","url":"\#(receiver.url)","method":"POST"}"#)
+            _ = try await s.request(
+                .POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"ops","url":"\#(receiver.url)","method":"POST"}"#)
             for i in 0..<3 {
-                _ = try await s.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"s\#(i)","flow":[{"$id":"a","$command":"x"}],"webhook":"h1"}"#)
+                _ = try await s.request(
+                    .POST, "/api/v1/cluster/c1/service",
+                    json: #"{"uuid":"s\#(i)","flow":[{"$id":"a","$command":"x"}],"webhook":"h1"}"#)
             }
         }
         receiver.failAlways(false)
-        try await TestServer.with(databaseURL: url, configure: { $0.webhookRetryInitial = GoDuration(nanoseconds: 20_000_000) }) { s async throws in
+        try await TestServer.with(databaseURL: url, configure: { $0.webhookRetryInitial = GoDuration(nanoseconds: 20_000_000) }) {
+            s async throws in
             #expect(try await waitUntil(timeout: .seconds(20)) { receiver.received.count >= 3 })
-            #expect(Set(Self.payloads(receiver).compactMap { $0.field("service_uuid") }) == [.string("s0"), .string("s1"), .string("s2")])
+            #expect(
+                Set(Self.payloads(receiver).compactMap { $0.field("service_uuid") }) == [
+                    .string("s0"), .string("s1"), .string("s2"),
+                ])
         }
         await receiver.stop()
         try await cleanup()
@@ -212,23 +235,33 @@ struct WebhookTests {
             _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
             let hook = try await s.request(
                 .POST, "/api/v1/webhook",
-                json: #"{"uuid":"h1","name":"ops","url":"\#(receiver.url)","method":"POST","conditionValidator":"jq","conditionFilter":".inputs.env == \"prod\" and .result.pods > 2"}"#)
+                json:
+                    #"{"uuid":"h1","name":"ops","url":"\#(receiver.url)","method":"POST","conditionValidator":"jq","conditionFilter":".inputs.env == \"prod\" and .result.pods > 2"}"#
+            )
             #expect(hook.status == 200, "\(hook.body)")
-            _ = try await s.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"p","flow":[{"$id":"a","$command":"x"}],"inputs":{"env":"prod"},"webhook":"h1"}"#)
+            _ = try await s.request(
+                .POST, "/api/v1/cluster/c1/service",
+                json: #"{"uuid":"p","flow":[{"$id":"a","$command":"x"}],"inputs":{"env":"prod"},"webhook":"h1"}"#)
             try await Self.agentRun(s, service: "p", result: #"{"pods":3}"#)
-            _ = try await s.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"d","flow":[{"$id":"a","$command":"x"}],"inputs":{"env":"dev"},"webhook":"h1"}"#)
+            _ = try await s.request(
+                .POST, "/api/v1/cluster/c1/service",
+                json: #"{"uuid":"d","flow":[{"$id":"a","$command":"x"}],"inputs":{"env":"dev"},"webhook":"h1"}"#)
             try await Self.agentRun(s, service: "d", result: #"{"pods":3}"#)
-            #expect(try await waitUntil {
-                let l = try await s.request(.GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"status":"pending"}}"#))
-                let all = try await s.request(.GET, "/api/v1/webhook/h1/delivery")
-                return l.array.isEmpty && all.array.count == 8
-            })
+            #expect(
+                try await waitUntil {
+                    let l = try await s.request(
+                        .GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"status":"pending"}}"#))
+                    let all = try await s.request(.GET, "/api/v1/webhook/h1/delivery")
+                    return l.array.isEmpty && all.array.count == 8
+                })
             #expect(Self.payloads(receiver).count == 1)
             #expect(Self.payloads(receiver).first?.field("service_uuid") == .string("p"))
-            let skipped = try await s.request(.GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"status":"skipped"}}"#))
+            let skipped = try await s.request(
+                .GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"status":"skipped"}}"#))
             #expect(skipped.array.count == 7)
             // publish: the condition applies, the outcome is returned.
-            let published = try await s.request(.POST, "/api/v1/webhook/h1/publish", json: #"{"inputs":{"env":"prod"},"result":{"pods":5}}"#)
+            let published = try await s.request(
+                .POST, "/api/v1/webhook/h1/publish", json: #"{"inputs":{"env":"prod"},"result":{"pods":5}}"#)
             #expect(published.json?.field("status_code") == .integer(204))
             let notSent = try await s.request(.POST, "/api/v1/webhook/h1/publish", json: #"{"inputs":{"env":"dev"}}"#)
             #expect(notSent.json?.field("sent") == .bool(false))
@@ -247,7 +280,10 @@ struct WebhookTests {
             (#"{"name":"h","url":"http://x/y","method":"POST","headers":{"X":"v"}}"#, "headers"),
             (#"{"name":"h","url":"http://x/y","method":"POST","headers":["X"]}"#, "headers"),
             (#"{"name":"h","url":"http://x/y","method":"POST","conditionValidator":"jqq"}"#, "conditionValidator"),
-            (#"{"name":"h","url":"http://x/y","method":"POST","conditionValidator":"jq","conditionFilter":".status >="}"#, "conditionFilter"),
+            (
+                #"{"name":"h","url":"http://x/y","method":"POST","conditionValidator":"jq","conditionFilter":".status >="}"#,
+                "conditionFilter"
+            ),
             (#"{"name":"h","url":"http://x/y","method":"POST","content_encoding":"br"}"#, "content_encoding"),
             (#"{"url":"http://x/y","method":"POST"}"#, "name"),
         ])
@@ -265,7 +301,8 @@ struct WebhookTests {
         let receiver = try await Receiver.start()
         try await TestServer.with { s in
             _ = try await s.request(
-                .POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"h","url":"\#(receiver.url)","method":"POST","content_encoding":"gzip"}"#)
+                .POST, "/api/v1/webhook",
+                json: #"{"uuid":"h1","name":"h","url":"\#(receiver.url)","method":"POST","content_encoding":"gzip"}"#)
             let published = try await s.request(.POST, "/api/v1/webhook/h1/publish", json: #"{"hello":"world"}"#)
             #expect(published.json?.field("status_code") == .integer(204))
             let hit = try #require(receiver.received.first)
@@ -280,7 +317,9 @@ struct WebhookTests {
         try await TestServer.with { s in
             let created = try await s.request(
                 .POST, "/api/v1/webhook",
-                json: #"{"uuid":"h1","name":"h","url":"https://example.invalid/x","method":"POST","headers":{"Authorization":["Bearer topsecret"]},"timeout":"90s"}"#)
+                json:
+                    #"{"uuid":"h1","name":"h","url":"https://example.invalid/x","method":"POST","headers":{"Authorization":["Bearer topsecret"]},"timeout":"90s"}"#
+            )
             #expect(created.json?.field("headers") == .object(["Authorization": .array([.string("********")])]))
             #expect(created.string("timeout") == "1m30s")
             #expect(!created.body.contains("topsecret"))

@@ -62,44 +62,58 @@ struct ServiceStatusStoreTests {
         StepReportInput(sequence: seq, status: status, result: #"{"n":\#(seq)}"#, error: nil, started: nil, ended: ended)
     }
 
-    @Test("reports: the stored status, duplicates, overtaken steps, the result, finished, foreign and unknown services", arguments: StoreKind.available)
+    @Test(
+        "reports: the stored status, duplicates, overtaken steps, the result, finished, foreign and unknown services",
+        arguments: StoreKind.available)
     func reports(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()
             let lease = now.adding(.seconds(60))
             try await Self.insert(store, "two", status: .sent, steps: 2, session: "s1", lease: now, attempts: 1, created: now)
             func record(_ r: StepReportInput, session: String = "s1", uuid: String = "two") async throws -> ReportOutcome {
-                try await store.recordReport(clusterUUID: "c1", uuid: uuid, sessionUUID: session, report: r, leaseUntil: lease, now: now)
+                try await store.recordReport(
+                    clusterUUID: "c1", uuid: uuid, sessionUUID: session, report: r, leaseUntil: lease, now: now)
             }
             guard case .recorded(let first, cancel: false) = try await record(Self.report(0, .succeeded)) else {
-                Issue.record("not recorded"); return
+                Issue.record("not recorded")
+                return
             }
             #expect(first.record.status == .processing)
             #expect(first.reported == .succeeded)
             #expect(try await Self.row(store, "two") == Row(status: .processing, session: "s1", lease: lease, attempts: 1))
             // Again: nothing changes.
             guard case .duplicate(_, cancel: false) = try await record(Self.report(0, .succeeded)) else {
-                Issue.record("not a duplicate"); return
+                Issue.record("not a duplicate")
+                return
             }
             // Another session that did not take over, an unknown service.
             guard case .notHeld = try await record(Self.report(0, .failed), session: "stranger") else {
-                Issue.record("held by a stranger"); return
+                Issue.record("held by a stranger")
+                return
             }
             #expect(try await record(Self.report(0, .processing), uuid: "none") == .notFound)
             guard case .recorded(_, cancel: false) = try await record(Self.report(1, .processing)) else {
-                Issue.record("step 1 not recorded"); return
+                Issue.record("step 1 not recorded")
+                return
             }
             // A late report of step 0 was overtaken by step 1.
-            guard case .duplicate = try await record(Self.report(0, .failed)) else { Issue.record("not overtaken"); return }
+            guard case .duplicate = try await record(Self.report(0, .failed)) else {
+                Issue.record("not overtaken")
+                return
+            }
             guard case .recorded(let last, cancel: false) = try await record(Self.report(1, .succeeded, ended: now)) else {
-                Issue.record("last step not recorded"); return
+                Issue.record("last step not recorded")
+                return
             }
             #expect(last.record.status == .succeeded)
             #expect(try await Self.row(store, "two") == Row(status: .succeeded, session: "s1", lease: nil, attempts: 1))
             let result = try await store.serviceDetail(clusterUUID: "c1", uuid: "two")
             #expect(result?.result?.result == #"{"n":1}"#)
             #expect(try await Self.history(store, "two") == ["processing", "processing", "succeeded"])
-            guard case .finished = try await record(Self.report(1, .failed)) else { Issue.record("not finished"); return }
+            guard case .finished = try await record(Self.report(1, .failed)) else {
+                Issue.record("not finished")
+                return
+            }
             #expect(try await Self.history(store, "two").count == 3)
         }
     }
@@ -109,10 +123,15 @@ struct ServiceStatusStoreTests {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()
             try await Self.insert(store, "f", status: .processing, steps: 3, session: "s1", lease: now, created: now)
-            let r = StepReportInput(sequence: 0, status: .failed, result: nil, error: "pods is forbidden", started: nil, ended: now)
-            guard case .recorded(let change, cancel: false) = try await store.recordReport(
-                clusterUUID: "c1", uuid: "f", sessionUUID: "s1", report: r, leaseUntil: now.adding(.seconds(60)), now: now)
-            else { Issue.record("not recorded"); return }
+            let r = StepReportInput(
+                sequence: 0, status: .failed, result: nil, error: "pods is forbidden", started: nil, ended: now)
+            guard
+                case .recorded(let change, cancel: false) = try await store.recordReport(
+                    clusterUUID: "c1", uuid: "f", sessionUUID: "s1", report: r, leaseUntil: now.adding(.seconds(60)), now: now)
+            else {
+                Issue.record("not recorded")
+                return
+            }
             #expect(change.record.message == "pods is forbidden")
             #expect(try await Self.row(store, "f").status == .failed)
             #expect(try await Self.row(store, "f").lease == nil)
@@ -121,7 +140,9 @@ struct ServiceStatusStoreTests {
         }
     }
 
-    @Test("a newer session of the holder's token takes over; an older one or another token's cannot", arguments: StoreKind.available)
+    @Test(
+        "a newer session of the holder's token takes over; an older one or another token's cannot", arguments: StoreKind.available
+    )
     func takeOver(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()
@@ -141,17 +162,26 @@ struct ServiceStatusStoreTests {
                     clusterUUID: "c1", uuid: "long", sessionUUID: session, report: Self.report(seq, .processing),
                     leaseUntil: now.adding(.seconds(60)), now: now)
             }
-            guard case .notHeld = try await record(0, session: "other") else { Issue.record("another token took over"); return }
+            guard case .notHeld = try await record(0, session: "other") else {
+                Issue.record("another token took over")
+                return
+            }
             guard case .recorded(let change, cancel: false) = try await record(0, session: "new") else {
-                Issue.record("the newer session did not take over"); return
+                Issue.record("the newer session did not take over")
+                return
             }
             #expect(change.service.sessionUUID == "new")
             #expect(try await Self.row(store, "long").session == "new")
-            guard case .notHeld = try await record(1, session: "old") else { Issue.record("the older session took it back"); return }
+            guard case .notHeld = try await record(1, session: "old") else {
+                Issue.record("the older session took it back")
+                return
+            }
         }
     }
 
-    @Test("cancel: queued ends canceled at once, delivered records the request and the next report ends it, finished refuses", arguments: StoreKind.available)
+    @Test(
+        "cancel: queued ends canceled at once, delivered records the request and the next report ends it, finished refuses",
+        arguments: StoreKind.available)
     func cancel(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()
@@ -159,37 +189,50 @@ struct ServiceStatusStoreTests {
             try await Self.insert(store, "running", status: .processing, steps: 3, session: "s1", lease: now, created: now)
             try await Self.insert(store, "done", status: .succeeded, created: now)
             guard case .canceled(let canceled) = try await store.cancelService(clusterUUID: "c1", uuid: "queued", now: now) else {
-                Issue.record("queued not canceled"); return
+                Issue.record("queued not canceled")
+                return
             }
             #expect(canceled.status == .canceled)
             #expect(try await Self.row(store, "queued").status == .canceled)
             #expect(try await Self.history(store, "queued") == ["canceled: canceled by an operator"])
-            guard case .requested(let requested) = try await store.cancelService(clusterUUID: "c1", uuid: "running", now: now) else {
-                Issue.record("running not requested"); return
+            guard case .requested(let requested) = try await store.cancelService(clusterUUID: "c1", uuid: "running", now: now)
+            else {
+                Issue.record("running not requested")
+                return
             }
             #expect(requested.cancelRequested)
             #expect(try await Self.row(store, "running").status == .processing)
             guard case .alreadyFinished = try await store.cancelService(clusterUUID: "c1", uuid: "done", now: now) else {
-                Issue.record("done changed"); return
+                Issue.record("done changed")
+                return
             }
             #expect(try await store.cancelService(clusterUUID: "c1", uuid: "none", now: now) == nil)
             // The running service's next report is stored, then it ends canceled and the agent is told to stop.
-            guard case .recorded(let change, cancel: true) = try await store.recordReport(
-                clusterUUID: "c1", uuid: "running", sessionUUID: "s1", report: Self.report(0, .succeeded),
-                leaseUntil: now.adding(.seconds(60)), now: now)
-            else { Issue.record("no cancel on report"); return }
+            guard
+                case .recorded(let change, cancel: true) = try await store.recordReport(
+                    clusterUUID: "c1", uuid: "running", sessionUUID: "s1", report: Self.report(0, .succeeded),
+                    leaseUntil: now.adding(.seconds(60)), now: now)
+            else {
+                Issue.record("no cancel on report")
+                return
+            }
             #expect(change.record.status == .canceled)
             #expect(try await Self.row(store, "running") == Row(status: .canceled, session: "s1", lease: nil, attempts: 0))
             #expect(try await Self.history(store, "running") == ["processing", "canceled: canceled by an operator"])
             // It has finished: the same report again is refused.
-            guard case .finished = try await store.recordReport(
-                clusterUUID: "c1", uuid: "running", sessionUUID: "s1", report: Self.report(0, .succeeded),
-                leaseUntil: now.adding(.seconds(60)), now: now)
-            else { Issue.record("a report after the cancel was not refused"); return }
+            guard
+                case .finished = try await store.recordReport(
+                    clusterUUID: "c1", uuid: "running", sessionUUID: "s1", report: Self.report(0, .succeeded),
+                    leaseUntil: now.adding(.seconds(60)), now: now)
+            else {
+                Issue.record("a report after the cancel was not refused")
+                return
+            }
         }
     }
 
-    @Test("the sweep: expired, requeued while attempts remain, agent lost, canceled; nothing else", arguments: StoreKind.available)
+    @Test(
+        "the sweep: expired, requeued while attempts remain, agent lost, canceled; nothing else", arguments: StoreKind.available)
     func sweep(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()
@@ -203,7 +246,8 @@ struct ServiceStatusStoreTests {
             try await Self.insert(store, "exhausted", status: .sent, session: "s1", lease: lapsed, attempts: 2, created: now)
             try await Self.insert(store, "lost", status: .processing, session: "s1", lease: lapsed, attempts: 1, created: now)
             try await Self.insert(
-                store, "cancel-sent", status: .sent, session: "s1", lease: lapsed, attempts: 5, cancelRequested: true, created: now)
+                store, "cancel-sent", status: .sent, session: "s1", lease: lapsed, attempts: 5, cancelRequested: true,
+                created: now)
             try await Self.insert(
                 store, "cancel-running", status: .processing, session: "s1", lease: lapsed, attempts: 1, cancelRequested: true,
                 created: old)
@@ -213,7 +257,8 @@ struct ServiceStatusStoreTests {
 
             #expect(try await store.nextDeadline(validity: .seconds(300)) == old.adding(.seconds(300)))
             let changes = try await store.sweep(now: now, validAfter: validAfter, maxAttempts: 2)
-            let got = Dictionary(uniqueKeysWithValues: changes.map { ($0.service.uuid, "\($0.record.status.name): \($0.record.message ?? "")") })
+            let got = Dictionary(
+                uniqueKeysWithValues: changes.map { ($0.service.uuid, "\($0.record.status.name): \($0.record.message ?? "")") })
             #expect(
                 got == [
                     "stale": "expired: not picked up by an agent within ClientConfig/ServiceValidityPeriod",
@@ -249,7 +294,8 @@ struct ServiceStatusStoreTests {
             let until = now.adding(.seconds(120))
             try await Self.insert(store, "sent", status: .sent, session: "s1", lease: now, created: now)
             try await Self.insert(store, "running", status: .processing, session: "s1", lease: now, created: now)
-            try await Self.insert(store, "later", status: .processing, session: "s1", lease: until.adding(.seconds(1)), created: now)
+            try await Self.insert(
+                store, "later", status: .processing, session: "s1", lease: until.adding(.seconds(1)), created: now)
             try await Self.insert(store, "other", status: .processing, session: "s2", lease: now, created: now)
             try await Self.insert(store, "done", status: .failed, session: "s1", lease: now, created: now)
             var session = Self.session("s1", token: "t1", created: now)

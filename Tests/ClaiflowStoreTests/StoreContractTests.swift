@@ -1,8 +1,8 @@
 import ClaiflowCore
 import ClaiflowQuery
 import ClaiflowStore
-import Foundation
 import ClaiflowTestSupport
+import Foundation
 import Testing
 
 /// The store contract: every test runs against SQLite and against a real PostgreSQL.
@@ -18,7 +18,9 @@ struct StoreContractTests {
             issuedAt: now, expiresAt: now.adding(.seconds(3600)), created: now, updated: now)
     }
 
-    static func session(_ uuid: String, cluster: String, token: String, expires: Timestamp, version: String? = "v1") -> ClusterSession {
+    static func session(
+        _ uuid: String, cluster: String, token: String, expires: Timestamp, version: String? = "v1"
+    ) -> ClusterSession {
         let now = Timestamp.now()
         return ClusterSession(
             uuid: uuid, clusterUUID: cluster, clusterTokenUUID: token, issuedAt: now, expiresAt: expires,
@@ -79,7 +81,10 @@ struct StoreContractTests {
             #expect(try await names(parse(schema, q: #"{"in":{"uuid":["c3","c5","zz"]}}"#)) == ["c3", "c5"])
             #expect(try await names(parse(schema, q: #"{"between":{"id":[2,3]}}"#)) == ["c1", "c2"])
             #expect(try await names(parse(schema, q: #"{"gt":{"created":"2026-01-08"}}"#)) == ["c8", "c9"])
-            #expect(try await names(parse(schema, q: #"(and (not (like name "dev%")) (ge created "2026-01-05T00:00:00Z"))"#)) == ["c4", "c6", "c8"])
+            #expect(
+                try await names(parse(schema, q: #"(and (not (like name "dev%")) (ge created "2026-01-05T00:00:00Z"))"#)) == [
+                    "c4", "c6", "c8",
+                ])
             #expect(try await names(parse(schema, q: #"{"or":[{"eq":{"uuid":"c1"}},{"eq":{"uuid":"c9"}}]}"#)) == ["c1", "c9"])
             #expect(try await names(parse(schema, q: #"{"eq":{"summary":null}}"#)) == [])
             #expect(try await names(parse(schema, o: #"{"desc":"created"}"#)).first == "c9")
@@ -155,7 +160,8 @@ struct StoreContractTests {
             try await store.upsertSession(Self.session("s3", cluster: "c2", token: "t9", expires: now.adding(.seconds(999))))
             #expect(try await store.latestSession(clusterUUID: "c1")?.uuid == "s1")
             #expect(try await store.latestSession(clusterUUID: "none") == nil)
-            #expect(try await store.sessions(parse(Tables.session, q: #"{"eq":{"cluster_uuid":"c1"}}"#)).map(\.uuid) == ["s1", "s2"])
+            #expect(
+                try await store.sessions(parse(Tables.session, q: #"{"eq":{"cluster_uuid":"c1"}}"#)).map(\.uuid) == ["s1", "s2"])
             #expect(try await store.deleteSession(uuid: "s2"))
             #expect(try await store.deleteSession(uuid: "s2") == false)
         }
@@ -243,7 +249,9 @@ struct StoreContractTests {
         }
     }
 
-    @Test("retention deletes what ended before the cut-off, in batches, and nothing that is queued or running", arguments: StoreKind.available)
+    @Test(
+        "retention deletes what ended before the cut-off, in batches, and nothing that is queued or running",
+        arguments: StoreKind.available)
     func retention(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let old = Timestamp.now().adding(.seconds(-10 * 86_400))
@@ -274,7 +282,9 @@ struct StoreContractTests {
                         VALUES ('c1', \(bind: uuid), 1, '{}', \(bind: .timestamp(updated)))
                         """)
                 }
-                for (i, (status, updated)) in [("delivered", old), ("dead", old), ("pending", old), ("delivered", recent)].enumerated() {
+                for (i, (status, updated)) in [("delivered", old), ("dead", old), ("pending", old), ("delivered", recent)]
+                    .enumerated()
+                {
                     try await db.execute(
                         """
                         INSERT INTO webhook_delivery (uuid, webhook_uuid, cluster_uuid, service_uuid, payload, status, created, updated)
@@ -286,7 +296,8 @@ struct StoreContractTests {
             }
             try await store.insertClusterToken(Self.token("t1", cluster: "c1", secret: "s1"))
             try await store.upsertSession(Self.session("gone", cluster: "c1", token: "t1", expires: old))
-            try await store.upsertSession(Self.session("live", cluster: "c1", token: "t1", expires: recent.adding(.seconds(3600))))
+            try await store.upsertSession(
+                Self.session("live", cluster: "c1", token: "t1", expires: recent.adding(.seconds(3600))))
 
             let cutOff = Timestamp.now().adding(.seconds(-86_400))
             // Batches of 3: the first takes three of the four old finished services.
@@ -308,7 +319,9 @@ struct StoreContractTests {
         }
     }
 
-    @Test("a claim released for a departed poll requeues the service at once, without counting the attempt", arguments: StoreKind.available)
+    @Test(
+        "a claim released for a departed poll requeues the service at once, without counting the attempt",
+        arguments: StoreKind.available)
     func releaseClaim(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()
@@ -328,9 +341,10 @@ struct StoreContractTests {
             let released = try await store.releaseClaim(clusterUUID: "c1", sessionUUID: "sess", uuids: ["s1"], now: now)
             #expect(released.map(\.record.status) == [.regist])
             #expect(released.first?.service.sessionUUID == nil)
-            let row = try #require(try await store.database.read { db in
-                try await db.query("SELECT status, attempts, lease_expires FROM service WHERE uuid = 's1'")
-            }.first)
+            let row = try #require(
+                try await store.database.read { db in
+                    try await db.query("SELECT status, attempts, lease_expires FROM service WHERE uuid = 's1'")
+                }.first)
             #expect(try row.integer("status") == 0)
             #expect(try row.integer("attempts") == 0)
             let history = try await store.database.read { db in
@@ -347,7 +361,9 @@ struct StoreContractTests {
         }
     }
 
-    @Test("re-sealing moves secrets of a previous key (and plaintext rows) to the current key, once", arguments: StoreKind.available)
+    @Test(
+        "re-sealing moves secrets of a previous key (and plaintext rows) to the current key, once", arguments: StoreKind.available
+    )
     func reseal(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let oldKey = SecretBox.newKey()
@@ -381,11 +397,15 @@ struct StoreContractTests {
             let rotating = try SecretBox(base64Key: newKey, previousKeys: [oldKey])
             #expect(try await store.reseal(with: rotating, batch: 2) == 4)
             #expect(try await store.reseal(with: rotating, batch: 2) == 0)
-            let services = try await store.database.read { db in try await db.query("SELECT uuid, inputs FROM service ORDER BY id") }
-            #expect(try services.map { try current.open(try $0.text("inputs")) } == [
-                #"{"password":"a"}"#, #"{"password":"b"}"#, #"{"password":"c"}"#,
-            ])
-            let hook = try #require(try await store.database.read { db in try await db.query("SELECT headers, secret FROM webhook") }.first)
+            let services = try await store.database.read { db in
+                try await db.query("SELECT uuid, inputs FROM service ORDER BY id")
+            }
+            #expect(
+                try services.map { try current.open(try $0.text("inputs")) } == [
+                    #"{"password":"a"}"#, #"{"password":"b"}"#, #"{"password":"c"}"#,
+                ])
+            let hook = try #require(
+                try await store.database.read { db in try await db.query("SELECT headers, secret FROM webhook") }.first)
             #expect(try current.open(try hook.text("headers")) == #"{"Authorization":"Bearer x"}"#)
             #expect(try current.open(try hook.text("secret")) == "whsec_1")
             #expect(throws: (any Error).self) { try current.open(headers) }

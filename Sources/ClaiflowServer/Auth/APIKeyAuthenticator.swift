@@ -66,7 +66,8 @@ public enum Secrets {
 
     /// Compares two strings in time independent of where they differ.
     public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var diff: UInt8 = 0
         for i in 0..<x.count { diff |= x[i] ^ y[i] }
@@ -81,7 +82,8 @@ public enum Secrets {
 
     /// A new operator API key: `cfk_` followed by 43 base64url characters (256 random bits).
     public static func newAPIKey() -> String {
-        "cfk_" + Base64.encode(randomBytes(32)).replacingOccurrences(of: "+", with: "-")
+        "cfk_"
+            + Base64.encode(randomBytes(32)).replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 

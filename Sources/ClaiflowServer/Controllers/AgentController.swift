@@ -17,7 +17,8 @@ struct AgentController {
 
     /// The session token: `x-sudory-client-token`, overridden by `Authorization: <scheme> <token>`.
     static func bearer(_ request: Request) throws -> String {
-        try AgentUseCases.sessionToken(authorization: request.headers[.authorization], legacy: request.headers[.xSudoryClientToken])
+        try AgentUseCases.sessionToken(
+            authorization: request.headers[.authorization], legacy: request.headers[.xSudoryClientToken])
     }
 
     struct AuthReply: Encodable {
@@ -39,8 +40,10 @@ struct AgentController {
             clusterUUID: cluster, assertion: assertion, clientVersion: version, clientLibVersion: lib)
         context.logger.notice(
             "agent authenticated",
-            metadata: ["cluster_uuid": .string(cluster), "session_uuid": .string(claims.uuid),
-                       "client_version": .string(version ?? "")])
+            metadata: [
+                "cluster_uuid": .string(cluster), "session_uuid": .string(claims.uuid),
+                "client_version": .string(version ?? ""),
+            ])
         var response = try JSONResponse.make(
             AuthReply(
                 token_type: "Bearer", access_token: token, expires_in: expiresIn > 0 ? expiresIn : nil,
@@ -80,7 +83,8 @@ struct AgentController {
 
         func encode(to encoder: Encoder) throws {
             enum K: String, CodingKey {
-                case cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max, subscribed_channel, priority, created
+                case cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max, subscribed_channel, priority,
+                    created
             }
             var c = encoder.container(keyedBy: K.self)
             try c.encode(cluster_uuid, forKey: .cluster_uuid)
@@ -117,8 +121,10 @@ struct AgentController {
         if !services.isEmpty {
             context.logger.info(
                 "services delivered",
-                metadata: ["cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
-                           "count": .stringConvertible(services.count)])
+                metadata: [
+                    "cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
+                    "count": .stringConvertible(services.count),
+                ])
         }
         return try JSONResponse.make(services.map(PolledService.init), request: request)
     }

@@ -29,7 +29,9 @@ struct ServiceController {
         }
         r.flow = try TemplateController.json(body, "flow")
         if let inputs = body.json.field("inputs") {
-            guard case .object = inputs else { throw ClaiflowError.invalidField("inputs", "must be an object, got \(inputs.typeName)") }
+            guard case .object = inputs else {
+                throw ClaiflowError.invalidField("inputs", "must be an object, got \(inputs.typeName)")
+            }
             r.inputs = inputs
         }
         if let p = body.json.field("priority") {
@@ -75,7 +77,9 @@ struct ServiceController {
 
     @Sendable func createOne(_ request: Request, context: AppRequestContext) async throws -> Response {
         let cluster = context.parameters.get("uuid") ?? ""
-        guard Identifier.isValid(cluster) else { throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(cluster)\" does not exist") }
+        guard Identifier.isValid(cluster) else {
+            throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(cluster)\" does not exist")
+        }
         let body = try await RequestBody.read(request, context: context)
         let created = try await useCases.createServices(try Self.request(body, clusters: [cluster]))
         guard let one = created.first else { throw ClaiflowError(.internal, "no service created") }
@@ -90,7 +94,8 @@ struct ServiceController {
                 guard let s = ServiceStatus(text: part.trimmingCharacters(in: .whitespaces)) else {
                     throw ClaiflowError(
                         .invalidArgument,
-                        "parameter status: unknown status \"\(part)\"; use regist, sent, processing, succeeded, failed, canceled, expired or their numbers")
+                        "parameter status: unknown status \"\(part)\"; use regist, sent, processing, succeeded, failed, canceled, expired or their numbers"
+                    )
                 }
                 statuses.append(.integer(Int64(s.rawValue)))
             }

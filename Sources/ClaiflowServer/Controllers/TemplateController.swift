@@ -43,7 +43,8 @@ struct TemplateController {
         guard let flow = try Self.json(body, "flow") else { throw ClaiflowError.invalidField("flow", "is required") }
         let inputs = try Self.json(body, "inputs") ?? .object([:])
         let origin = try Self.origin(body) ?? "userdefined"
-        let t = try await useCases.createTemplate(uuid: uuid, name: name, summary: summary, flow: flow, inputs: inputs, origin: origin)
+        let t = try await useCases.createTemplate(
+            uuid: uuid, name: name, summary: summary, flow: flow, inputs: inputs, origin: origin)
         return try JSONResponse.make(TemplateWire(t, info: useCases.flowInfo(of: t)), request: request)
     }
 

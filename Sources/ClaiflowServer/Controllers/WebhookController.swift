@@ -95,7 +95,9 @@ struct WebhookController {
         i.url = try body.string("url", required: creating, allowEmpty: false, maxLength: 2048)
         i.method = try body.string("method", required: creating, allowEmpty: false, maxLength: 16)?.uppercased()
         if let h = body.json.field("headers") {
-            guard case .object(let o) = h else { throw ClaiflowError.invalidField("headers", "must be an object of header name → array of strings") }
+            guard case .object(let o) = h else {
+                throw ClaiflowError.invalidField("headers", "must be an object of header name → array of strings")
+            }
             var headers: [String: [String]] = [:]
             for (k, v) in o {
                 guard case .array(let items) = v else {
@@ -121,7 +123,9 @@ struct WebhookController {
             case .integer(let n): seconds = n
             default: throw ClaiflowError.invalidField("timeout", "must be a duration like 10s")
             }
-            guard (0...300).contains(seconds) else { throw ClaiflowError.invalidField("timeout", "must be from 0s to 5m (0 = 10s)") }
+            guard (0...300).contains(seconds) else {
+                throw ClaiflowError.invalidField("timeout", "must be from 0s to 5m (0 = 10s)")
+            }
             i.timeoutSeconds = Int(seconds)
         }
         if let v = try body.string("conditionValidator", maxLength: 16) {
@@ -180,13 +184,15 @@ struct WebhookController {
     @Sendable func deliveries(_ request: Request, context: AppRequestContext) async throws -> Response {
         let uuid = try Handlers.pathID(context, "uuid", entity: "webhook")
         let q = try Handlers.listQuery(request, schema: Tables.delivery, unpagedLimit: 100)
-        return try JSONResponse.make(try await webhooks.deliveries(webhookUUID: uuid, query: q).map(DeliveryWire.init), request: request)
+        return try JSONResponse.make(
+            try await webhooks.deliveries(webhookUUID: uuid, query: q).map(DeliveryWire.init), request: request)
     }
 
     @Sendable func redeliver(_ request: Request, context: AppRequestContext) async throws -> Response {
         let uuid = try Handlers.pathID(context, "uuid", entity: "webhook")
         let delivery = context.parameters.get("delivery_uuid") ?? ""
-        return try JSONResponse.make(DeliveryWire(try await webhooks.redeliver(webhook: uuid, delivery: delivery)), request: request)
+        return try JSONResponse.make(
+            DeliveryWire(try await webhooks.redeliver(webhook: uuid, delivery: delivery)), request: request)
     }
 
     struct PublishWire: Encodable {

@@ -1,6 +1,6 @@
 import ClaiflowCore
-import Foundation
 import ClaiflowStore
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -62,12 +62,13 @@ public final class AgentUseCases: Sendable {
     /// without hearing from its agent.
     public var sessionWindow: GoDuration { settings.settings.sessionExpiration }
 
-
     // MARK: Handshake
 
     /// Checks a cluster token and opens a session: returns the session JWT and its lifetime in seconds.
     /// The texts are checked against ``Limits`` (400 naming the field).
-    public func authenticate(clusterUUID: String, assertion: String, clientVersion: String?, clientLibVersion: String?)
+    public func authenticate(
+        clusterUUID: String, assertion: String, clientVersion: String?, clientLibVersion: String?
+    )
         async throws -> (token: String, expiresIn: Int64, claims: SessionClaims)
     {
         try Self.checkText("cluster_uuid", clusterUUID, required: true, maxLength: Limits.clusterUUID)

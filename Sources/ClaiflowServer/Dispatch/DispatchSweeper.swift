@@ -59,8 +59,10 @@ final class DispatchSweeper: ServiceLifecycle.Service, Sendable {
                     .increment()
                 logger.info(
                     "service deadline passed",
-                    metadata: ["cluster_uuid": .string(c.service.clusterUUID), "service_uuid": .string(c.service.uuid),
-                               "status": .string(c.record.status.name), "reason": .string(c.record.message ?? "")])
+                    metadata: [
+                        "cluster_uuid": .string(c.service.clusterUUID), "service_uuid": .string(c.service.uuid),
+                        "status": .string(c.record.status.name), "reason": .string(c.record.message ?? ""),
+                    ])
             }
         }
         return changes

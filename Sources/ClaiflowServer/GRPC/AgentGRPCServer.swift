@@ -25,7 +25,9 @@ struct AgentGRPCServer: ServiceLifecycle.Service {
             host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
         let security: HTTP2ServerTransport.Posix.TransportSecurity =
             if let tls {
-                .tls(certificateChain: [.file(path: tls.certificate, format: .pem)], privateKey: .file(path: tls.key, format: .pem))
+                .tls(
+                    certificateChain: [.file(path: tls.certificate, format: .pem)], privateKey: .file(path: tls.key, format: .pem)
+                )
             } else {
                 .plaintext
             }

@@ -34,15 +34,19 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
                 clientLibVersion: m.clientLibVersion.nonEmpty)
             logger.notice(
                 "agent authenticated",
-                metadata: ["cluster_uuid": .string(m.clusterUuid), "session_uuid": .string(claims.uuid),
-                           "client_version": .string(m.clientVersion)])
+                metadata: [
+                    "cluster_uuid": .string(m.clusterUuid), "session_uuid": .string(claims.uuid),
+                    "client_version": .string(m.clientVersion),
+                ])
             var reply = AuthResponse()
             reply.token = token
             return ServerResponse(message: reply)
         }
     }
 
-    func servicePolling_v1(request: ServerRequest<PollRequest>, context: ServerContext) async throws -> ServerResponse<PollResponse> {
+    func servicePolling_v1(
+        request: ServerRequest<PollRequest>, context: ServerContext
+    ) async throws -> ServerResponse<PollResponse> {
         try await rpc(context) { logger in
             let bearer = try Self.bearer(request.metadata)
             // The use case bounds the limit (1 to ``AgentUseCases/maxLimit``).
@@ -60,15 +64,19 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
             }
             logger.info(
                 "services delivered",
-                metadata: ["cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
-                           "count": .stringConvertible(services.count)])
+                metadata: [
+                    "cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
+                    "count": .stringConvertible(services.count),
+                ])
             var reply = PollResponse()
             reply.datas = services.map(Self.data)
             return ServerResponse(message: reply)
         }
     }
 
-    func updateServiceStatus_v1(request: ServerRequest<UpdateRequest>, context: ServerContext) async throws -> ServerResponse<UpdateResponse> {
+    func updateServiceStatus_v1(
+        request: ServerRequest<UpdateRequest>, context: ServerContext
+    ) async throws -> ServerResponse<UpdateResponse> {
         try await rpc(context) { logger in
             let session = try await agents.session(bearer: try Self.bearer(request.metadata))
             let m = request.message
@@ -79,16 +87,20 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
             let cancel = try await agents.report(session, uuid: m.uuid, report: input)
             logger.debug(
                 "step reported",
-                metadata: ["cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
-                           "service_uuid": .string(m.uuid), "sequence": .stringConvertible(m.sequence),
-                           "status": .stringConvertible(m.status)])
+                metadata: [
+                    "cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
+                    "service_uuid": .string(m.uuid), "sequence": .stringConvertible(m.sequence),
+                    "status": .stringConvertible(m.status),
+                ])
             var metadata = Metadata()
             if cancel {
                 metadata.addString("true", forKey: Self.cancelKey)
                 logger.notice(
                     "agent told to stop a canceled service",
-                    metadata: ["cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
-                               "service_uuid": .string(m.uuid)])
+                    metadata: [
+                        "cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
+                        "service_uuid": .string(m.uuid),
+                    ])
             }
             return ServerResponse(message: UpdateResponse(), metadata: metadata)
         }
@@ -98,7 +110,9 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
 
     /// Polls (parking at most ``AgentUseCases/maxWait`` at a time) until services are claimed;
     /// re-checks the session token before each round, so an expired or revoked token ends it.
-    static func awaitWork(agents: AgentUseCases, bearer: String, limit: Int) async throws -> (AgentSession, [ClaiflowCore.Service]) {
+    static func awaitWork(
+        agents: AgentUseCases, bearer: String, limit: Int
+    ) async throws -> (AgentSession, [ClaiflowCore.Service]) {
         while true {
             let session = try await agents.session(bearer: bearer)
             let services = try await agents.poll(session, limit: limit, wait: AgentUseCases.maxWait)
@@ -193,7 +207,8 @@ struct AgentGRPCService: Pkg_Server_Api_Client_ClientService.ServiceProtocol {
                 logger.debug("rpc cancelled by the client")
             default:
                 // The caller's mistake (or a revoked token): worth a line when an agent misbehaves.
-                logger.info("rpc refused", metadata: ["code": .string(status.code.description), "message": .string(status.message)])
+                logger.info(
+                    "rpc refused", metadata: ["code": .string(status.code.description), "message": .string(status.message)])
             }
             throw status
         }

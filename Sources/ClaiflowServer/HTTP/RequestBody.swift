@@ -9,7 +9,9 @@ struct RequestBody {
 
     /// Reads the body: at most ``HTTPLimits/maxBodySize`` bytes (413 above), empty means `{}`,
     /// otherwise `Content-Type: application/json` and a JSON object.
-    static func read(_ request: Request, context: AppRequestContext, limit: Int = HTTPLimits.maxBodySize) async throws
+    static func read(
+        _ request: Request, context: AppRequestContext, limit: Int = HTTPLimits.maxBodySize
+    ) async throws
         -> RequestBody
     {
         let buffer: ByteBuffer
@@ -34,7 +36,9 @@ struct RequestBody {
     func hasAny(_ keys: [String]) -> Bool { keys.contains { json.field($0) != nil } }
 
     /// A string field. `required` fields must be present; `allowEmpty: false` rejects `""`.
-    func string(_ key: String, required: Bool = false, allowEmpty: Bool = true, maxLength: Int = HTTPLimits.maxNameLength)
+    func string(
+        _ key: String, required: Bool = false, allowEmpty: Bool = true, maxLength: Int = HTTPLimits.maxNameLength
+    )
         throws(ClaiflowError) -> String?
     {
         guard let v = json.field(key) else {
@@ -43,7 +47,9 @@ struct RequestBody {
         }
         guard case .string(let s) = v else { throw ClaiflowError.invalidField(key, "must be a string, got \(v.typeName)") }
         if !allowEmpty, s.isEmpty { throw ClaiflowError.invalidField(key, "must not be empty") }
-        if s.count > maxLength { throw ClaiflowError.invalidField(key, "must be at most \(maxLength) characters, got \(s.count)") }
+        if s.count > maxLength {
+            throw ClaiflowError.invalidField(key, "must be at most \(maxLength) characters, got \(s.count)")
+        }
         return s
     }
 

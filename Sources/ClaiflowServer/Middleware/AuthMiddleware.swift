@@ -9,7 +9,8 @@ struct AuthMiddleware: RouterMiddleware {
     let readRole: Role
     let writeRole: Role
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         var context = context
         guard let header = request.headers[.authorization], header.count > 7,
             header.prefix(7).lowercased() == "bearer "
@@ -23,7 +24,8 @@ struct AuthMiddleware: RouterMiddleware {
         let needed = request.method == .get || request.method == .head ? readRole : writeRole
         guard principal.role >= needed else {
             throw ClaiflowError(
-                .permissionDenied, "the API key \"\(principal.name)\" has role \(principal.role.rawValue); this needs \(needed.rawValue)")
+                .permissionDenied,
+                "the API key \"\(principal.name)\" has role \(principal.role.rawValue); this needs \(needed.rawValue)")
         }
         context.principal = principal
         context.logger[metadataKey: "api_key"] = .string(principal.keyUUID)

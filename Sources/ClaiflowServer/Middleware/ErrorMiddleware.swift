@@ -10,7 +10,8 @@ struct ErrorMiddleware: RouterMiddleware {
     /// The routes' methods by path, for 405.
     let allowed: AllowedMethods
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch let e as HTTPError where e.status == .notFound && e.body == nil {
@@ -24,15 +25,18 @@ struct ErrorMiddleware: RouterMiddleware {
             return response
         } catch is CancellationError {
             // A long poll whose client went away (or the server is stopping): nobody reads this.
-            context.logger.debug("request cancelled", metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)])
+            context.logger.debug(
+                "request cancelled", metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)])
             return JSONResponse.error(ClaiflowError(.unavailable, "the request was cancelled"))
         } catch {
             let mapped = Self.map(error, request: request)
             if mapped.kind == .internal || mapped.kind == .unavailable {
                 context.logger.error(
                     "request failed",
-                    metadata: ["error": .string(String(describing: error)), "method": .string(request.method.rawValue),
-                               "path": .string(request.uri.path)])
+                    metadata: [
+                        "error": .string(String(describing: error)), "method": .string(request.method.rawValue),
+                        "path": .string(request.uri.path),
+                    ])
             }
             return JSONResponse.error(mapped)
         }

@@ -6,7 +6,8 @@ import Logging
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
         var context = context
         var id = request.headers[.xRequestID] ?? ""
         if id.isEmpty || id.utf8.count > 128 || !id.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {

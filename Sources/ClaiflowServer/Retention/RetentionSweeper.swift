@@ -50,8 +50,10 @@ struct RetentionSweeper: ServiceLifecycle.Service {
         if total.total > 0 {
             logger.notice(
                 "retention: deleted what ended before \(before.rfc3339)",
-                metadata: ["services": .stringConvertible(total.services), "webhook_deliveries": .stringConvertible(total.deliveries),
-                           "sessions": .stringConvertible(total.sessions)])
+                metadata: [
+                    "services": .stringConvertible(total.services), "webhook_deliveries": .stringConvertible(total.deliveries),
+                    "sessions": .stringConvertible(total.sessions),
+                ])
         }
         return total
     }

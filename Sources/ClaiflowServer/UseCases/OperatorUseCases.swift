@@ -82,7 +82,9 @@ public struct OperatorUseCases: Sendable {
     }
 
     /// Creates a cluster token. Returns the token and its secret (generated unless given).
-    public func createClusterToken(uuid: String?, name: String, summary: String?, clusterUUID: String, secret: String?)
+    public func createClusterToken(
+        uuid: String?, name: String, summary: String?, clusterUUID: String, secret: String?
+    )
         async throws -> (ClusterToken, String)
     {
         let now = Timestamp.now()

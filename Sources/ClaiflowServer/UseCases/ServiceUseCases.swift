@@ -94,7 +94,8 @@ public struct ServiceUseCases: Sendable {
         guard let t = try await store.template(uuid: uuid) else { throw ClaiflowError.notFound("template", uuid) }
         if t.builtin, !force {
             throw ClaiflowError(
-                .conflict, "template \"\(uuid)\" is built in; delete it with ?force=true if you really mean to (it will not come back)")
+                .conflict,
+                "template \"\(uuid)\" is built in; delete it with ?force=true if you really mean to (it will not come back)")
         }
         guard try await store.deleteTemplate(uuid: uuid) else { throw ClaiflowError.notFound("template", uuid) }
     }
@@ -163,7 +164,8 @@ public struct ServiceUseCases: Sendable {
             let violations = schema.violations(of: r.inputs ?? .object([:]))
             if !violations.isEmpty {
                 throw ClaiflowError(
-                    .invalidArgument, "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
+                    .invalidArgument,
+                    "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
             }
             guard let info = flowInfo(of: t) else {
                 throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")

@@ -81,13 +81,18 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         let timestamp = String(Timestamp.now().unixSeconds)
         let keyBytes: [UInt8] =
             w.secret.hasPrefix("whsec_") ? (Base64.decode(String(w.secret.dropFirst(6))) ?? []) : Array(w.secret.utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(id).\(timestamp).\(body)".utf8), using: SymmetricKey(data: keyBytes))
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Data("\(id).\(timestamp).\(body)".utf8), using: SymmetricKey(data: keyBytes))
         var request = HTTPClientRequest(url: w.url)
         request.method = HTTPMethod(rawValue: w.method)
         request.headers.add(name: "Content-Type", value: "application/json")
         for (name, values) in w.headers.sorted(by: { $0.key < $1.key }) {
             for (i, v) in values.enumerated() {
-                if i == 0 { request.headers.replaceOrAdd(name: name, value: v) } else { request.headers.add(name: name, value: v) }
+                if i == 0 {
+                    request.headers.replaceOrAdd(name: name, value: v)
+                } else {
+                    request.headers.add(name: name, value: v)
+                }
             }
         }
         request.headers.replaceOrAdd(name: "webhook-id", value: id)
@@ -147,10 +152,12 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
     private func deliver(_ d: WebhookDelivery, _ hook: Webhook?) async -> Bool? {
         let now = Timestamp.now()
         func outcome(_ status: DeliveryStatus) {
-            Counter(label: "claiflow_webhook_deliveries_total", dimensions: [("outcome", status.rawValue)], factory: metrics).increment()
+            Counter(label: "claiflow_webhook_deliveries_total", dimensions: [("outcome", status.rawValue)], factory: metrics)
+                .increment()
         }
         guard let hook else {
-            try? await store.finishDelivery(uuid: d.uuid, status: .failed, code: nil, error: "the webhook no longer exists", nextAttempt: nil, now: now)
+            try? await store.finishDelivery(
+                uuid: d.uuid, status: .failed, code: nil, error: "the webhook no longer exists", nextAttempt: nil, now: now)
             outcome(.failed)
             return nil
         }
@@ -170,17 +177,23 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
             } else {
                 status = .pending
                 let delay = backoff(afterAttempts: d.attempts)
-                next = now.adding(GoDuration(nanoseconds: delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000))
+                next = now.adding(
+                    GoDuration(
+                        nanoseconds: delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000))
             }
         }
         do {
-            try await store.finishDelivery(uuid: d.uuid, status: status, code: attempt.statusCode, error: error, nextAttempt: next, now: Timestamp.now())
+            try await store.finishDelivery(
+                uuid: d.uuid, status: status, code: attempt.statusCode, error: error, nextAttempt: next, now: Timestamp.now())
         } catch {
-            logger.warning("could not record a webhook delivery", metadata: ["delivery": .string(d.uuid), "error": .string("\(error)")])
+            logger.warning(
+                "could not record a webhook delivery", metadata: ["delivery": .string(d.uuid), "error": .string("\(error)")])
         }
         outcome(status)
         if status == .failed {
-            logger.warning("webhook delivery failed for good", metadata: ["webhook": .string(hook.uuid), "delivery": .string(d.uuid), "error": .string(error ?? "")])
+            logger.warning(
+                "webhook delivery failed for good",
+                metadata: ["webhook": .string(hook.uuid), "delivery": .string(d.uuid), "error": .string(error ?? "")])
         }
         guard attempt.sent && attempt.conditionMatched else { return nil }
         if attempt.delivered { return false }

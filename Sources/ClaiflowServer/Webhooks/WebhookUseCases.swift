@@ -58,7 +58,9 @@ public struct WebhookUseCases: Sendable {
         if let e = i.contentEncoding, e != "identity", e != "gzip" {
             throw ClaiflowError.invalidField("content_encoding", "must be identity or gzip, got \"\(e)\"")
         }
-        if let s = i.secret, !(s.hasPrefix("whsec_") ? (Base64.decode(String(s.dropFirst(6)))?.count ?? 0) >= 16 : s.utf8.count >= 24) {
+        if let s = i.secret,
+            !(s.hasPrefix("whsec_") ? (Base64.decode(String(s.dropFirst(6)))?.count ?? 0) >= 16 : s.utf8.count >= 24)
+        {
             throw ClaiflowError.invalidField("secret", "must be whsec_ + base64 of at least 16 bytes, or at least 24 characters")
         }
         for (k, _) in i.headers ?? [:] where k.isEmpty || !k.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != 58 }) {
@@ -83,7 +85,8 @@ public struct WebhookUseCases: Sendable {
         let w = Webhook(
             uuid: i.uuid ?? Identifier.generate(), name: name, summary: i.summary, url: url, method: method,
             headers: i.headers ?? [:], timeoutSeconds: i.timeoutSeconds ?? 0, conditionValidator: validator,
-            conditionFilter: i.conditionFilter, secret: i.secret ?? Self.newSecret(), contentEncoding: i.contentEncoding ?? "identity",
+            conditionFilter: i.conditionFilter, secret: i.secret ?? Self.newSecret(),
+            contentEncoding: i.contentEncoding ?? "identity",
             tlsVerify: i.tlsVerify ?? true, created: now, updated: now)
         try await store.insertWebhook(w, sealedHeaders: try sealHeaders(w.headers), sealedSecret: try box.seal(w.secret))
         return w
@@ -146,7 +149,8 @@ public struct WebhookUseCases: Sendable {
         case .notFound:
             throw ClaiflowError(.notFound, "delivery \"\(delivery)\" of webhook \"\(webhook)\" not found")
         case .inFlight:
-            throw ClaiflowError(.conflict, "delivery \"\(delivery)\" is being sent right now; redeliver it after this attempt ends")
+            throw ClaiflowError(
+                .conflict, "delivery \"\(delivery)\" is being sent right now; redeliver it after this attempt ends")
         }
     }
 

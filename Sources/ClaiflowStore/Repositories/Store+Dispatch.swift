@@ -93,7 +93,9 @@ extension Store {
     /// Puts back services a poll claimed when its caller went away before receiving them: they
     /// are queued again at once (the delivery does not count as an attempt) instead of waiting
     /// for the lease to lapse. Only services still `sent` to that session change.
-    public func releaseClaim(clusterUUID: String, sessionUUID: String, uuids: [String], now: Timestamp) async throws -> [StatusChange] {
+    public func releaseClaim(
+        clusterUUID: String, sessionUUID: String, uuids: [String], now: Timestamp
+    ) async throws -> [StatusChange] {
         let mapService = serviceMapper
         return try await write("dispatch.release") { db in
             var changes: [StatusChange] = []
@@ -271,7 +273,8 @@ extension Store {
     /// service that expires (`created + validity`). Nil when nothing is pending.
     public func nextDeadline(validity: GoDuration) async throws -> Timestamp? {
         try await read("dispatch.deadline") { db in
-            let lease = try await db.first("SELECT MIN(lease_expires) AS t FROM service WHERE status IN (\(bind: Self.heldStatuses))")?
+            let lease = try await db.first(
+                "SELECT MIN(lease_expires) AS t FROM service WHERE status IN (\(bind: Self.heldStatuses))")?
                 .optionalTimestamp("t")
             let queued = try await db.first("SELECT MIN(created) AS t FROM service WHERE status = \(bind: ServiceStatus.regist)")?
                 .optionalTimestamp("t")

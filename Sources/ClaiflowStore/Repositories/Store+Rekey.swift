@@ -14,15 +14,19 @@ extension Store {
                 let from = after
                 let (count, last, done) = try await write("secrets.reseal") { db in
                     let rows = try await db.query(
-                        "SELECT id, \(raw: columns.joined(separator: ", ")) FROM \(raw: table) WHERE id > \(bind: from) ORDER BY id LIMIT \(bind: batch)")
+                        "SELECT id, \(raw: columns.joined(separator: ", ")) FROM \(raw: table) WHERE id > \(bind: from) ORDER BY id LIMIT \(bind: batch)"
+                    )
                     var count = 0
                     for row in rows {
                         let id = try row.integer("id")
                         for column in columns {
                             let value = try row.text(column)
                             // Rows written before encryption existed are sealed too.
-                            guard let fresh = value.hasPrefix("v1:") ? try box.resealed(value) : try box.seal(value) else { continue }
-                            try await db.execute("UPDATE \(raw: table) SET \(raw: column) = \(bind: fresh) WHERE id = \(bind: id)")
+                            guard let fresh = value.hasPrefix("v1:") ? try box.resealed(value) : try box.seal(value) else {
+                                continue
+                            }
+                            try await db.execute(
+                                "UPDATE \(raw: table) SET \(raw: column) = \(bind: fresh) WHERE id = \(bind: id)")
                             count += 1
                         }
                     }

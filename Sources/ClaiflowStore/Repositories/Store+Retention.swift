@@ -35,7 +35,8 @@ extension Store {
             try await db.execute("DELETE FROM service_status WHERE (cluster_uuid, uuid) IN (\(batch))")
             try await db.execute("DELETE FROM service_result WHERE (cluster_uuid, uuid) IN (\(batch))")
             counts.services = try await db.execute(
-                "DELETE FROM service WHERE id IN (SELECT id FROM service WHERE status IN (\(bind: finished)) AND updated < \(bind: .timestamp(before)) ORDER BY id LIMIT \(bind: .integer(Int64(limit))))")
+                "DELETE FROM service WHERE id IN (SELECT id FROM service WHERE status IN (\(bind: finished)) AND updated < \(bind: .timestamp(before)) ORDER BY id LIMIT \(bind: .integer(Int64(limit))))"
+            )
             counts.deliveries = try await db.execute(
                 """
                 DELETE FROM webhook_delivery WHERE id IN (

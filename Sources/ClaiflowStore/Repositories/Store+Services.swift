@@ -52,7 +52,8 @@ extension Store {
                     let ids = wanted[chunk..<min(chunk + 500, wanted.count)]
                     let found = Set(
                         try await db.query(
-                            "SELECT uuid FROM cluster WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ") + ")"
+                            "SELECT uuid FROM cluster WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ")
+                                + ")"
                         ).map { try $0.text("uuid") })
                     if let missing = ids.first(where: { !found.contains($0) }) {
                         throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
@@ -64,11 +65,11 @@ extension Store {
                     let rows = batch.indices.map { i -> SQL in
                         let s = services[i]
                         return """
-                        (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
-                            \(bind: s.flow), \(bind: sealedInputs[i]), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
-                            \(bind: s.status), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
-                            \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
-                        """
+                            (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
+                                \(bind: s.flow), \(bind: sealedInputs[i]), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
+                                \(bind: s.status), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
+                                \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
+                            """
                     }
                     try await db.execute(
                         """
@@ -90,7 +91,8 @@ extension Store {
             let clusters = services.map(\.clusterUUID)
             throw ClaiflowError(
                 .conflict,
-                "service \"\(services.first?.uuid ?? "")\" already exists on \(clusters.count == 1 ? "cluster \"\(clusters[0])\"" : "one of the clusters")")
+                "service \"\(services.first?.uuid ?? "")\" already exists on \(clusters.count == 1 ? "cluster \"\(clusters[0])\"" : "one of the clusters")"
+            )
         }
     }
 
@@ -130,7 +132,9 @@ extension Store {
             let result = try await db.first(
                 "SELECT * FROM service_result WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
             ).map { r in
-                ServiceResult(saveType: Int(try r.integer("result_type")), result: try r.text("result"), created: try r.timestamp("created"))
+                ServiceResult(
+                    saveType: Int(try r.integer("result_type")), result: try r.text("result"), created: try r.timestamp("created")
+                )
             }
             return ServiceDetail(service: s, statuses: statuses, result: result)
         }

@@ -12,16 +12,16 @@ extension Store {
     }
 
     static func upsertSessionSQL(_ s: ClusterSession) -> SQL {
-                """
-                INSERT INTO cluster_session (uuid, cluster_uuid, cluster_client_token_uuid, issued_at_time,
-                    expiration_time, client_version, client_lib_version, created, updated)
-                VALUES (\(bind: s.uuid), \(bind: s.clusterUUID), \(bind: s.clusterTokenUUID), \(bind: .timestamp(s.issuedAt)),
-                    \(bind: .timestamp(s.expiresAt)), \(bind: s.clientVersion), \(bind: s.clientLibVersion),
-                    \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
-                ON CONFLICT (uuid) DO UPDATE SET expiration_time = excluded.expiration_time,
-                    client_version = excluded.client_version, client_lib_version = excluded.client_lib_version,
-                    updated = excluded.updated
-                """
+        """
+        INSERT INTO cluster_session (uuid, cluster_uuid, cluster_client_token_uuid, issued_at_time,
+            expiration_time, client_version, client_lib_version, created, updated)
+        VALUES (\(bind: s.uuid), \(bind: s.clusterUUID), \(bind: s.clusterTokenUUID), \(bind: .timestamp(s.issuedAt)),
+            \(bind: .timestamp(s.expiresAt)), \(bind: s.clientVersion), \(bind: s.clientLibVersion),
+            \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
+        ON CONFLICT (uuid) DO UPDATE SET expiration_time = excluded.expiration_time,
+            client_version = excluded.client_version, client_lib_version = excluded.client_lib_version,
+            updated = excluded.updated
+        """
     }
 
     /// Inserts a session or, when its uuid exists, refreshes its expiry, versions and `updated`.

@@ -188,7 +188,9 @@ extension Store {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let excluded: SQL =
             excluding.isEmpty
-            ? "" : " AND d.webhook_uuid NOT IN (" + SQL.join(excluding.sorted().map { (uuid: String) -> SQL in "\(bind: uuid)" }, separator: ", ") + ")"
+            ? ""
+            : " AND d.webhook_uuid NOT IN ("
+                + SQL.join(excluding.sorted().map { (uuid: String) -> SQL in "\(bind: uuid)" }, separator: ", ") + ")"
         // Candidates beyond `limit`, so that a webhook over its share does not starve the others.
         let candidates = limit * 4
         return try await write("webhook.claim") { db in

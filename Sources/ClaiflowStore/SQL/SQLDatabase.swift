@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Runs statements inside one read or one transaction.
 public protocol SQLExecutor: Sendable {
     /// The dialect of the database behind this executor.
@@ -23,8 +25,6 @@ public protocol SQLDatabase: Sendable {
     /// How many statements ran so far (for the benchmark's idle-load figure and diagnostics).
     var statementsExecuted: Int { get }
 }
-
-import Synchronization
 
 /// Counts executed statements.
 final class StatementCounter: Sendable {
