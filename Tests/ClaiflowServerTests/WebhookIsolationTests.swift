@@ -5,23 +5,38 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 
-/// A receiver that accepts requests and answers only after `delay` (longer than the webhook's
-/// timeout): a hung receiver.
-private struct SlowReceiver {
-    let port: Int
-    let group: ServiceGroup
-    let task: Task<Void, Error>
+/// A receiver that accepts requests and answers none until released: a hung receiver. It counts
+/// the requests it holds and the most it held at once.
+private final class HungReceiver: Sendable {
+    private struct State {
+        var waiting: [CheckedContinuation<Void, Never>] = []
+        var released = false
+        var holding = 0
+        var mostHeld = 0
+    }
+    private let state = Mutex(State())
+    private let port: Int
+    private let group: ServiceGroup
+    private let task: Task<Void, Error>
 
-    static func start(delay: Duration) async throws -> SlowReceiver {
+    private init(port: Int, group: ServiceGroup, task: Task<Void, Error>) {
+        self.port = port
+        self.group = group
+        self.task = task
+    }
+
+    static func start() async throws -> HungReceiver {
+        let box = HungBox()
         let router = Router()
         router.post("hook") { _, _ -> Response in
-            try? await Task.sleep(for: delay)
+            await box.receiver?.hold()
             return Response(status: .noContent)
         }
         let (ports, cont) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "slow-receiver")
+        var logger = Logger(label: "hung-receiver")
         logger.logLevel = .error
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
@@ -29,16 +44,42 @@ private struct SlowReceiver {
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
         let task = Task { try await group.run() }
         var it = ports.makeAsyncIterator()
-        return SlowReceiver(port: await it.next() ?? 0, group: group, task: task)
+        let receiver = HungReceiver(port: await it.next() ?? 0, group: group, task: task)
+        box.receiver = receiver
+        return receiver
     }
 
+    private func hold() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resume = state.withLock { s -> Bool in
+                if s.released { return true }
+                s.waiting.append(c)
+                s.holding += 1
+                s.mostHeld = max(s.mostHeld, s.holding)
+                return false
+            }
+            if resume { c.resume() }
+        }
+    }
+
+    var holding: Int { state.withLock { $0.holding } }
+    var mostHeld: Int { state.withLock { $0.mostHeld } }
     var url: String { "http://127.0.0.1:\(port)/hook" }
 
     func stop() async {
-        task.cancel()
+        let waiting = state.withLock { s in
+            s.released = true
+            defer { s.waiting = [] }
+            return s.waiting
+        }
+        for c in waiting { c.resume() }
         await group.triggerGracefulShutdown()
         _ = await task.result
     }
+}
+
+private final class HungBox: @unchecked Sendable {
+    var receiver: HungReceiver?
 }
 
 @Suite("Webhooks: a dead or slow receiver does not delay the others")
@@ -72,7 +113,7 @@ struct WebhookIsolationTests {
             #expect(try await waitUntil(timeout: .seconds(30)) { healthy.received.count >= 50 })
             let took = ContinuousClock.now - start
             // Before: each refused attempt held a slot for the 10 s timeout, 80 s for the 50.
-            #expect(took < .seconds(5), "50 healthy deliveries took \(took)")
+            #expect(took < .seconds(8), "50 healthy deliveries took \(took)")
             // The dead receiver's attempts failed fast and were rescheduled, not left hanging.
             let log = try await s.request(.GET, "/api/v1/webhook/dead/delivery")
             let errors = log.array.compactMap { d -> String? in if case .string(let e) = d.field("last_error") { e } else { nil }
@@ -83,26 +124,31 @@ struct WebhookIsolationTests {
         await healthy.stop()
     }
 
-    @Test("a receiver that hangs until the timeout holds a few sending slots, not all of them")
+    @Test("a receiver that never answers holds a few sending slots, not all of them")
     func hungReceiver() async throws {
-        let slow = try await SlowReceiver.start(delay: .seconds(3))
+        let hung = try await HungReceiver.start()
         let healthy = try await Receiver.start()
-        try await TestServer.with { s in
+        let bodyEnded = try await TestServer.with { s in
             _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
             _ = try await s.request(
                 .POST, "/api/v1/webhook",
-                json: #"{"uuid":"slow","name":"slow","url":"\#(slow.url)","method":"POST","timeout":"2s"}"#)
+                json: #"{"uuid":"hung","name":"hung","url":"\#(hung.url)","method":"POST","timeout":"5m"}"#)
             _ = try await s.request(
                 .POST, "/api/v1/webhook", json: #"{"uuid":"ok","name":"ok","url":"\#(healthy.url)","method":"POST"}"#)
-            try await Self.createServices(s, webhook: "slow", prefix: "d", count: 40)
-            let start = ContinuousClock.now
+            try await Self.createServices(s, webhook: "hung", prefix: "d", count: 40)
+            #expect(try await waitUntil { hung.holding >= 1 })
             try await Self.createServices(s, webhook: "ok", prefix: "h", count: 50)
+            // Before, the hung receiver's 40 deliveries took all 16 slots until their timeout
+            // (5 minutes here): nothing else was sent meanwhile.
             #expect(try await waitUntil(timeout: .seconds(30)) { healthy.received.count >= 50 })
-            let took = ContinuousClock.now - start
-            // Before: 16 slots held for the 2 s timeout by the slow webhook, round after round.
-            #expect(took < .seconds(2), "50 healthy deliveries took \(took)")
+            #expect(hung.holding >= 1, "the hung attempts are still open: the healthy ones did not wait for them")
+            #expect(hung.mostHeld <= 4, "one webhook held \(hung.mostHeld) sending slots")
+            return ContinuousClock.now
         }
+        // The server's shutdown cancels the hung attempts after a short grace, not after their timeout.
+        let shutdown = ContinuousClock.now - bodyEnded
+        #expect(shutdown < .seconds(30), "the shutdown took \(shutdown)")
         await healthy.stop()
-        await slow.stop()
+        await hung.stop()
     }
 }

@@ -184,7 +184,14 @@ struct WebhookTests {
             guard case .string(let id) = d.field("uuid") else { return }
             #expect(try await s.request(.POST, "/api/v1/webhook/h1/delivery/\(id)/redeliver").status == 200)
             #expect(try await waitUntil { Self.payloads(receiver).contains { $0.field("service_uuid") == .string("s2") } })
-            // A delivery whose attempt is being sent (leased) is not queued a second time.
+            // A delivery whose attempt is being sent (leased) is not queued a second time. (Wait for
+            // the sender to record the redelivered attempt first, or it would overwrite the lease.)
+            #expect(
+                try await waitUntil {
+                    let l = try await s.request(
+                        .GET, TestServer.query("/api/v1/webhook/h1/delivery", q: #"{"eq":{"uuid":"\#(id)"}}"#))
+                    return l.array.first?.field("status") == .string("delivered")
+                })
             let lease = Timestamp.now().adding(.seconds(60))
             _ = try await s.store.database.transaction { db in
                 try await db.execute(

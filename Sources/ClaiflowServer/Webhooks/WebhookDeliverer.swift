@@ -20,6 +20,8 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
     /// The default request timeout.
     public static let defaultTimeout: Duration = .seconds(10)
     static let batch = 16
+    /// How long a shutdown waits for attempts in flight before cancelling them.
+    static let shutdownGrace: Duration = .seconds(5)
 
     /// What one attempt did.
     public struct Attempt: Sendable, Equatable {
@@ -244,6 +246,14 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
                     }
                 }
             }
+            // Shutting down: attempts in flight get a short grace to finish, then are cancelled
+            // (recorded as failed attempts and retried later), so that a receiver that hangs cannot
+            // hold the shutdown for the webhook's whole timeout.
+            let deadline = ContinuousClock.now + Self.shutdownGrace
+            while inFlight.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+                await wake.wait(timeout: deadline - .now)
+            }
+            group.cancelAll()
         }
         try? await verifying.shutdown()
         try? await insecure.shutdown()
