@@ -107,6 +107,7 @@ struct WebhookController {
                     guard case .string(let s) = item, !s.contains("\r"), !s.contains("\n") else {
                         throw ClaiflowError.invalidField("headers", "the values of \"\(k)\" must be single-line strings")
                     }
+                    try TextField.check(s, field: "headers")
                     return s
                 }
             }
