@@ -65,6 +65,7 @@ struct ConditionBuilder {
                     .invalidArgument,
                     "operator like on column \(quoted(column)) expects a string pattern, got \(value.display)")
             }
+            try RawValue.checkNoNUL(pattern, column: column)
             return .compare(column: column, op: .like, value: .text(pattern))
         }
         return .compare(column: column, op: op, value: try value.coerce(to: type, column: column))

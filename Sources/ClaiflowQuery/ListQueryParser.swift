@@ -100,7 +100,8 @@ public struct ListQueryParser: Sendable {
 
     // MARK: - Helpers
 
-    /// The trimmed value of a parameter, nil when absent or blank; throws when too long.
+    /// The trimmed value of a parameter, nil when absent or blank; throws when too long or when
+    /// it holds a NUL character.
     private func given(_ value: String?, parameter: String) throws(ClaiflowError) -> String? {
         guard let value else { return nil }
         let text = trimmed(value)
@@ -110,6 +111,9 @@ public struct ListQueryParser: Sendable {
             throw ClaiflowError(
                 .invalidArgument,
                 "parameter \(parameter): too long (\(length) characters; at most \(Self.maxParameterLength) are allowed)")
+        }
+        guard !TextField.containsNUL(text) else {
+            throw ClaiflowError(.invalidArgument, "parameter \(parameter): must not contain the NUL character (U+0000)")
         }
         return text
     }

@@ -20,6 +20,7 @@ enum RawValue: Equatable {
 
     /// Coerces the value to the type of a column, or throws a 400 naming the column.
     func coerce(to type: ColumnType, column: String) throws(ClaiflowError) -> QueryValue {
+        if case .string(let s) = self { try Self.checkNoNUL(s, column: column) }
         switch (self, type) {
         case (.null, _):
             return .null
@@ -54,6 +55,15 @@ enum RawValue: Equatable {
             }
         case (.bool, .timestamp):
             throw timestampError(column, "")
+        }
+    }
+
+    /// A 400 for a string value holding U+0000, which no column can hold (PostgreSQL refuses it
+    /// in text; SQLite would compare it), so both stores give the same answer.
+    static func checkNoNUL(_ s: String, column: String) throws(ClaiflowError) {
+        if TextField.containsNUL(s) {
+            throw ClaiflowError(
+                .invalidArgument, "the value for column \(quoted(column)) must not contain the NUL character (U+0000)")
         }
     }
 

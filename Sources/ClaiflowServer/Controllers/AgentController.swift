@@ -139,7 +139,8 @@ struct AgentController {
         }
         let input = try AgentUseCases.stepReport(
             sequence: integer("sequence"), status: integer("status"),
-            result: try body.string("result", maxLength: .max), error: try body.string("error", maxLength: .max),
+            result: try body.string("result", maxLength: .max, allowNUL: true),
+            error: try body.string("error", maxLength: .max, allowNUL: true),
             started: try body.timestamp("started"), ended: try body.timestamp("ended"))
         let cancel = try await agents.report(session, uuid: uuid, report: input)
         var response = try JSONResponse.ok(request)

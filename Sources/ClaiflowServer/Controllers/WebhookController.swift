@@ -19,8 +19,9 @@ struct WebhookController {
     }
 
     /// `Webhook`: the original's fields (camelCase `conditionValidator`/`conditionFilter`,
-    /// `timeout` as a Go duration) plus `content_encoding` and `tls_verify`. Header values are
-    /// masked; `secret` only appears when it was just created or rotated.
+    /// `timeout` as a Go duration) plus `content_encoding` and `tls_verify`. Header values and the
+    /// URL's credentials (``WebhookURLMask``) are masked; `secret` only appears when it was just
+    /// created or rotated.
     struct Wire: Encodable {
         let uuid: String
         let name: String
@@ -41,7 +42,7 @@ struct WebhookController {
             uuid = w.uuid
             name = w.name
             summary = w.summary
-            url = w.url
+            url = WebhookURLMask.masked(w.url)
             method = w.method
             headers = w.headers.isEmpty ? nil : w.headers.mapValues { $0.map { _ in "********" } }
             timeout = GoDuration.seconds(Int64(w.timeoutSeconds)).description
@@ -107,6 +108,7 @@ struct WebhookController {
                     guard case .string(let s) = item, !s.contains("\r"), !s.contains("\n") else {
                         throw ClaiflowError.invalidField("headers", "the values of \"\(k)\" must be single-line strings")
                     }
+                    try TextField.check(s, field: "headers")
                     return s
                 }
             }

@@ -95,10 +95,11 @@ public final class AgentUseCases: Sendable {
         return (jwt, exp - now.unixSeconds, claims)
     }
 
-    /// A handshake text within its limit; `required` ones must not be empty.
+    /// A handshake text within its limit and without NUL (``TextField``); `required` ones must not be empty.
     static func checkText(_ field: String, _ value: String?, required: Bool = false, maxLength: Int) throws(ClaiflowError) {
         let value = value ?? ""
         if required, value.isEmpty { throw ClaiflowError.invalidField(field, "must not be empty") }
+        try TextField.check(value, field: field)
         if value.count > maxLength {
             throw ClaiflowError.invalidField(field, "must be at most \(maxLength) characters, got \(value.count)")
         }

@@ -35,9 +35,12 @@ struct RequestBody {
     /// Whether any of the keys is present (and not null).
     func hasAny(_ keys: [String]) -> Bool { keys.contains { json.field($0) != nil } }
 
-    /// A string field. `required` fields must be present; `allowEmpty: false` rejects `""`.
+    /// A string field. `required` fields must be present; `allowEmpty: false` rejects `""`; a
+    /// NUL character is refused (``TextField``) unless `allowNUL` (an agent's report text, which
+    /// the store keeps losslessly), so no store ever sees one in operator text.
     func string(
-        _ key: String, required: Bool = false, allowEmpty: Bool = true, maxLength: Int = HTTPLimits.maxNameLength
+        _ key: String, required: Bool = false, allowEmpty: Bool = true, maxLength: Int = HTTPLimits.maxNameLength,
+        allowNUL: Bool = false
     )
         throws(ClaiflowError) -> String?
     {
@@ -47,6 +50,7 @@ struct RequestBody {
         }
         guard case .string(let s) = v else { throw ClaiflowError.invalidField(key, "must be a string, got \(v.typeName)") }
         if !allowEmpty, s.isEmpty { throw ClaiflowError.invalidField(key, "must not be empty") }
+        if !allowNUL { try TextField.check(s, field: key) }
         if s.count > maxLength {
             throw ClaiflowError.invalidField(key, "must be at most \(maxLength) characters, got \(s.count)")
         }

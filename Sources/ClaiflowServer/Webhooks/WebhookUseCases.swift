@@ -46,11 +46,22 @@ public struct WebhookUseCases: Sendable {
     /// A new signing secret in the Standard Webhooks format: `whsec_` + base64 of 32 random bytes.
     static func newSecret() -> String { "whsec_" + Base64.encode(Secrets.randomBytes(32)) }
 
-    static func validate(_ i: WebhookInput) throws(ClaiflowError) {
+    /// Checks an input; `currentURL` is the webhook's URL when it is being changed (a URL that
+    /// is not new may hold ``WebhookURLMask/mask``, a new one may not).
+    static func validate(_ i: WebhookInput, currentURL: String? = nil) throws(ClaiflowError) {
         if let url = i.url {
             guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), scheme == "http" || scheme == "https",
                 let host = c.host, !host.isEmpty
-            else { throw ClaiflowError.invalidField("url", "must be an absolute http:// or https:// URL, got \"\(url)\"") }
+            else {
+                throw ClaiflowError.invalidField(
+                    "url", "must be an absolute http:// or https:// URL, got \"\(WebhookURLMask.masked(url))\"")
+            }
+            if url != currentURL, WebhookURLMask.holdsMask(url) {
+                throw ClaiflowError.invalidField(
+                    "url",
+                    "holds \(WebhookURLMask.mask) in place of a credential; a masked URL is kept only when sent back "
+                        + "unchanged, so send the real credential to change it")
+            }
         }
         if let m = i.method, !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(m) {
             throw ClaiflowError.invalidField("method", "must be GET, POST, PUT, PATCH or DELETE, got \"\(m)\"")
@@ -107,10 +118,35 @@ public struct WebhookUseCases: Sendable {
         return try await store.deliveries(webhookUUID: webhookUUID, query: query)
     }
 
-    /// Changes a webhook; a new secret (given, or `rotate`) is returned in the result.
+    /// Header values sent back as shown (`********`) keep the webhook's current value of the same
+    /// name (case-insensitive) at the same position; a mask with no value to keep is a 400.
+    static func restoringMasked(
+        _ headers: [String: [String]], current: [String: [String]]
+    ) throws(ClaiflowError) -> [String: [String]] {
+        var restored = headers
+        for (name, values) in headers where values.contains(WebhookURLMask.mask) {
+            let kept = current.first { $0.key.lowercased() == name.lowercased() }?.value ?? []
+            restored[name] = try values.enumerated().map { (index, value) throws(ClaiflowError) -> String in
+                guard value == WebhookURLMask.mask else { return value }
+                guard index < kept.count else {
+                    throw ClaiflowError.invalidField(
+                        "headers",
+                        "\"\(name)\" holds \(WebhookURLMask.mask) where the webhook has no value to keep; send the value")
+                }
+                return kept[index]
+            }
+        }
+        return restored
+    }
+
+    /// Changes a webhook; a new secret (given, or `rotate`) is returned in the result. The URL
+    /// and header values as shown (masked) sent back unchanged keep the real ones.
     public func update(_ uuid: String, _ i: WebhookInput, rotate: Bool) async throws -> Webhook {
-        try Self.validate(i)
         guard let current = try await store.webhook(uuid: uuid).map(open) else { throw ClaiflowError.notFound("webhook", uuid) }
+        var i = i
+        if let url = i.url, url == WebhookURLMask.masked(current.url) { i.url = current.url }
+        if let headers = i.headers { i.headers = try Self.restoringMasked(headers, current: current.headers) }
+        try Self.validate(i, currentURL: current.url)
         let validator = i.conditionValidator ?? current.conditionValidator
         if validator == .jq { _ = try WebhookCondition(filter: i.conditionFilter ?? current.conditionFilter ?? ".") }
         var c = WebhookChanges()

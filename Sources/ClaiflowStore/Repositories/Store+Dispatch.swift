@@ -45,7 +45,8 @@ extension Store {
                 return """
                     (\(bind: c.service.clusterUUID), \(bind: c.service.uuid), \(bind: r.stepMax), \(bind: r.stepSeq),
                         \(bind: r.status), \(bind: r.started.map { .timestamp($0) } ?? .null),
-                        \(bind: r.ended.map { .timestamp($0) } ?? .null), \(bind: r.message), \(bind: .timestamp(r.created)))
+                        \(bind: r.ended.map { .timestamp($0) } ?? .null), \(bind: r.message.map(ReportText.encode)),
+                        \(bind: .timestamp(r.created)))
                     """
             }
             try await db.execute(
@@ -209,7 +210,8 @@ extension Store {
                 try await db.execute(
                     """
                     INSERT INTO service_result (cluster_uuid, uuid, result_type, result, created)
-                    VALUES (\(bind: clusterUUID), \(bind: uuid), 1, \(bind: r.result ?? ""), \(bind: .timestamp(now)))
+                    VALUES (\(bind: clusterUUID), \(bind: uuid), 1, \(bind: ReportText.encode(r.result ?? "")),
+                        \(bind: .timestamp(now)))
                     ON CONFLICT (cluster_uuid, uuid) DO UPDATE SET result = excluded.result, created = excluded.created
                     """)
             }

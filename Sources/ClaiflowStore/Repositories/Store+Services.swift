@@ -33,7 +33,8 @@ extension Store {
         }
         return ServiceStatusRecord(
             stepMax: Int(try r.integer("step_max")), stepSeq: Int(try r.integer("step_seq")), status: status,
-            started: r.optionalTimestamp("started"), ended: r.optionalTimestamp("ended"), message: r.optionalText("message"),
+            started: r.optionalTimestamp("started"), ended: r.optionalTimestamp("ended"),
+            message: r.optionalText("message").map(ReportText.decode),
             created: try r.timestamp("created"))
     }
 
@@ -133,7 +134,8 @@ extension Store {
                 "SELECT * FROM service_result WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
             ).map { r in
                 ServiceResult(
-                    saveType: Int(try r.integer("result_type")), result: try r.text("result"), created: try r.timestamp("created")
+                    saveType: Int(try r.integer("result_type")), result: ReportText.decode(try r.text("result")),
+                    created: try r.timestamp("created")
                 )
             }
             return ServiceDetail(service: s, statuses: statuses, result: result)
