@@ -344,9 +344,12 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         logger.info("service started", metadata: ["steps": .stringConvertible(flow.stepMax)])
         let outcome = await engine.run(
             flow, inputs: service.inputs, onStep: { report in await run.deliver(report) }, isCancelled: { await run.isStopped })
-        var metadata: Logger.Metadata = ["status": .string(outcome.status.rawValue)]
-        if let cause = await run.stopCause { metadata["stopped"] = .string("\(cause)") }
-        if let error = outcome.error { metadata["error"] = .string(ServiceRun.excerpt(error)) }
+        // The status the server records (a service interrupted at shutdown is failed there, even
+        // though the flow engine saw a cancellation).
+        let cause = await run.stopCause
+        var metadata: Logger.Metadata = ["status": .string(cause?.recordedStatus ?? outcome.status.rawValue)]
+        if let cause { metadata["stopped"] = .string("\(cause)") }
+        if let error = cause?.recordedError ?? outcome.error { metadata["error"] = .string(ServiceRun.excerpt(error)) }
         logger.info("service ended", metadata: metadata)
     }
 

@@ -15,6 +15,24 @@ actor ServiceRun {
         case gaveUp(String)
         /// The agent stopped (shutdown, rebounce) and reported it failed.
         case abandoned(String)
+
+        /// The status the server records for a service stopped this way, when the agent knows
+        /// it: `failed` for an interrupted service (reported failed, or failed by the server when
+        /// its lease lapses), `canceled` for an operator's cancel; nil when the server decided
+        /// (a refused report) or a report was given up.
+        var recordedStatus: String? {
+            switch self {
+            case .canceled: "canceled"
+            case .abandoned: "failed"
+            case .refused, .gaveUp: nil
+            }
+        }
+
+        /// The error the server records with ``recordedStatus``, when the agent sent it.
+        var recordedError: String? {
+            if case .abandoned(let reason) = self { return reason }
+            return nil
+        }
     }
 
     /// What a send did.

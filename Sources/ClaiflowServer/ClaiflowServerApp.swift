@@ -26,12 +26,15 @@ public struct ClaiflowServerApp: Sendable {
     public let resealer: SecretResealer
 
     /// Opens the store, applies migrations, seeds the global variables, creates the first admin
-    /// key when none exists, and builds the HTTP application. `onServerRunning` receives the bound
-    /// HTTP port, `onGRPCRunning` the bound gRPC port (when gRPC is on).
+    /// key when none exists, and builds the HTTP application. Any number of replicas may build at
+    /// once on one empty PostgreSQL database. `onServerRunning` receives the bound HTTP port,
+    /// `onGRPCRunning` the bound gRPC port (when gRPC is on), `onAdminKeyGenerated` the first
+    /// admin key once its transaction committed, in the one replica that created it (show it there).
     public static func build(
         configuration config: ServerConfiguration, logger: Logger, checker: any FlowChecker = DefaultFlowChecker(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
-        onGRPCRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onGRPCRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onAdminKeyGenerated: @Sendable (String) -> Void = { _ in }
     ) async throws -> ClaiflowServerApp {
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
@@ -45,19 +48,18 @@ public struct ClaiflowServerApp: Sendable {
             for problem in try await settings.reload(from: store) {
                 logger.warning("invalid global variable ignored", metadata: ["problem": .string(problem)])
             }
-            var generated: String?
-            if config.adminToken == nil {
-                let key = Secrets.newAPIKey()
-                let record = APIKey(
-                    uuid: Identifier.generate(), name: "bootstrap admin", role: .admin, keyHash: Secrets.sha256Hex(key),
-                    prefix: String(key.prefix(12)), created: .now())
-                if try await store.insertFirstAPIKey(record) { generated = key }
-            }
             let authenticator = APIKeyAuthenticator(store: store, adminToken: config.adminToken)
             var key = config.encryptionKey ?? ""
             if key.isEmpty { key = try await store.installationKey(generate: { SecretBox.newKey() }) }
             let box = try SecretBox(base64Key: key, previousKeys: config.previousEncryptionKeys)
             store.useCipher(box)
+            // Last of the fallible first-start steps, so that a replica that creates the key also
+            // shows it: `onAdminKeyGenerated` runs right after the key's transaction committed.
+            var generated: String?
+            if config.adminToken == nil, let key = try await APIKeyIssuer.issueFirst(in: store) {
+                generated = key
+                onAdminKeyGenerated(key)
+            }
             let deliverer = WebhookDeliverer(
                 store: store, box: box, retryInitial: config.webhookRetryInitial.swiftDuration, logger: logger, metrics: metrics)
             let webhooks = WebhookUseCases(store: store, box: box, deliverer: deliverer)

@@ -100,23 +100,25 @@ struct ServerCommand: AsyncParsableCommand {
             configuration: configuration, logger: logger,
             onServerRunning: { port in
                 startLogger.notice("listening", metadata: ["address": .string("\(configuration.host):\(port)")])
+            },
+            onAdminKeyGenerated: { key in
+                startLogger.notice("no API key existed: created an admin API key and printed it on stdout")
+                FileHandle.standardOutput.write(
+                    Data(
+                        """
+
+                        ============================================================================
+                          No API key existed, so an admin API key was created. It is shown ONCE:
+
+                              \(key)
+
+                          Use it as:  Authorization: Bearer <key>
+                          Create more keys (viewer, operator, admin) with POST /api/v1/api_key,
+                          or with database access: claiflow admin create-key --database <url>
+                        ============================================================================
+
+                        """.utf8))
             })
-        if let key = server.generatedAdminKey {
-            FileHandle.standardOutput.write(
-                Data(
-                    """
-
-                    ============================================================================
-                      No API key existed, so an admin API key was created. It is shown ONCE:
-
-                          \(key)
-
-                      Use it as:  Authorization: Bearer <key>
-                      Create more keys (viewer, operator, admin) with POST /api/v1/api_key.
-                    ============================================================================
-
-                    """.utf8))
-        }
         do {
             try await server.application.runService()
         } catch {

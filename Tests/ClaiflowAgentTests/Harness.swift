@@ -268,13 +268,14 @@ final class Harness: Sendable {
     }
 
     /// Starts an agent in a service group (no signals), with the test commands (or `commands`)
-    /// plus `extraCommands`, and `upgrader` for `claiflow.client.upgrade`.
+    /// plus `extraCommands`, `upgrader` for `claiflow.client.upgrade`, and `logger` (quiet unless given).
     func startAgent(
         _ configuration: AgentConfiguration, commands: [String: FlowCommand]? = nil, extraCommands: [String: FlowCommand] = [:],
-        upgrader: (any AgentUpgrader)? = nil
+        upgrader: (any AgentUpgrader)? = nil, logger: Logger? = nil
     ) -> RunningAgent {
-        var logger = Logger(label: "test-agent")
-        logger.logLevel = ProcessInfo.processInfo.environment["AGENT_TEST_LOG"] == "1" ? .debug : .critical
+        var quiet = Logger(label: "test-agent")
+        quiet.logLevel = ProcessInfo.processInfo.environment["AGENT_TEST_LOG"] == "1" ? .debug : .critical
+        let logger = logger ?? quiet
         let runtime = AgentRuntime(
             configuration: configuration, commands: (commands ?? self.commands).merging(extraCommands) { _, new in new },
             upgrader: upgrader, httpClient: HTTPClient.shared,

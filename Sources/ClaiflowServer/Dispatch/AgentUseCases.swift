@@ -129,7 +129,7 @@ public final class AgentUseCases: Sendable {
         guard let t = try await tokenCache.token(uuid: claims.tokenUUID) else {
             throw ClaiflowError(.unauthenticated, "the cluster token of this session was deleted")
         }
-        guard t.clusterUUID == claims.clusterUUID, claims.tokenHashPrefix.map({ t.tokenHash.hasPrefix($0) }) ?? true else {
+        guard t.clusterUUID == claims.clusterUUID, t.tokenHash.hasPrefix(claims.tokenHashPrefix) else {
             throw ClaiflowError(.unauthenticated, "the cluster token of this session was changed; authenticate again")
         }
         guard Timestamp.now() < t.expiresAt else {

@@ -21,7 +21,14 @@ public final class PostgresDatabase: SQLDatabase {
         self.logger = logger
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.client = client
-        self.runTask = Task { await client.run() }
+        // Started immediately: `run()` marks the client running before its first suspension, so
+        // the client runs before anyone leases a connection (otherwise PostgresNIO warns that
+        // "`PostgresClient.run()` hasn't been called yet" at every start).
+        if #available(macOS 26, *) {
+            self.runTask = Task.immediate { await client.run() }
+        } else {
+            self.runTask = Task { await client.run() }
+        }
     }
 
     static func configuration(url: String, maximumConnections: Int) throws -> PostgresClient.Configuration {

@@ -54,13 +54,20 @@ extension Store {
     }
 
     /// The installation's encryption key (base64), created at the first call when `generate` gives one.
+    /// Safe when several replicas start at once: the first insert wins (`ON CONFLICT DO NOTHING`
+    /// waits for a concurrent insert to commit) and every caller returns the stored key.
     public func installationKey(generate: @Sendable () -> String) async throws -> String {
         try await write("installation.key") { db in
             if let row = try await db.first("SELECT value FROM installation_key WHERE id = 1") { return try row.text("value") }
-            let key = generate()
             try await db.execute(
-                "INSERT INTO installation_key (id, value, created) VALUES (1, \(bind: key), \(bind: .timestamp(.now())))")
-            return key
+                """
+                INSERT INTO installation_key (id, value, created) VALUES (1, \(bind: generate()), \(bind: .timestamp(.now())))
+                ON CONFLICT (id) DO NOTHING
+                """)
+            guard let row = try await db.first("SELECT value FROM installation_key WHERE id = 1") else {
+                throw StoreError.corrupt("installation_key has no row after inserting it")
+            }
+            return try row.text("value")
         }
     }
 
