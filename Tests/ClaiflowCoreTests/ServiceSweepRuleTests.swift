@@ -43,7 +43,12 @@ struct ServiceSweepRuleTests {
     func sent() throws {
         for attempts in [0, 1, 2] {
             let o = try #require(Self.outcome(Self.state(.sent, attempts: attempts)))
-            #expect(o == Outcome(.regist, "requeued: the agent that received it stopped before starting it", true))
+            #expect(
+                o
+                    == Outcome(
+                        .regist,
+                        "requeued: the agent it was sent to did not report it within its lease (it never received it, or stopped before starting it)",
+                        true))
         }
         for attempts in [3, 4] {
             let o = try #require(Self.outcome(Self.state(.sent, attempts: attempts)))
