@@ -11,8 +11,8 @@ struct CrashRecoveryTests {
     /// `ClientSession/ExpirationTime` in these tests: the lease window.
     static let window: Duration = .seconds(4)
 
-    /// Sets the lease window, then creates cluster `cluster` and returns a token for it.
-    static func setUp(_ server: ServerProcess, clusters: [String]) async throws -> [String: String] {
+    /// Sets the lease window, then creates the clusters and returns a token for each.
+    static func setUp(_ server: ServerProcess, clusters: [String], window: Duration = window) async throws -> [String: String] {
         let g = KnownGlobalVariable.clientSessionExpirationTime.uuid
         let seconds = window.components.seconds
         try #require(
@@ -22,9 +22,9 @@ struct CrashRecoveryTests {
             try #require(
                 try await server.request(.POST, "/api/v1/cluster", json: #"{"uuid":"\#(cluster)","name":"\#(cluster)"}"#)
                     .status == 200)
-            tokens[cluster] = try #require(
-                try await server.request(.POST, "/api/v1/cluster_token", json: #"{"name":"t","cluster_uuid":"\#(cluster)"}"#)
-                    .string("token"))
+            let reply = try await server.request(
+                .POST, "/api/v1/cluster_token", json: #"{"name":"t","cluster_uuid":"\#(cluster)"}"#)
+            tokens[cluster] = try #require(reply.string("token"))
         }
         return tokens
     }
