@@ -66,16 +66,20 @@ struct CrashRecoveryTests {
             // Sent, never answered: the agent's keep-alives must not keep that lease alive.
             let statuses = try await server.statuses("c1", "lost")
             #expect(statuses.map(\.status).prefix(2) == [0, 1])
-            let done = try await waitUntil(timeout: Self.window + .seconds(10)) {
+            let done = try await waitUntil(timeout: Self.window + .seconds(30)) {
                 try await server.statuses("c1", "lost").last?.status == 4
             }
-            #expect(done)
-            #expect(ContinuousClock.now - crashed < Self.window + .seconds(3), "offered again within one lease window")
+            #expect(done, "not run \(ContinuousClock.now - crashed) after the crash")
             let history = try await server.statuses("c1", "lost")
             #expect(history.map(\.status) == [0, 1, 0, 1, 2, 4])
-            #expect(
-                history.count > 2 && history[2].message?.hasPrefix("requeued: the agent it was sent to did not report it") == true
-            )
+            if history.count == 6 {
+                #expect(history[2].message?.hasPrefix("requeued: the agent it was sent to did not report it") == true)
+                // Requeued when the claim's lease lapsed (the sweeper acts within a quarter second).
+                let claimed = try #require(history[1].created)
+                let requeued = try #require(history[2].created)
+                let lapse = Duration.microseconds(requeued.microseconds - claimed.microseconds)
+                #expect(lapse >= Self.window && lapse < Self.window + .seconds(2), "requeued \(lapse) after the claim")
+            }
             // The same agent process and session received it the second time.
             #expect(agent.process.isRunning)
             #expect(try await Self.sessions(server, cluster: "c1") == session)

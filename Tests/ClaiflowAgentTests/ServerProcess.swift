@@ -158,15 +158,20 @@ final class ServerProcess: @unchecked Sendable {
         return Reply(status: Int(response.status.code), body: String(buffer: body))
     }
 
-    /// The status rows of a service of cluster `cluster`: (step_seq, status, message).
-    func statuses(_ cluster: String, _ uuid: String) async throws -> [(seq: Int64, status: Int64, message: String?)] {
+    /// The status rows of a service of cluster `cluster`: (step_seq, status, message, created).
+    func statuses(
+        _ cluster: String, _ uuid: String
+    ) async throws -> [(
+        seq: Int64, status: Int64, message: String?, created: Timestamp?
+    )] {
         let d = try await request(.GET, "/api/v1/cluster/\(cluster)/service/\(uuid)")
         guard case .array(let rows)? = d.json?.field("statuses") else { return [] }
         return rows.map { r in
             let seq: Int64 = if case .integer(let i)? = r.field("step_seq") { i } else { -1 }
             let st: Int64 = if case .integer(let i)? = r.field("status") { i } else { -1 }
             let msg: String? = if case .string(let m)? = r.field("message") { m } else { nil }
-            return (seq, st, msg)
+            let created: Timestamp? = if case .string(let c)? = r.field("created") { Timestamp(parsing: c) } else { nil }
+            return (seq, st, msg, created)
         }
     }
 }
