@@ -85,10 +85,7 @@ public struct ServiceSweepRule: Sendable, Equatable {
                 releasesSession: false, message: ServiceCancelRule.message),
             Transition(
                 from: [.sent], cancelRequested: false, deadline: .lease, attemptsBelow: maxAttempts, to: .regist,
-                releasesSession: true,
-                message:
-                    "requeued: the agent it was sent to did not report it within its lease (it never received it, or stopped before starting it)"
-            ),
+                releasesSession: true, message: "requeued: no report from the agent it was sent to within its lease"),
             Transition(
                 from: [.sent], cancelRequested: false, deadline: .lease, attemptsBelow: nil, to: .failed,
                 releasesSession: false, message: "agent lost: delivered \(maxAttempts) times and never started"),

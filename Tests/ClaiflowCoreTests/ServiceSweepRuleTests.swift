@@ -47,7 +47,7 @@ struct ServiceSweepRuleTests {
                 o
                     == Outcome(
                         .regist,
-                        "requeued: the agent it was sent to did not report it within its lease (it never received it, or stopped before starting it)",
+                        "requeued: no report from the agent it was sent to within its lease",
                         true))
         }
         for attempts in [3, 4] {

@@ -263,7 +263,7 @@ struct ServiceStatusStoreTests {
                 got == [
                     "stale": "expired: not picked up by an agent within ClientConfig/ServiceValidityPeriod",
                     "requeue":
-                        "regist: requeued: the agent it was sent to did not report it within its lease (it never received it, or stopped before starting it)",
+                        "regist: requeued: no report from the agent it was sent to within its lease",
                     "exhausted": "failed: agent lost: delivered 2 times and never started",
                     "lost": "failed: agent lost: the agent running it stopped reporting",
                     "cancel-sent": "canceled: canceled by an operator",
