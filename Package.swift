@@ -188,6 +188,7 @@ let package = Package(
                 "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowServer", "ClaiflowStore", "ClaiflowCore", "ClaiflowFlow",
                 "ClaiflowTestSupport", "ClaiflowFakeKubernetes", "ClaiflowConfiguration",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -3,8 +3,9 @@
 ///
 /// - queued (`regist`) since before the validity period began → `expired`;
 /// - delivered (`sent` or `processing`), an operator asked to cancel, lease lapsed → `canceled`;
-/// - `sent`, lease lapsed (the agent stopped before starting it) → `regist` again while it was
-///   delivered fewer than `maxAttempts` times, else `failed`;
+/// - `sent`, lease lapsed (no report from the agent: it never received the poll's answer, or it
+///   stopped before starting it; keep-alives do not extend a `sent` lease) → `regist` again while
+///   it was delivered fewer than `maxAttempts` times, else `failed`;
 /// - `processing`, lease lapsed (the agent stopped reporting) → `failed`, "agent lost".
 ///
 /// The store turns each transition into one atomic statement, applied in this order; no
@@ -84,7 +85,7 @@ public struct ServiceSweepRule: Sendable, Equatable {
                 releasesSession: false, message: ServiceCancelRule.message),
             Transition(
                 from: [.sent], cancelRequested: false, deadline: .lease, attemptsBelow: maxAttempts, to: .regist,
-                releasesSession: true, message: "requeued: the agent that received it stopped before starting it"),
+                releasesSession: true, message: "requeued: no report from the agent it was sent to within its lease"),
             Transition(
                 from: [.sent], cancelRequested: false, deadline: .lease, attemptsBelow: nil, to: .failed,
                 releasesSession: false, message: "agent lost: delivered \(maxAttempts) times and never started"),

@@ -18,7 +18,8 @@ public enum ServiceStatus: Int, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// Whether an agent session holds the service (delivered, under a lease that keep-alives extend).
+    /// Whether an agent session holds the service (delivered, under a lease; keep-alives extend only
+    /// a `processing` one's, see ``ServiceSweepRule``).
     public var isHeld: Bool {
         switch self {
         case .sent, .processing: true

@@ -52,8 +52,9 @@ public struct FlowCommandError: Error, Sendable, Equatable, CustomStringConverti
 /// reported as step 0 failed (started = ended) and nothing runs. Then each top-level step is
 /// reported `processing`, then `succeeded` with its result string or `failed` with the error
 /// text, which stops the run. Cancellation (`isCancelled`, or cancellation of the calling task)
-/// is checked before every step, nested steps included: at a top-level boundary the run stops
-/// without a further report; inside an iteration the current top-level step is reported failed
+/// is checked before every step, nested steps included, and again after a top-level step's
+/// `processing` report, before the step runs: at a top-level boundary the run stops without a
+/// further report; inside an iteration the current top-level step is reported failed
 /// with "canceled". An engine holds no per-run state, so one engine can run many flows at once.
 public struct FlowEngine: Sendable {
     /// The registered commands by name.
@@ -106,6 +107,11 @@ public struct FlowEngine: Sendable {
             let processing = StepReport(sequence: sequence, stepID: step.id, status: .processing, started: started, ended: nil)
             reports.append(processing)
             await onStep(processing)
+            // The caller may refuse the step on its `processing` report (the server canceled the
+            // service, or no longer holds it for this agent): then it must not run at all.
+            if await execution.cancellationRequested() {
+                return FlowOutcome(status: .canceled, reports: reports)
+            }
             do throws(FlowFailure) {
                 let outputs = try await execution.execute(step, prefix: [], siblings: flow.steps)
                 let result = outputs.serialized()

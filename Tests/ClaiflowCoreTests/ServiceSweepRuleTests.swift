@@ -43,7 +43,12 @@ struct ServiceSweepRuleTests {
     func sent() throws {
         for attempts in [0, 1, 2] {
             let o = try #require(Self.outcome(Self.state(.sent, attempts: attempts)))
-            #expect(o == Outcome(.regist, "requeued: the agent that received it stopped before starting it", true))
+            #expect(
+                o
+                    == Outcome(
+                        .regist,
+                        "requeued: no report from the agent it was sent to within its lease",
+                        true))
         }
         for attempts in [3, 4] {
             let o = try #require(Self.outcome(Self.state(.sent, attempts: attempts)))

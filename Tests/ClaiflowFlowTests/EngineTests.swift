@@ -150,6 +150,19 @@ struct EngineTests {
         #expect(log.all.isEmpty)
     }
 
+    @Test("a step refused on its processing report (canceled, or no longer held by this agent) never runs")
+    func cancellationOnTheProcessingReport() async throws {
+        let log = CallLog()
+        let refused = Mutex(false)
+        let flow = try Flow.parse(#"[{"$id":"a","$command":"emit","inputs":{"value":1}}]"#)
+        let outcome = await FlowEngine(commands: fakeCommands(log: log)).run(
+            flow, inputs: .null, onStep: { report in if report.status == .processing { refused.withLock { $0 = true } } },
+            isCancelled: { refused.withLock { $0 } })
+        #expect(outcome.status == .canceled)
+        #expect(outcome.reports.map(\.status) == [.processing])
+        #expect(log.all.isEmpty)
+    }
+
     @Test func cancellationInsideAnIteration() async throws {
         let log = CallLog()
         let flow = #"[{"$id":"it","$range":[1,2,3],"$steps":[{"$id":"c","$command":"echo","inputs":{"n":"$it.val"}}]}]"#

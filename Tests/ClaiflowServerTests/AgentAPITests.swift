@@ -356,6 +356,35 @@ struct AgentAPITests {
         }
     }
 
+    @Test(
+        "a poll answer the agent never received: the still-polling session's keep-alives do not hold the sent service, it is offered again within one window; a processing one stays held"
+    )
+    func lostPollAnswer() async throws {
+        try await TestServer.with { s in
+            let token = try await Self.setUp(s)
+            let g = KnownGlobalVariable.clientSessionExpirationTime.uuid
+            #expect(try await s.request(.PUT, "/api/v1/global_variables/\(g)", json: #"{"value":"2s"}"#).status == 200)
+            try await Self.create(s, "lost")
+            try await Self.create(s, "running")
+            let agent = try await TestAgent.connect(s, cluster: "c1", token: token)
+            // The agent receives "running" only: the answer carrying "lost" is as good as dropped.
+            #expect(Set(agent.uuids(try await agent.poll(limit: 2))) == ["lost", "running"])
+            _ = try await agent.report("running", seq: 0, status: 2)
+            let claimed = ContinuousClock.now
+            // The agent keeps polling (each poll a contact) until "lost" comes back.
+            var offeredAgain = false
+            let back = try await waitUntil(timeout: .seconds(10)) {
+                offeredAgain = agent.uuids(try await agent.poll(wait: 1)).contains("lost")
+                return offeredAgain
+            }
+            #expect(back)
+            #expect(ContinuousClock.now - claimed < .seconds(4), "offered again within about one window")
+            #expect(try await Self.statuses(s, "lost") == [0, 1, 0, 1])
+            // The session's contacts kept the running service's lease alive meanwhile.
+            #expect(try await Self.statuses(s, "running") == [0, 1, 2])
+        }
+    }
+
     @Test("a service not picked up within the validity period ends expired")
     func validity() async throws {
         try await TestServer.with { s in

@@ -163,6 +163,7 @@ public final class AgentUseCases: Sendable {
                     validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
                     leaseUntil: now.adding(settings.sessionExpiration), now: now)
                 if !claimed.isEmpty {
+                    Failpoint.exitAfterClaimCommit.trigger()
                     if Task.isCancelled {
                         // The caller left while the claim ran: put the services back now.
                         await release(claimed.map(\.service), session: current)

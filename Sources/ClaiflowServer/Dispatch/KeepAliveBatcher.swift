@@ -4,9 +4,10 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Keeps agent sessions (and the leases of the services they hold) alive without a write per
-/// call: a session is refreshed at most every third of `ClientSession/ExpirationTime`, and the
-/// refreshes of all sessions are written together, once a second, in one transaction.
+/// Keeps agent sessions (and the leases of the services they run, not of those only `sent`)
+/// alive without a write per call: a session is refreshed at most every third of
+/// `ClientSession/ExpirationTime`, and the refreshes of all sessions are written together, once
+/// a second, in one transaction.
 final class KeepAliveBatcher: ServiceLifecycle.Service, Sendable {
     private struct Pending {
         var session: AgentSession

@@ -124,7 +124,12 @@ extension Store {
     }
 
     /// Keeps sessions alive in one transaction: each row's deadline (re-created if an operator
-    /// deleted it) and the leases of the services it holds, which only ever grow.
+    /// deleted it) and the leases of the services it runs (`processing`), which only ever grow.
+    ///
+    /// A `sent` service's lease is not extended: the agent may never have received it (the server
+    /// stopped, or a proxy dropped the poll's answer, after the claim committed). Only a report,
+    /// which proves receipt, renews it (``recordReport(clusterUUID:uuid:sessionUUID:report:leaseUntil:now:)``);
+    /// otherwise it lapses and the sweep offers the service again.
     public func keepAlive(_ sessions: [ClusterSession], now: Timestamp) async throws {
         guard let until = sessions.map(\.expiresAt).max() else { return }
         try await write("dispatch.keepalive") { db in
@@ -148,7 +153,7 @@ extension Store {
                 try await db.execute(
                     """
                     UPDATE service SET lease_expires = \(bind: .timestamp(until))
-                    WHERE status IN (\(bind: Self.heldStatuses)) AND lease_expires < \(bind: .timestamp(until))
+                    WHERE status = \(bind: ServiceStatus.processing) AND lease_expires < \(bind: .timestamp(until))
                         AND session_uuid IN (
                     """ + SQL.join(batch.map { "\(bind: $0.uuid)" }, separator: ", ") + ")")
             }
