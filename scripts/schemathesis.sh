@@ -18,7 +18,8 @@
 #                                to explore)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${CLAIFLOW_BIN:-.build/debug/claiflow}
+root=$PWD
+BIN=$(realpath "${CLAIFLOW_BIN:-.build/debug/claiflow}")
 ST=${SCHEMATHESIS:-schemathesis}
 EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-10}
 SEED=${SCHEMATHESIS_SEED:-20261206}
@@ -69,12 +70,13 @@ fuzz() {
   # The hooks module keeps generated requests within the HTTP server's limits; see the file.
   # One worker: with several, CPython before 3.11.8 fails hypothesis' source parsing at random
   # ("AST constructor recursion depth mismatch", a runtime error of the tool, not of the server).
-  PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks \
+  # Run from the scratch directory: schemathesis keeps its caches in the working directory.
+  (cd "$work" && PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks \
     "$ST" run "http://127.0.0.1:$port/openapi.yaml" \
     --header "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,response_schema_conformance \
     --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 --request-timeout 30 \
-    --suppress-health-check all --warnings off --no-color || status=$?
+    --suppress-health-check all --warnings off --no-color) || status=$?
   if ! kill -0 "$server_pid" 2>/dev/null; then
     echo "schemathesis.sh: the server ($name) died during the run:" >&2
     tail -n 50 "$work/server-$name.log" >&2
