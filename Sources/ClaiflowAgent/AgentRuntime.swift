@@ -491,7 +491,7 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         if await signal.waitUntil(deadline: graceEnd, { state.withLock { $0.running.isEmpty } }) { return nil }
         let remaining = state.withLock { Array($0.running.values) }
         if remaining.isEmpty { return nil }
-        return Interruption(runs: remaining, message: message, deadline: max(graceEnd, .now) + configuration.finalReportTimeout)
+        return Interruption(runs: remaining, message: message, deadline: graceEnd + configuration.finalReportTimeout)
     }
 
     /// Interrupts the services and reports them failed, each in a task of its own (the final
@@ -514,7 +514,9 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
                 reported.notify()
             }
         }
-        if await reported.waitUntil(deadline: deadline, { pending.uuids.withLock { $0.isEmpty } }) { return }
+        // Waited for in a task of its own too: canceling run() does not cut the reports short.
+        let done = await Task { await reported.waitUntil(deadline: deadline) { pending.uuids.withLock { $0.isEmpty } } }.value
+        if done { return }
         for task in tasks { task.cancel() }
         let unreported = pending.uuids.withLock { $0.sorted() }
         if unreported.isEmpty { return }
