@@ -48,8 +48,9 @@ public struct AgentConfiguration: Sendable, CustomStringConvertible {
     /// gives the service up (default 10 minutes). The server fails a service whose agent stopped
     /// reporting for `ClientSession/ExpirationTime` anyway.
     public var reportRetryLimit: Duration
-    /// How long the final "failed" report of an interrupted service (shutdown) is retried
-    /// (default 10 s).
+    /// How long the final "failed" reports of the services interrupted at shutdown may take
+    /// (default 10 s); then they are abandoned and the runtime returns. A shutdown therefore
+    /// lasts at most ``shutdownGrace`` plus this, whether the server answers, refuses or hangs.
     public var finalReportTimeout: Duration
     /// The timeout of a handshake or report request (default 60 s); a poll gets ``pollWait``
     /// plus this.

@@ -31,7 +31,9 @@ import Synchronization
 ///   authenticates again. The runtime never stops by itself because the server is away.
 /// - **Graceful shutdown** (``run()`` in a `ServiceGroup`, or ``stop()``): polling stops,
 ///   running services get ``AgentConfiguration/shutdownGrace`` to finish, the rest are
-///   interrupted and reported failed ("agent shutting down: …").
+///   interrupted and reported failed ("agent shutting down: …"). Those reports get
+///   ``AgentConfiguration/finalReportTimeout``; then they are abandoned (logged) and ``run()``
+///   returns, so the shutdown takes at most grace + final-report time whatever the server does.
 /// - **System services.** As soon as one arrives, polling stops; its step waits for the other
 ///   services (at most ``AgentConfiguration/rebounceWait``). `claiflow.client_pod.rebounce` then
 ///   succeeds and ``run()`` returns, so that the process exits and Kubernetes restarts it.
@@ -92,6 +94,8 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         var stopAfter: [String: String] = [:]
         /// The upgrade service whose change is in effect (the rollout is replacing this pod).
         var committedUpgrade: String?
+        /// When the stop began: the shutdown grace period counts from here.
+        var stopBegan: ContinuousClock.Instant?
     }
 
     /// Creates a runtime.
@@ -154,8 +158,13 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.keepAliveLoop() }
                 await self.pollLoop(engine)
-                await self.drain()
+                let interruption = await self.awaitRunningServices()
+                // Nothing is kept alive any more: a keep-alive in flight would hold the report
+                // lock of the service it is sent for until its request timed out.
                 group.cancelAll()
+                if let interruption { await self.interrupt(interruption) }
+                self.state.withLock { $0.phase = .stopped }
+                self.signal.notify()
             }
         } onGracefulShutdown: {
             self.beginStop(.shutdown)
@@ -432,6 +441,7 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
                 return nil
             case .created, .running, .systemService:
                 s.phase = .stopping(reason)
+                s.stopBegan = .now
                 return .some(s.pollTask)
             }
         }
@@ -441,44 +451,84 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         signal.notify()
     }
 
-    /// Lets running services finish within the grace period, then interrupts and fails the rest.
-    private func drain() async {
-        let reason = state.withLock { s -> StopReason in
-            if case .stopping(let r) = s.phase { return r }
-            return .shutdown
-        }
+    /// The services still running when a stop's grace period ended, and what to tell the server.
+    struct Interruption: Sendable {
+        let runs: [ServiceRun]
+        let message: String
+        /// When the final reports are given up: the stop's one deadline.
         let deadline: ContinuousClock.Instant
+    }
+
+    /// Lets running services finish within the grace period (counted from the stop's start);
+    /// returns those that did not.
+    ///
+    /// The whole stop is bounded by one deadline, whatever the server does: the grace period
+    /// (none after a system service), then ``AgentConfiguration/finalReportTimeout`` for the
+    /// final reports of the interrupted services.
+    private func awaitRunningServices() async -> Interruption? {
+        let (reason, began) = state.withLock { s -> (StopReason, ContinuousClock.Instant) in
+            let began = s.stopBegan ?? .now
+            if case .stopping(let r) = s.phase { return (r, began) }
+            return (.shutdown, began)
+        }
+        let graceEnd: ContinuousClock.Instant
         let message: String
         switch reason {
         case .shutdown:
-            deadline = .now + configuration.shutdownGrace
+            graceEnd = began + configuration.shutdownGrace
             message =
                 "agent shutting down: the service was still running when the shutdown grace period (\(Self.format(configuration.shutdownGrace))) ended"
         case .systemService(let command, let uuid):
-            deadline = .now
+            graceEnd = .now
             message = "agent shutting down: restarting for \(command) (service \(uuid)); the service was still running"
         }
         let count = state.withLock { $0.running.count }
         if count > 0, case .shutdown = reason {
             logger.notice(
                 "waiting for running services to finish",
-                metadata: ["count": .stringConvertible(count), "grace": .string(Self.format(configuration.shutdownGrace))])
+                metadata: [
+                    "count": .stringConvertible(count), "grace": .string(Self.format(configuration.shutdownGrace)),
+                    "final_reports": .string(Self.format(configuration.finalReportTimeout)),
+                ])
         }
-        let done = await signal.waitUntil(deadline: deadline) { state.withLock { $0.running.isEmpty } }
-        if !done {
-            let remaining = state.withLock { Array($0.running.values) }
-            logger.warning(
-                "interrupting services that did not finish",
-                metadata: ["service_uuids": .string(remaining.map(\.uuid).sorted().joined(separator: ","))])
-            await withTaskGroup(of: Void.self) { group in
-                for run in remaining {
-                    // In a task of its own: the final report must go out even if run() was canceled.
-                    group.addTask { await Task { await run.abandon(message) }.value }
-                }
+        if await signal.waitUntil(deadline: graceEnd, { state.withLock { $0.running.isEmpty } }) { return nil }
+        let remaining = state.withLock { Array($0.running.values) }
+        if remaining.isEmpty { return nil }
+        return Interruption(runs: remaining, message: message, deadline: graceEnd + configuration.finalReportTimeout)
+    }
+
+    /// Interrupts the services and reports them failed, each in a task of its own (the final
+    /// report must go out even if ``run()`` was canceled). Returns once every report is sent or
+    /// at the interruption's deadline, when the reports still pending are canceled and left to
+    /// the server's lease sweep: a server that is gone, refuses, or accepts and never answers
+    /// cannot hold the agent's exit.
+    private func interrupt(_ interruption: Interruption) async {
+        let uuids = interruption.runs.map(\.uuid).sorted()
+        logger.warning(
+            "interrupting services that did not finish", metadata: ["service_uuids": .string(uuids.joined(separator: ","))])
+        let pending = PendingReports(uuids)
+        let reported = StateSignal()
+        let message = interruption.message
+        let deadline = interruption.deadline
+        let tasks = interruption.runs.map { run in
+            Task {
+                await run.abandon(message, until: deadline)
+                pending.uuids.withLock { _ = $0.remove(run.uuid) }
+                reported.notify()
             }
         }
-        state.withLock { $0.phase = .stopped }
-        signal.notify()
+        // Waited for in a task of its own too: canceling run() does not cut the reports short.
+        let done = await Task { await reported.waitUntil(deadline: deadline) { pending.uuids.withLock { $0.isEmpty } } }.value
+        if done { return }
+        for task in tasks { task.cancel() }
+        let unreported = pending.uuids.withLock { $0.sorted() }
+        if unreported.isEmpty { return }
+        logger.error(
+            "shutdown deadline reached: final reports abandoned; the server fails these services when their leases lapse",
+            metadata: [
+                "service_uuids": .string(unreported.joined(separator: ",")),
+                "final_reports": .string(Self.format(configuration.finalReportTimeout)),
+            ])
     }
 
     /// A duration for messages: `30s`, `1.5s`, `250ms`.
@@ -489,4 +539,11 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(Double(milliseconds) / 1000)s"
     }
+}
+
+/// The services whose final report is still being sent at shutdown.
+private final class PendingReports: Sendable {
+    let uuids: Mutex<Set<String>>
+
+    init(_ uuids: [String]) { self.uuids = Mutex(Set(uuids)) }
 }

@@ -162,8 +162,10 @@ actor ServiceRun {
     }
 
     /// Interrupts the service and reports it failed with `reason` (unless it already ended),
-    /// e.g. when the shutdown grace period is over.
-    func abandon(_ reason: String) async {
+    /// e.g. when the shutdown grace period is over. The report is retried until `deadline`;
+    /// canceling the calling task abandons it at once (the runtime does so at its shutdown
+    /// deadline, and logs it).
+    func abandon(_ reason: String, until deadline: ContinuousClock.Instant) async {
         guard stopCause == nil else { return }
         stopCause = .abandoned(reason)
         task?.cancel()
@@ -184,9 +186,13 @@ actor ServiceRun {
         }
         logger.warning(
             "interrupting the service", metadata: ["sequence": .stringConvertible(report.sequence), "error": .string(reason)])
-        let result = await send(report, until: .now + configuration.finalReportTimeout)
-        if case .delivered = result { return }
-        logger.error("could not report the interrupted service; the server will fail it when its lease lapses")
+        let result = await send(report, until: deadline)
+        switch result {
+        case .delivered, .interrupted:
+            return
+        case .refused, .rejected, .gaveUp:
+            logger.error("could not report the interrupted service; the server will fail it when its lease lapses")
+        }
     }
 
     /// Sends one report, retrying until `deadline` while the server is unreachable (or the

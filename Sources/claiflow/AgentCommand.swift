@@ -21,7 +21,7 @@ struct AgentCommand: AsyncParsableCommand {
             cluster; else ~/.kube/config when it exists; else none (kubernetes.* commands then fail).
 
             SIGTERM or SIGINT stops polling, gives running services 30 seconds to finish and reports the \
-            rest failed. A claiflow.client_pod.rebounce service makes the agent exit with status 0. A \
+            rest failed, within 10 more seconds whatever the server does. A claiflow.client_pod.rebounce service makes the agent exit with status 0. A \
             claiflow.client.upgrade service rolls the agent's own Deployment to a new image tag (the pod \
             is found by POD_NAME, else HOSTNAME) and, once the new pods are available, exits with \
             status 0.

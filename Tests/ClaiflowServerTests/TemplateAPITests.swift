@@ -89,4 +89,35 @@ struct TemplateAPITests {
             #expect(after == before)
         }
     }
+
+    /// Found by schemathesis: the server accepts these (numeric step ids are part of the flow
+    /// language, boolean schemas are JSON Schemas) and returns them as written; the document
+    /// used to allow only strings and objects there.
+    @Test("a numeric step id and a boolean inputs schema are accepted, returned as written, and allowed by the document")
+    func numericStepIDAndBooleanSchema() async throws {
+        try await TestServer.with { s in
+            let created = try await s.request(
+                .POST, "/api/v1/template", json: #"{"uuid":"t0","name":"t0","flow":[{"$id":0,"$command":"x"}],"inputs":false}"#)
+            #expect(created.status == 200, "\(created.body)")
+            #expect(created.json?.field("inputs") == .bool(false))
+            guard case .array(let steps)? = created.json?.field("flow") else {
+                Issue.record("no flow: \(created.body)")
+                return
+            }
+            #expect(steps.first?.field("$id") == .integer(0))
+            let changed = try await s.request(.PUT, "/api/v1/template/t0", json: #"{"inputs":true}"#)
+            #expect(changed.json?.field("inputs") == .bool(true), "\(changed.body)")
+            // A false schema accepts no inputs: a service from the template is refused.
+            #expect(try await s.request(.PUT, "/api/v1/template/t0", json: #"{"inputs":false}"#).status == 200)
+            let service = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c0","name":"c0"}"#)
+            #expect(service.status == 200)
+            let refused = try await s.request(
+                .POST, "/api/v1/cluster/c0/service", json: #"{"uuid":"s0","template_uuid":"t0","inputs":{}}"#)
+            #expect(refused.status == 400, "\(refused.body)")
+
+            let document = try await s.request(.GET, "/openapi.yaml", key: nil).body
+            #expect(document.contains("    InputsSchema:\n      type: [object, boolean]\n"))
+            #expect(document.contains("        $id:\n          type: [string, number]\n"))
+        }
+    }
 }
