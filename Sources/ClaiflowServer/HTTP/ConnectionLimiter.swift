@@ -23,6 +23,7 @@ final class ConnectionLimiter: Sendable {
     static let logInterval: Duration = .seconds(10)
 
     private let open = Atomic<Int>(0)
+    private let peak = Atomic<Int>(0)
     private let refusals = Mutex(Refusals())
     private let logger: Logger
     private let openGauge: Gauge
@@ -45,11 +46,20 @@ final class ConnectionLimiter: Sendable {
     /// The connections open now.
     var openConnections: Int { open.load(ordering: .relaxed) }
 
+    /// The most connections that were open at once.
+    var peakConnections: Int { peak.load(ordering: .relaxed) }
+
     /// Counts a new connection; false (and nothing counted) when ``maximum`` are open already.
     func admit() -> Bool {
         let count = open.add(1, ordering: .relaxed).newValue
         if count <= maximum {
             openGauge.record(count)
+            var seen = peak.load(ordering: .relaxed)
+            while count > seen {
+                let (exchanged, original) = peak.compareExchange(expected: seen, desired: count, ordering: .relaxed)
+                if exchanged { break }
+                seen = original
+            }
             return true
         }
         open.subtract(1, ordering: .relaxed)
