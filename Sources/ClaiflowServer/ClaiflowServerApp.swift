@@ -24,6 +24,8 @@ public struct ClaiflowServerApp: Sendable {
     public let routes: [String]
     /// Re-seals secrets of previous encryption keys (runs at start when previous keys are set).
     public let resealer: SecretResealer
+    /// The HTTP connection cap and count.
+    let connections: ConnectionLimiter
 
     /// Opens the store, applies migrations, seeds the global variables, creates the first admin
     /// key when none exists, and builds the HTTP application. Any number of replicas may build at
@@ -94,9 +96,12 @@ public struct ClaiflowServerApp: Sendable {
                         service: AgentGRPCService(agents: agents, logger: logger), host: config.host, port: grpcPort, tls: tls,
                         metrics: metrics, logger: logger, onListening: onGRPCRunning))
             }
+            let limiter = ConnectionLimiter(
+                maximum: config.maxConnections ?? ConnectionLimiter.defaultMaximum(), logger: logger, metrics: metrics)
+            let (idleTimeout, headerTimeout) = (config.idleTimeout.swiftDuration, config.headerTimeout.swiftDuration)
             let app = Application(
                 router: router,
-                server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()])),
+                server: .guardedHTTP1(idleTimeout: idleTimeout, headerTimeout: headerTimeout, limiter: limiter),
                 configuration: .init(address: .hostname(config.host, port: config.port), serverName: "claiflow"),
                 services: background,
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -104,7 +109,8 @@ public struct ClaiflowServerApp: Sendable {
             return ClaiflowServerApp(
                 store: store, settings: settings, agents: agents, deliverer: deliverer, application: app,
                 generatedAdminKey: generated,
-                routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted(), resealer: resealer)
+                routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted(), resealer: resealer,
+                connections: limiter)
         } catch {
             await store.close()
             throw error

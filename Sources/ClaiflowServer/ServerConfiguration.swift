@@ -9,6 +9,15 @@ public struct ServerConfiguration: Sendable {
     public var host: String = "0.0.0.0"
     /// HTTP port (the original's default).
     public var port: Int = 8099
+    /// The most HTTP connections open at once (more are answered `503` and closed at once); nil
+    /// means ¾ of the process's open-file limit, at most 10,000.
+    public var maxConnections: Int?
+    /// How long a request head may take to arrive (from the connection's start, or from the first
+    /// byte of a later request) before the connection is closed.
+    public var headerTimeout: GoDuration = .seconds(10)
+    /// How long a keep-alive connection may stay idle, no request in progress, before it is
+    /// closed. A parked long poll is a request in progress, never idle.
+    public var idleTimeout: GoDuration = .seconds(90)
     /// `sqlite:PATH` (embedded store) or `postgres://user:password@host:port/database`.
     public var database: String = "sqlite:claiflow.sqlite"
     /// A bootstrap admin API key accepted in addition to stored keys.

@@ -13,6 +13,9 @@ import Logging
 public enum ServerSetting: String, ConfigurationSetting {
     case host
     case port
+    case maxConnections = "max_connections"
+    case headerTimeout = "header_timeout"
+    case idleTimeout = "idle_timeout"
     case database
     case adminToken = "admin_token"
     case logLevel = "log_level"
@@ -30,6 +33,9 @@ public enum ServerSetting: String, ConfigurationSetting {
         switch self {
         case .host: "Address to listen on."
         case .port: "HTTP port."
+        case .maxConnections: "Most HTTP connections open at once; more are answered 503 and closed at once."
+        case .headerTimeout: "Close a connection whose request head has not arrived within this duration."
+        case .idleTimeout: "Close a keep-alive connection idle (no request in progress) for this duration."
         case .database: "sqlite:PATH or postgres://user:password@host:port/database."
         case .adminToken: "An admin API key accepted in addition to stored keys (16+ characters)."
         case .logLevel: "trace, debug, info, notice, warning, error or critical."
@@ -57,6 +63,9 @@ public enum ServerSetting: String, ConfigurationSetting {
         switch self {
         case .host: "0.0.0.0"
         case .port: "8099"
+        case .maxConnections: "¾ of the open-file limit, at most 10000"
+        case .headerTimeout: "10s"
+        case .idleTimeout: "90s"
         case .database: "sqlite:claiflow.sqlite"
         case .adminToken, .previousEncryptionKeys, .grpcTLSCertificate, .grpcTLSKey: "none"
         case .logLevel: "info"
@@ -94,6 +103,20 @@ public enum ServerSetting: String, ConfigurationSetting {
             c.host = v
         case .port:
             c.port = try parsed("a number from 0 to 65535", Self.port) ?? c.port
+        case .maxConnections:
+            c.maxConnections = try parsed("a number from 1 to 1000000") {
+                Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
+            }
+        case .headerTimeout:
+            c.headerTimeout =
+                try parsed("a duration from 100ms to 10m (e.g. 10s)") {
+                    Self.duration($0, from: 100_000_000, to: 600_000_000_000)
+                } ?? c.headerTimeout
+        case .idleTimeout:
+            c.idleTimeout =
+                try parsed("a duration from 1s to 24h (e.g. 90s)") {
+                    Self.duration($0, from: 1_000_000_000, to: 86_400_000_000_000)
+                } ?? c.idleTimeout
         case .database:
             guard v.hasPrefix("sqlite:") || v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") else {
                 throw ClaiflowError(
@@ -166,6 +189,10 @@ public enum ServerSetting: String, ConfigurationSetting {
         switch self {
         case .host: c.host
         case .port: String(c.port)
+        case .maxConnections:
+            c.maxConnections.map(String.init) ?? "\(ConnectionLimiter.defaultMaximum()) (¾ of the open-file limit)"
+        case .headerTimeout: c.headerTimeout.description
+        case .idleTimeout: c.idleTimeout.description
         case .database: ServerConfiguration.redactURL(c.database)
         case .adminToken: c.adminToken == nil ? "(not set)" : "********"
         case .logLevel: c.logLevel.rawValue
@@ -178,6 +205,11 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .grpcTLSCertificate: c.grpcTLSCertificate ?? "(not set: plaintext)"
         case .grpcTLSKey: c.grpcTLSKey ?? "(not set)"
         }
+    }
+
+    /// A Go duration within `from`...`to` nanoseconds.
+    static func duration(_ text: String, from: Int64, to: Int64) -> GoDuration? {
+        GoDuration(parsing: text).flatMap { (from...to).contains($0.nanoseconds) ? $0 : nil }
     }
 
     /// A TCP port number.

@@ -20,6 +20,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong(ServerSetting.port.flagName), help: ServerSetting.port.argumentHelp)
     var port: String?
 
+    @Option(name: .customLong(ServerSetting.maxConnections.flagName), help: ServerSetting.maxConnections.argumentHelp)
+    var maxConnections: String?
+
+    @Option(name: .customLong(ServerSetting.headerTimeout.flagName), help: ServerSetting.headerTimeout.argumentHelp)
+    var headerTimeout: String?
+
+    @Option(name: .customLong(ServerSetting.idleTimeout.flagName), help: ServerSetting.idleTimeout.argumentHelp)
+    var idleTimeout: String?
+
     @Option(name: .customLong(ServerSetting.database.flagName), help: ServerSetting.database.argumentHelp)
     var database: String?
 
@@ -62,6 +71,9 @@ struct ServerCommand: AsyncParsableCommand {
         switch setting {
         case .host: host
         case .port: port
+        case .maxConnections: maxConnections
+        case .headerTimeout: headerTimeout
+        case .idleTimeout: idleTimeout
         case .database: database
         case .adminToken: adminToken
         case .logLevel: logLevel

@@ -46,7 +46,11 @@ struct ServerSettingTests {
             #expect(setting.loggedValue(in: c) == setting.loggedValue(in: defaults), "\(setting)")
             checked.append(setting)
         }
-        #expect(checked == [.host, .port, .database, .logLevel, .metricsPublic, .webhookRetryInitial, .retention, .grpcPort])
+        #expect(
+            checked == [
+                .host, .port, .headerTimeout, .idleTimeout, .database, .logLevel, .metricsPublic, .webhookRetryInitial,
+                .retention, .grpcPort,
+            ])
     }
 
     @Test("names: flag, environment variable and file key of a setting")
@@ -111,6 +115,28 @@ struct ServerSettingTests {
         let empty = try await ConfigFile.load(path: try Self.file("# nothing set\n"))
         #expect(empty.keys == [])
         #expect(try ConfigurationResolver.resolve(flags: [:], environment: [:], file: empty).port == 8099)
+    }
+
+    @Test("max_connections, header_timeout and idle_timeout: bounded values, the cap's default from the open-file limit")
+    func connectionLimits() throws {
+        let c = try ConfigurationResolver.resolve(
+            flags: ["max_connections": "50"], environment: ["CLAIFLOW_HEADER_TIMEOUT": "2s", "CLAIFLOW_IDLE_TIMEOUT": "2m"],
+            file: [:])
+        #expect(c.maxConnections == 50)
+        #expect(c.headerTimeout == .seconds(2))
+        #expect(c.idleTimeout == .seconds(120))
+        #expect(ServerSetting.maxConnections.loggedValue(in: c) == "50")
+        for (key, value) in [
+            ("max_connections", "0"), ("max_connections", "lots"), ("header_timeout", "10ms"), ("header_timeout", "1h"),
+            ("idle_timeout", "500ms"), ("idle_timeout", "25h"),
+        ] {
+            #expect(throws: ClaiflowError.self, "\(key)=\(value)") {
+                try ConfigurationResolver.resolve(flags: [key: value], environment: [:], file: [:])
+            }
+        }
+        let defaults = ServerConfiguration()
+        #expect(defaults.maxConnections == nil)
+        #expect(ServerSetting.maxConnections.loggedValue(in: defaults).hasSuffix("(¾ of the open-file limit)"))
     }
 
     @Test("the start-up log lists every setting, secrets masked")

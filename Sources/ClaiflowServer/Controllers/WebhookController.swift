@@ -206,7 +206,7 @@ struct WebhookController {
 
     @Sendable func publish(_ request: Request, context: AppRequestContext) async throws -> Response {
         let uuid = try Handlers.pathID(context, "uuid", entity: "webhook")
-        let buffer = try await request.body.collect(upTo: HTTPLimits.maxBodySize)
+        let buffer = try await RequestBody.bytes(request)
         let payload = buffer.readableBytes == 0 ? JSONValue.null : try JSONValue.parse(buffer.readableBytesView)
         let a = try await webhooks.publish(uuid, payload: payload)
         return try JSONResponse.make(

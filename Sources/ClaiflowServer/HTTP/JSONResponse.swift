@@ -30,14 +30,15 @@ enum JSONResponse {
     static func ok(_ request: Request) throws -> Response { try make("OK", request: request) }
 
     /// An error body `{"code":N,"message":"…"}`, `N` being the HTTP status of the error's kind.
+    /// A `413` also says `Connection: close`: the rest of its body is never read, so the
+    /// connection ends after the response (see ``ConnectionGuard``).
     static func error(_ e: ClaiflowError) -> Response {
         let status = e.kind.httpStatus
         var text = "{\"code\":\(status.code),\"message\":"
         JSONValue.writeString(e.message, into: &text)
         text += "}\n"
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=UTF-8"],
-            body: .init(byteBuffer: ByteBuffer(string: text)))
+        var headers: HTTPFields = [.contentType: "application/json; charset=UTF-8"]
+        if status == .contentTooLarge { headers[.connection] = "close" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

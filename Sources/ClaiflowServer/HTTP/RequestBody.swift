@@ -1,5 +1,6 @@
 import ClaiflowCore
 import Hummingbird
+import NIOCore
 
 /// A JSON request body read leniently like the original (Go) server — unknown keys ignored,
 /// keys matched case-insensitively, `null` meaning absent — and strictly where it matters:
@@ -14,12 +15,7 @@ struct RequestBody {
     ) async throws
         -> RequestBody
     {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw ClaiflowError(.tooLarge, "the request body is larger than \(limit) bytes")
-        }
+        let buffer = try await bytes(request, limit: limit)
         if buffer.readableBytes == 0 { return RequestBody(json: .object([:])) }
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
@@ -30,6 +26,19 @@ struct RequestBody {
             throw ClaiflowError(.invalidArgument, "the request body must be a JSON object, got \(json.typeName)")
         }
         return RequestBody(json: json)
+    }
+
+    /// The raw body, at most `limit` bytes: every handler reads its body through this (or
+    /// ``read(_:context:limit:)``), so a body over the limit is always a `413` (and the
+    /// connection is closed after it, the rest of the body unread).
+    ///
+    /// - Throws: ``ClaiflowError`` `.tooLarge` above `limit`; the connection's errors as they are.
+    static func bytes(_ request: Request, limit: Int = HTTPLimits.maxBodySize) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw ClaiflowError(.tooLarge, "the request body is larger than \(limit) bytes")
+        }
     }
 
     /// Whether any of the keys is present (and not null).

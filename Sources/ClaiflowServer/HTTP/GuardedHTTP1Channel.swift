@@ -1,0 +1,58 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+
+/// Hummingbird's HTTP/1.1 child channel with a ``ConnectionGuard`` in front of its decoder and an
+/// ``ExchangeWatcher`` behind it: the connection cap, the header timeout and the close after a
+/// response that ends the connection (Hummingbird's own idle timeout closes idle keep-alive
+/// connections).
+struct GuardedHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    /// The HTTP/1.1 channel doing the work.
+    let http1: HTTP1Channel
+    /// The connection cap, shared by every connection.
+    let limiter: ConnectionLimiter
+    /// How long a request head may take to arrive.
+    let headerTimeout: Duration
+    /// How long a connection is kept, discarding input, after a response that ends it.
+    let lingerTimeout: Duration
+
+    /// An HTTP/1.1 channel answering with `responder`.
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, idleTimeout: Duration, headerTimeout: Duration,
+        lingerTimeout: Duration = .seconds(2), limiter: ConnectionLimiter
+    ) {
+        self.http1 = HTTP1Channel(
+            responder: responder,
+            configuration: .init(
+                additionalChannelHandlers: [ClientGoneHandler(), ExchangeWatcher()], idleTimeout: TimeAmount(idleTimeout)))
+        self.limiter = limiter
+        self.headerTimeout = headerTimeout
+        self.lingerTimeout = lingerTimeout
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let limiter = self.limiter
+        let (header, linger) = (TimeAmount(headerTimeout), TimeAmount(lingerTimeout))
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionGuard(limiter: limiter, headerTimeout: header, lingerTimeout: linger, logger: logger))
+        }.flatMap { self.http1.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await http1.handle(value: value, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// An HTTP/1.1 server whose connections are guarded by a ``ConnectionGuard``: at most
+    /// `limiter.maximum` open, request heads within `headerTimeout`, closed after `idleTimeout`
+    /// without a request in progress.
+    static func guardedHTTP1(idleTimeout: Duration, headerTimeout: Duration, limiter: ConnectionLimiter) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(responder: responder, idleTimeout: idleTimeout, headerTimeout: headerTimeout, limiter: limiter)
+        }
+    }
+}
