@@ -199,15 +199,16 @@ struct AgentAPITests {
 
     @Test("a parked poll ends promptly when the server shuts down")
     func shutdownEndsParkedPoll() async throws {
-        let start = ContinuousClock.now
-        let parked: Task<Int, any Error> = try await TestServer.with { s in
+        let (parked, stopping): (Task<Int, any Error>, ContinuousClock.Instant) = try await TestServer.with { s in
             let token = try await Self.setUp(s)
             let agent = try await TestAgent.connect(s, cluster: "c1", token: token)
             let task = Task { try await agent.poll(wait: 50).status }
             #expect(try await waitUntil { s.app.agents.parkedPolls == 1 })
-            return task
+            return (task, ContinuousClock.now)
         }
-        #expect(ContinuousClock.now - start < .seconds(15))
+        // Not ended, the poll would hold the shutdown for its 50 s wait; the bound leaves room
+        // for a loaded machine (the suite runs the chaos test alongside).
+        #expect(ContinuousClock.now - stopping < .seconds(25))
         #expect(try await parked.value == 200)
     }
 
@@ -363,7 +364,7 @@ struct AgentAPITests {
         try await TestServer.with { s in
             let token = try await Self.setUp(s)
             let g = KnownGlobalVariable.clientSessionExpirationTime.uuid
-            #expect(try await s.request(.PUT, "/api/v1/global_variables/\(g)", json: #"{"value":"2s"}"#).status == 200)
+            #expect(try await s.request(.PUT, "/api/v1/global_variables/\(g)", json: #"{"value":"4s"}"#).status == 200)
             try await Self.create(s, "lost")
             try await Self.create(s, "running")
             let agent = try await TestAgent.connect(s, cluster: "c1", token: token)
@@ -373,12 +374,12 @@ struct AgentAPITests {
             let claimed = ContinuousClock.now
             // The agent keeps polling (each poll a contact) until "lost" comes back.
             var offeredAgain = false
-            let back = try await waitUntil(timeout: .seconds(10)) {
+            let back = try await waitUntil(timeout: .seconds(20)) {
                 offeredAgain = agent.uuids(try await agent.poll(wait: 1)).contains("lost")
                 return offeredAgain
             }
             #expect(back)
-            #expect(ContinuousClock.now - claimed < .seconds(4), "offered again within about one window")
+            #expect(ContinuousClock.now - claimed < .seconds(8), "offered again within about one window (4 s)")
             #expect(try await Self.statuses(s, "lost") == [0, 1, 0, 1])
             // The session's contacts kept the running service's lease alive meanwhile.
             #expect(try await Self.statuses(s, "running") == [0, 1, 2])
