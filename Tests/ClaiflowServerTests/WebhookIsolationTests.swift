@@ -18,14 +18,10 @@ private final class HungReceiver: Sendable {
         var mostHeld = 0
     }
     private let state = Mutex(State())
-    private let port: Int
-    private let group: ServiceGroup
-    private let task: Task<Void, Error>
+    private let server: LoopbackServer
 
-    private init(port: Int, group: ServiceGroup, task: Task<Void, Error>) {
-        self.port = port
-        self.group = group
-        self.task = task
+    private init(server: LoopbackServer) {
+        self.server = server
     }
 
     static func start() async throws -> HungReceiver {
@@ -35,16 +31,7 @@ private final class HungReceiver: Sendable {
             await box.receiver?.hold()
             return Response(status: .noContent)
         }
-        let (ports, cont) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "hung-receiver")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { cont.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        let task = Task { try await group.run() }
-        var it = ports.makeAsyncIterator()
-        let receiver = HungReceiver(port: await it.next() ?? 0, group: group, task: task)
+        let receiver = HungReceiver(server: try await LoopbackServer.start(router, label: "hung-receiver"))
         box.receiver = receiver
         return receiver
     }
@@ -64,7 +51,7 @@ private final class HungReceiver: Sendable {
 
     var holding: Int { state.withLock { $0.holding } }
     var mostHeld: Int { state.withLock { $0.mostHeld } }
-    var url: String { "http://127.0.0.1:\(port)/hook" }
+    var url: String { server.hookURL }
 
     func stop() async {
         let waiting = state.withLock { s in
@@ -73,8 +60,7 @@ private final class HungReceiver: Sendable {
             return s.waiting
         }
         for c in waiting { c.resume() }
-        await group.triggerGracefulShutdown()
-        _ = await task.result
+        await server.stop()
     }
 }
 

@@ -19,21 +19,18 @@ final class Receiver: Sendable {
     private let hits = Mutex<[Hit]>([])
     private let failFirst = Mutex<Int>(0)
     private let alwaysFail = Mutex(false)
-    let port: Int
-    private let group: ServiceGroup
-    private let task: Task<Void, Error>
+    private let server: LoopbackServer
+    var port: Int { server.port }
 
     var received: [Hit] { hits.withLock { $0 } }
     func fail(first n: Int) { failFirst.withLock { $0 = n } }
     func failAlways(_ on: Bool) { alwaysFail.withLock { $0 = on } }
 
-    private init(port: Int, group: ServiceGroup, task: Task<Void, Error>, hits: Mutex<[Hit]>.Type = Mutex<[Hit]>.self) {
-        self.port = port
-        self.group = group
-        self.task = task
+    private init(server: LoopbackServer) {
+        self.server = server
     }
 
-    static func start(port: Int = 0) async throws -> Receiver {
+    static func start() async throws -> Receiver {
         let box = ReceiverBox()
         let router = Router()
         router.post("hook") { request, _ -> Response in
@@ -43,17 +40,7 @@ final class Receiver: Sendable {
             return box.receiver?.record(Hit(headers: headers, body: String(buffer: body)))
                 ?? Response(status: .internalServerError)
         }
-        let (ports, cont) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "receiver")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { cont.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        let task = Task { try await group.run() }
-        var it = ports.makeAsyncIterator()
-        let p = await it.next() ?? 0
-        let r = Receiver(port: p, group: group, task: task)
+        let r = Receiver(server: try await LoopbackServer.start(router))
         box.receiver = r
         return r
     }
@@ -73,12 +60,9 @@ final class Receiver: Sendable {
         return Response(status: .noContent)
     }
 
-    func stop() async {
-        await group.triggerGracefulShutdown()
-        _ = await task.result
-    }
+    func stop() async { await server.stop() }
 
-    var url: String { "http://127.0.0.1:\(port)/hook" }
+    var url: String { server.hookURL }
 }
 
 final class ReceiverBox: @unchecked Sendable {

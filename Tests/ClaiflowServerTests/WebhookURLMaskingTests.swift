@@ -16,14 +16,11 @@ struct WebhookURLMaskingTests {
     /// `Authorization` header of each request it gets.
     final class TargetRecorder: Sendable {
         let targets = Mutex<[String]>([])
-        let port: Int
-        let group: ServiceGroup
-        let task: Task<Void, Error>
+        let server: LoopbackServer
+        var port: Int { server.port }
 
-        init(port: Int, group: ServiceGroup, task: Task<Void, Error>) {
-            self.port = port
-            self.group = group
-            self.task = task
+        init(server: LoopbackServer) {
+            self.server = server
         }
 
         static func start() async throws -> TargetRecorder {
@@ -33,24 +30,12 @@ struct WebhookURLMaskingTests {
                 shared.append(request.uri.description + " " + (request.headers[.authorization] ?? ""))
                 return Response(status: .noContent)
             }
-            let (ports, cont) = AsyncStream.makeStream(of: Int.self)
-            var logger = Logger(label: "receiver")
-            logger.logLevel = .error
-            let app = Application(
-                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { cont.yield($0.localAddress?.port ?? 0) }, logger: logger)
-            let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-            let task = Task { try await group.run() }
-            var it = ports.makeAsyncIterator()
-            let recorder = TargetRecorder(port: await it.next() ?? 0, group: group, task: task)
+            let recorder = TargetRecorder(server: try await LoopbackServer.start(router))
             shared.recorder = recorder
             return recorder
         }
 
-        func stop() async {
-            await group.triggerGracefulShutdown()
-            _ = await task.result
-        }
+        func stop() async { await server.stop() }
     }
 
     final class SharedTargets: @unchecked Sendable {
