@@ -50,7 +50,9 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         self.retryInitial = retryInitial
         self.logger = logger
         self.metrics = metrics
-        self.gate = WebhookGate(initialBackoff: min(retryInitial, .seconds(5)))
+        // One webhook may use all but 4 of the slots: a busy receiver still gets most of the
+        // sender's throughput, and a hung one leaves 4 slots to everyone else.
+        self.gate = WebhookGate(maxInFlight: Self.batch - 4, initialBackoff: min(retryInitial, .seconds(5)))
         var tls = HTTPClient.Configuration()
         tls.redirectConfiguration = .disallow
         // A refused connection fails the attempt at once instead of being retried until the

@@ -20,7 +20,7 @@ final class WebhookGate: Sendable {
     }
     private let states = Mutex<[String: State]>([:])
 
-    init(maxInFlight: Int = 4, initialBackoff: Duration, maxBackoff: Duration = .seconds(60)) {
+    init(maxInFlight: Int, initialBackoff: Duration, maxBackoff: Duration = .seconds(60)) {
         self.maxInFlight = maxInFlight
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff
