@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// A real `claiflow agent` process for one cluster, which a test can `kill -9` and start again.
-final class AgentProcess: @unchecked Sendable {
+final class AgentProcess: ChildProcess, @unchecked Sendable {
     let serverPort: Int
     let cluster: String
     let token: String
@@ -25,7 +25,8 @@ final class AgentProcess: @unchecked Sendable {
         self.process = try Self.launch(serverPort: serverPort, cluster: cluster, token: token, workers: workers, log: log)
     }
 
-    private static func launch(serverPort: Int, cluster: String, token: String, workers: Int, log: URL) throws -> Process {
+    /// Starts one `claiflow agent` process writing to `log` (appending).
+    static func launch(serverPort: Int, cluster: String, token: String, workers: Int, log: URL) throws -> Process {
         let binary = AgentProcessTests.binary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw ClaiflowError(.internal, "\(binary.path) is missing: run `swift build` before the tests")
@@ -54,19 +55,4 @@ final class AgentProcess: @unchecked Sendable {
         if process.isRunning { kill9() }
         process = try Self.launch(serverPort: serverPort, cluster: cluster, token: token, workers: workers, log: log)
     }
-
-    /// `kill -9`, and waits until the process is gone.
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    /// Stops the agent (SIGTERM) and waits for it.
-    func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-    }
-
-    /// The agent's log so far.
-    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 }

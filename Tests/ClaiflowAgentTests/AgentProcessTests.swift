@@ -16,26 +16,9 @@ struct AgentProcessTests {
 
     /// Starts `claiflow agent` for a cluster; its log goes to a file shown when a test fails.
     static func startAgent(port: Int, cluster: String, token: String) throws -> (Process, URL) {
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw ClaiflowError(.internal, "\(binary.path) is missing: run `swift build` before the tests")
-        }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(Identifier.generate()).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = ["agent", "--workers", "2"]
-        var env = ProcessInfo.processInfo.environment
-        env["CLAIFLOW_SERVER"] = "http://127.0.0.1:\(port)"
-        env["CLAIFLOW_CLUSTER"] = cluster
-        env["CLAIFLOW_TOKEN"] = token
-        env["CLAIFLOW_LOG_LEVEL"] = "info"
-        env["KUBECONFIG"] = "/nonexistent"
-        p.environment = env
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = try FileHandle(forWritingTo: log)
-        p.standardError = try FileHandle(forWritingTo: log)
-        try p.run()
-        return (p, log)
+        return (try AgentProcess.launch(serverPort: port, cluster: cluster, token: token, workers: 2, log: log), log)
     }
 
     static func statuses(_ s: RunningServer, _ uuid: String) async throws -> [(Int64, Int64, String?)] {

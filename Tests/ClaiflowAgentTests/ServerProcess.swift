@@ -11,7 +11,7 @@ import Glibc
 
 /// A real `claiflow server` process on a fixed loopback port, which a test can `kill -9` and
 /// start again on the same database and port (the agents keep their server URL).
-final class ServerProcess: @unchecked Sendable {
+final class ServerProcess: ChildProcess, @unchecked Sendable {
     static let adminToken = "test-admin-token-0123456789abcdef"
 
     let port: Int
@@ -111,21 +111,6 @@ final class ServerProcess: @unchecked Sendable {
         process = try Self.launch(port: port, databaseURL: databaseURL, log: log, failpoint: failpoint)
         try await waitUntilHealthy()
     }
-
-    /// `kill -9`, and waits until the process is gone.
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    /// Stops the server (SIGTERM) and waits for it.
-    func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-    }
-
-    /// The server's log so far.
-    var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// A response as the tests see it.
     struct Reply: Sendable {

@@ -185,10 +185,7 @@ public struct OperatorUseCases: Sendable {
 
     /// Creates an API key; returns it with the key text, which is shown only now.
     public func createAPIKey(name: String, role: Role) async throws -> (APIKey, String) {
-        let key = Secrets.newAPIKey()
-        let k = APIKey(
-            uuid: Identifier.generate(), name: name, role: role, keyHash: Secrets.sha256Hex(key),
-            prefix: String(key.prefix(12)), created: .now())
+        let (k, key) = APIKeyIssuer.newKey(name: name, role: role)
         try await store.insertAPIKey(k)
         authenticator.forgetUnknownKeys()
         return (k, key)
