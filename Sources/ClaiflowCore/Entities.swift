@@ -5,14 +5,27 @@ public struct Cluster: Sendable, Equatable {
     public var summary: String?
     public var created: Timestamp
     public var updated: Timestamp
+    /// Its labels, which label selectors choose clusters by.
+    public var labels: ClusterLabels
+    /// Since when it is paused (its agents get no new services, and the validity clock of its
+    /// queued services stands still); nil when it is not.
+    public var pausedSince: Timestamp?
 
-    public init(uuid: String, name: String, summary: String?, created: Timestamp, updated: Timestamp) {
+    public init(
+        uuid: String, name: String, summary: String?, created: Timestamp, updated: Timestamp,
+        labels: ClusterLabels = ClusterLabels(), pausedSince: Timestamp? = nil
+    ) {
         self.uuid = uuid
         self.name = name
         self.summary = summary
         self.created = created
         self.updated = updated
+        self.labels = labels
+        self.pausedSince = pausedSince
     }
+
+    /// Whether it is paused.
+    public var paused: Bool { pausedSince != nil }
 }
 
 /// The shared secret an agent presents to obtain a session. Only a SHA-256 hash of the secret is kept.

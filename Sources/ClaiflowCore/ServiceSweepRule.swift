@@ -1,7 +1,10 @@
 /// What happens to a service whose deadline passed, as data: an ordered list of transitions,
 /// each a condition on the service's state and the status it moves to with its message.
 ///
-/// - queued (`regist`) since before the validity period began → `expired`;
+/// - queued (`regist`) since before the validity period began → `expired`; the validity clock
+///   starts when the service is created and stands still while its cluster is paused (a paused
+///   cluster's queued services never expire; on resume their start moves later by the time the
+///   pause overlapped them, ``validityStart(from:pausedSince:resumed:)``);
 /// - delivered (`sent` or `processing`), an operator asked to cancel, lease lapsed → `canceled`;
 /// - `sent`, lease lapsed (no report from the agent: it never received the poll's answer, or it
 ///   stopped before starting it; keep-alives do not extend a `sent` lease) → `regist` again while
@@ -22,7 +25,8 @@ public struct ServiceSweepRule: Sendable, Equatable {
     public struct Transition: Sendable, Equatable {
         /// The deadline that must have passed.
         public enum Deadline: Sendable, Equatable {
-            /// The validity period: created at or before the sweep's `validAfter`.
+            /// The validity period: its clock started at or before the sweep's `validAfter`, and
+            /// its cluster is not paused.
             case validityPeriod
             /// The lease: it expired before the sweep's `now` (a service without a lease never lapses).
             case lease
@@ -49,7 +53,7 @@ public struct ServiceSweepRule: Sendable, Equatable {
             if let cancelRequested, state.cancelRequested != cancelRequested { return false }
             if let attemptsBelow, state.attempts >= attemptsBelow { return false }
             switch deadline {
-            case .validityPeriod: return state.created <= validAfter
+            case .validityPeriod: return !state.clusterPaused && state.validFrom <= validAfter
             case .lease: return state.leaseExpires.map { $0 < now } ?? false
             }
         }
@@ -61,17 +65,34 @@ public struct ServiceSweepRule: Sendable, Equatable {
         public var cancelRequested: Bool
         /// How many times it was delivered.
         public var attempts: Int
-        public var created: Timestamp
+        /// When its validity clock started: its creation, moved later by the time its cluster
+        /// was paused while it was queued.
+        public var validFrom: Timestamp
         /// When its lease lapses (nil when it has none).
         public var leaseExpires: Timestamp?
+        /// Whether its cluster is paused now.
+        public var clusterPaused: Bool
 
-        public init(status: ServiceStatus, cancelRequested: Bool, attempts: Int, created: Timestamp, leaseExpires: Timestamp?) {
+        public init(
+            status: ServiceStatus, cancelRequested: Bool, attempts: Int, validFrom: Timestamp, leaseExpires: Timestamp?,
+            clusterPaused: Bool = false
+        ) {
             self.status = status
             self.cancelRequested = cancelRequested
             self.attempts = attempts
-            self.created = created
+            self.validFrom = validFrom
             self.leaseExpires = leaseExpires
+            self.clusterPaused = clusterPaused
         }
+    }
+
+    /// Where a queued service's validity clock starts after its cluster, paused since
+    /// `pausedSince`, is resumed at `resumed`: later by the part of the pause that overlapped
+    /// its queued time (all of it for a service queued before the pause; for one created during
+    /// the pause, the clock starts at the resume). Exact however many times a cluster pauses.
+    public static func validityStart(from validFrom: Timestamp, pausedSince: Timestamp, resumed: Timestamp) -> Timestamp {
+        let overlapStart = max(validFrom.microseconds, pausedSince.microseconds)
+        return Timestamp(microseconds: validFrom.microseconds + max(0, resumed.microseconds - overlapStart))
     }
 
     /// The transitions, in the order the sweep applies them.

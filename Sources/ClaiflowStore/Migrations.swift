@@ -122,6 +122,27 @@ enum Migrations {
                 "CREATE TABLE installation_key (id BIGINT PRIMARY KEY, value TEXT NOT NULL, created BIGINT NOT NULL)",
             ]
         ),
+        // Version 5 (indexes for large fleets) is added by another change; 6 does not depend on it.
+        Migration(
+            version: 6, name: "cluster labels and paused clusters",
+            statements: [
+                // The labels as the API shows them (a JSON object with sorted keys) …
+                "ALTER TABLE cluster ADD COLUMN labels TEXT NOT NULL DEFAULT '{}'",
+                // … and one row per label, which label selectors are rendered over.
+                """
+                CREATE TABLE cluster_label (
+                    cluster_uuid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (cluster_uuid, key))
+                """,
+                "CREATE INDEX cluster_label_key_value ON cluster_label (key, value, cluster_uuid)",
+                "ALTER TABLE cluster ADD COLUMN paused BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE cluster ADD COLUMN paused_since BIGINT",
+                // How far pauses of its cluster moved a service's validity clock: it started at
+                // `created + validity_shift` (ServiceSweepRule.validityStart). 0 for every service
+                // written without it, which is right for all of them.
+                "ALTER TABLE service ADD COLUMN validity_shift BIGINT NOT NULL DEFAULT 0",
+                "CREATE INDEX service_validity ON service (status, (created + validity_shift))",
+            ]
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {

@@ -11,12 +11,12 @@ public enum Tables {
             ("updated", .timestamp),
         ])
 
-    /// `GET /api/v1/cluster`.
+    /// `GET /api/v1/cluster`. `paused` is 0 or 1; labels are chosen by the `selector` parameter.
     public static let cluster = TableSchema(
         name: "cluster",
         columns: [
             ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("created", .timestamp),
-            ("updated", .timestamp),
+            ("updated", .timestamp), ("paused", .integer),
         ])
 
     /// `GET /api/v1/cluster_token`.

@@ -9,9 +9,12 @@ struct ServiceSweepRuleTests {
     static let lapsed = Timestamp(microseconds: 999_999_999)
 
     static func state(
-        _ status: ServiceStatus, cancel: Bool = false, attempts: Int = 1, created: Timestamp = now, lease: Timestamp? = lapsed
+        _ status: ServiceStatus, cancel: Bool = false, attempts: Int = 1, created: Timestamp = now, lease: Timestamp? = lapsed,
+        paused: Bool = false
     ) -> ServiceSweepRule.State {
-        ServiceSweepRule.State(status: status, cancelRequested: cancel, attempts: attempts, created: created, leaseExpires: lease)
+        ServiceSweepRule.State(
+            status: status, cancelRequested: cancel, attempts: attempts, validFrom: created, leaseExpires: lease,
+            clusterPaused: paused)
     }
 
     /// What a transition does to a service.
@@ -37,6 +40,26 @@ struct ServiceSweepRuleTests {
         let o = try #require(Self.outcome(Self.state(.regist, created: Self.validAfter, lease: nil)))
         #expect(o == Outcome(.expired, "not picked up by an agent within ClientConfig/ServiceValidityPeriod", true))
         #expect(Self.outcome(Self.state(.regist, created: Timestamp(microseconds: 400_000_001), lease: nil)) == nil)
+    }
+
+    @Test("a paused cluster's queued services do not expire, whatever their age")
+    func pausedDoesNotExpire() {
+        #expect(Self.outcome(Self.state(.regist, created: Timestamp(microseconds: 0), lease: nil, paused: true)) == nil)
+        #expect(Self.outcome(Self.state(.regist, created: Timestamp(microseconds: 0), lease: nil)) != nil)
+        // Leases still lapse on a paused cluster: the agent has the service already.
+        #expect(Self.outcome(Self.state(.processing, paused: true))?.to == .failed)
+    }
+
+    @Test("resuming moves the validity clock's start by the part of the pause that overlapped it")
+    func validityStartAfterResume() {
+        func t(_ s: Int64) -> Timestamp { Timestamp(microseconds: s * 1_000_000) }
+        // Queued at 100, paused 200…500: the 300 s of pause do not count.
+        #expect(ServiceSweepRule.validityStart(from: t(100), pausedSince: t(200), resumed: t(500)) == t(400))
+        // Created during the pause (at 300): its clock starts at the resume.
+        #expect(ServiceSweepRule.validityStart(from: t(300), pausedSince: t(200), resumed: t(500)) == t(500))
+        // Two pauses add up: 100 → +100 (pause 200…300) → +50 (pause 400…450).
+        let once = ServiceSweepRule.validityStart(from: t(100), pausedSince: t(200), resumed: t(300))
+        #expect(ServiceSweepRule.validityStart(from: once, pausedSince: t(400), resumed: t(450)) == t(250))
     }
 
     @Test("sent, lease lapsed: queued again while attempts remain, then failed")

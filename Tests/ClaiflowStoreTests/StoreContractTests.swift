@@ -36,7 +36,8 @@ struct StoreContractTests {
         try await StoreFixture.withStore(kind) { store in
             #expect(try await store.migrate() == [])
             let rows = try await store.database.read { db in try await db.query("SELECT version FROM schema_migration") }
-            #expect(rows.count == 4)
+            let versions = Set(try rows.map { try $0.integer("version") })
+            #expect(versions.isSuperset(of: [1, 2, 3, 4, 6]))
         }
     }
 
@@ -53,12 +54,13 @@ struct StoreContractTests {
                 try await store.insertCluster(Self.cluster("c1", "again"))
             }
             let later = t.adding(.seconds(5))
-            let updated = try #require(try await store.updateCluster(uuid: "c1", name: "prod-2", summary: nil, now: later))
+            let updated = try #require(
+                try await store.updateCluster(uuid: "c1", changes: ClusterChanges(name: "prod-2"), now: later)?.cluster)
             #expect(updated.name == "prod-2")
             #expect(updated.summary == "main cluster")
             #expect(updated.created == t)
             #expect(updated.updated == later)
-            #expect(try await store.updateCluster(uuid: "nope", name: "x", summary: nil, now: later) == nil)
+            #expect(try await store.updateCluster(uuid: "nope", changes: ClusterChanges(name: "x"), now: later) == nil)
         }
     }
 

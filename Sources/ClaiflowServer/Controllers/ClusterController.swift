@@ -22,13 +22,19 @@ struct ClusterController {
         let uuid = try body.identifier("uuid")
         let name = try body.string("name", required: true, allowEmpty: false) ?? ""
         let summary = try body.string("summary", maxLength: HTTPLimits.maxSummaryLength)
-        let c = try await useCases.createCluster(uuid: uuid, name: name, summary: summary)
+        let labels = try body.labels("labels") ?? ClusterLabels()
+        let paused = try body.bool("paused") ?? false
+        let c = try await useCases.createCluster(uuid: uuid, name: name, summary: summary, labels: labels, paused: paused)
         return try JSONResponse.make(ClusterWire(c), request: request)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let q = try Handlers.listQuery(request, schema: Tables.cluster)
-        return try JSONResponse.make(try await useCases.clusters(q).map(ClusterWire.init), request: request)
+        let selector = try QueryParameters(request)["selector"].map { text throws(ClaiflowError) in
+            try LabelSelector(parsing: text)
+        }
+        return try JSONResponse.make(
+            try await useCases.clusters(q, selector: selector).map(ClusterWire.init), request: request)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -41,7 +47,9 @@ struct ClusterController {
         let body = try await RequestBody.read(request, context: context)
         let name = try body.string("name", allowEmpty: false)
         let summary = try body.string("summary", maxLength: HTTPLimits.maxSummaryLength)
-        let c = try await useCases.updateCluster(uuid: uuid, name: name, summary: summary)
+        let changes = ClusterChanges(
+            name: name, summary: summary, labels: try body.labels("labels"), paused: try body.bool("paused"))
+        let c = try await useCases.updateCluster(uuid: uuid, changes: changes)
         return try JSONResponse.make(ClusterWire(c), request: request)
     }
 

@@ -20,6 +20,13 @@ public struct DispatchEvents: Sendable {
         deliverer.poke()
     }
 
+    /// A paused cluster was resumed: its queued services may go out now, and their validity
+    /// clocks run again (the sweeper re-reads its next deadline).
+    func clusterResumed(_ uuid: String) async {
+        agents.sweeper.note(deadline: .now())
+        await applyAndPublish(.wake(cluster: uuid))
+    }
+
     /// A cluster token was changed, expired or deleted: its sessions must re-check it now.
     func tokenChanged(_ uuid: String) async {
         await applyAndPublish(.tokenChanged(token: uuid))

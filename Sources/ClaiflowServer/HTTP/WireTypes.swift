@@ -3,11 +3,13 @@ import ClaiflowCore
 // The JSON shapes of the operator API (field names as the original's). Domain types stay in
 // ClaiflowCore; these are the wire types. Optional fields are omitted when nil.
 
-/// `Cluster`.
+/// `Cluster`. `labels` is always present (`{}` when none).
 struct ClusterWire: Encodable {
     let uuid: String
     let name: String
     let summary: String?
+    let labels: [String: String]
+    let paused: Bool
     let created: Timestamp
     let updated: Timestamp
 
@@ -15,6 +17,8 @@ struct ClusterWire: Encodable {
         uuid = c.uuid
         name = c.name
         summary = c.summary
+        labels = c.labels.values
+        paused = c.paused
         created = c.created
         updated = c.updated
     }

@@ -25,8 +25,11 @@ public struct OperatorUseCases: Sendable {
 
     // MARK: Clusters
 
-    /// The clusters a list query selects.
-    public func clusters(_ query: ListQuery) async throws -> [Cluster] { try await store.clusters(query) }
+    /// The clusters a list query and a label selector choose (both must hold). A run resolves
+    /// its target set through this.
+    public func clusters(_ query: ListQuery, selector: LabelSelector? = nil) async throws -> [Cluster] {
+        try await store.clusters(query, selector: selector)
+    }
 
     /// One cluster.
     public func cluster(uuid: String) async throws -> Cluster {
@@ -34,23 +37,30 @@ public struct OperatorUseCases: Sendable {
         return c
     }
 
-    /// Creates a cluster; the uuid is generated unless given.
-    public func createCluster(uuid: String?, name: String, summary: String?) async throws -> Cluster {
+    /// Creates a cluster with its labels, paused if asked; the uuid is generated unless given.
+    public func createCluster(
+        uuid: String?, name: String, summary: String?, labels: ClusterLabels = ClusterLabels(), paused: Bool = false
+    ) async throws -> Cluster {
         let now = Timestamp.now()
-        let c = Cluster(uuid: uuid ?? Identifier.generate(), name: name, summary: summary, created: now, updated: now)
+        let c = Cluster(
+            uuid: uuid ?? Identifier.generate(), name: name, summary: summary, created: now, updated: now, labels: labels,
+            pausedSince: paused ? now : nil)
         try await store.insertCluster(c)
         return c
     }
 
-    /// Changes a cluster's name and/or summary.
-    public func updateCluster(uuid: String, name: String?, summary: String?) async throws -> Cluster {
-        guard name != nil || summary != nil else {
-            throw ClaiflowError(.invalidArgument, "nothing to change: give name and/or summary")
+    /// Changes a cluster's name, summary, labels (replaced as a whole) and/or paused state.
+    /// Resuming a paused cluster wakes its parked agents (here and in the other replicas), so its
+    /// queued services go out at once.
+    public func updateCluster(uuid: String, changes: ClusterChanges) async throws -> Cluster {
+        guard !changes.isEmpty else {
+            throw ClaiflowError(.invalidArgument, "nothing to change: give name, summary, labels and/or paused")
         }
-        guard let c = try await store.updateCluster(uuid: uuid, name: name, summary: summary, now: .now()) else {
+        guard let u = try await store.updateCluster(uuid: uuid, changes: changes, now: .now()) else {
             throw ClaiflowError.notFound("cluster", uuid)
         }
-        return c
+        if u.resumed { await events?.clusterResumed(uuid) }
+        return u.cluster
     }
 
     /// Deletes a cluster with everything that belongs to it.

@@ -1,31 +1,71 @@
 import ClaiflowCore
 import ClaiflowQuery
 
+/// What an update changes in a cluster; nil leaves a field as it is.
+public struct ClusterChanges: Sendable {
+    public var name: String?
+    public var summary: String?
+    /// The new labels, replacing all the old ones.
+    public var labels: ClusterLabels?
+    /// Pause (`true`) or resume (`false`) it.
+    public var paused: Bool?
+
+    public init(name: String? = nil, summary: String? = nil, labels: ClusterLabels? = nil, paused: Bool? = nil) {
+        self.name = name
+        self.summary = summary
+        self.labels = labels
+        self.paused = paused
+    }
+
+    /// Whether it changes nothing.
+    public var isEmpty: Bool { name == nil && summary == nil && labels == nil && paused == nil }
+}
+
+/// What an update did.
+public struct ClusterUpdate: Sendable {
+    /// The cluster after it.
+    public var cluster: Cluster
+    /// Whether it resumed a paused cluster (its agents may have work now).
+    public var resumed: Bool
+}
+
 extension Store {
     static func cluster(_ r: SQLRow) throws -> Cluster {
         Cluster(
             uuid: try r.text("uuid"), name: try r.text("name"), summary: r.optionalText("summary"),
-            created: try r.timestamp("created"), updated: try r.timestamp("updated"))
+            created: try r.timestamp("created"), updated: try r.timestamp("updated"),
+            labels: try ClusterLabels(json: try r.text("labels")), pausedSince: r.optionalTimestamp("paused_since"))
     }
 
-    /// Inserts a cluster; 409 when the uuid exists.
+    /// Writes a cluster's label rows (after its old ones were deleted), in the caller's transaction.
+    static func insertLabelRows(_ db: any SQLExecutor, cluster: String, labels: ClusterLabels) async throws {
+        guard !labels.isEmpty else { return }
+        let rows = labels.values.sorted { $0.key < $1.key }.map { k, v -> SQL in "(\(bind: cluster), \(bind: k), \(bind: v))" }
+        try await db.execute("INSERT INTO cluster_label (cluster_uuid, key, value) VALUES " + SQL.join(rows, separator: ", "))
+    }
+
+    /// Inserts a cluster with its labels in one transaction; 409 when the uuid exists.
     public func insertCluster(_ c: Cluster) async throws {
         do {
             try await write("cluster.insert") { db in
                 try await db.execute(
                     """
-                    INSERT INTO cluster (uuid, name, summary, created, updated)
-                    VALUES (\(bind: c.uuid), \(bind: c.name), \(bind: c.summary), \(bind: .timestamp(c.created)), \(bind: .timestamp(c.updated)))
+                    INSERT INTO cluster (uuid, name, summary, created, updated, labels, paused, paused_since)
+                    VALUES (\(bind: c.uuid), \(bind: c.name), \(bind: c.summary), \(bind: .timestamp(c.created)),
+                        \(bind: .timestamp(c.updated)), \(bind: c.labels.json), \(bind: c.paused ? 1 : 0),
+                        \(bind: c.pausedSince.map { .timestamp($0) } ?? .null))
                     """)
+                try await Self.insertLabelRows(db, cluster: c.uuid, labels: c.labels)
             }
         } catch StoreError.uniqueViolation {
             throw ClaiflowError(.conflict, "cluster \"\(c.uuid)\" already exists")
         }
     }
 
-    /// Lists clusters.
-    public func clusters(_ query: ListQuery) async throws -> [Cluster] {
-        try await list("cluster.list", table: "cluster", query: query, map: Self.cluster)
+    /// Lists the clusters a list query and a label selector choose (the selector and `q` both
+    /// hold). Runs resolve their target set through this too.
+    public func clusters(_ query: ListQuery, selector: LabelSelector? = nil) async throws -> [Cluster] {
+        try await list("cluster.list", table: "cluster", query: query, extra: selector?.sqlCondition(), map: Self.cluster)
     }
 
     /// One cluster, or nil.
@@ -35,19 +75,65 @@ extension Store {
         }
     }
 
-    /// Changes a cluster's name and/or summary; nil when it does not exist.
-    public func updateCluster(uuid: String, name: String?, summary: String?, now: Timestamp) async throws -> Cluster? {
-        try await write("cluster.update") { db in
-            try await db.first(
-                """
-                UPDATE cluster SET name = COALESCE(\(bind: name), name), summary = COALESCE(\(bind: summary), summary),
-                updated = \(bind: .timestamp(now)) WHERE uuid = \(bind: uuid) RETURNING *
-                """
-            ).map(Self.cluster)
+    /// Changes a cluster in one transaction; nil when it does not exist.
+    ///
+    /// - `labels` replace all the old ones (the JSON column and the `cluster_label` rows together);
+    /// - pausing records since when (pausing a paused cluster keeps that time); resuming moves the
+    ///   validity clock of the cluster's unfinished services later by the time the pause
+    ///   overlapped it (``ServiceSweepRule/validityStart(from:pausedSince:resumed:)``), so the
+    ///   paused time never counts towards their expiry.
+    public func updateCluster(uuid: String, changes: ClusterChanges, now: Timestamp) async throws -> ClusterUpdate? {
+        let lock = lockClause()
+        return try await write("cluster.update") { db in
+            guard let current = try await db.first("SELECT * FROM cluster WHERE uuid = \(bind: uuid)\(lock)").map(Self.cluster)
+            else { return nil }
+            var pausedSince = current.pausedSince
+            var resumed = false
+            if let paused = changes.paused {
+                if paused, pausedSince == nil { pausedSince = now }
+                if !paused, let since = pausedSince {
+                    pausedSince = nil
+                    resumed = true
+                    try await Self.shiftValidity(db, cluster: uuid, pausedSince: since, resumed: now)
+                }
+            }
+            if let labels = changes.labels {
+                try await db.execute("DELETE FROM cluster_label WHERE cluster_uuid = \(bind: uuid)")
+                try await Self.insertLabelRows(db, cluster: uuid, labels: labels)
+            }
+            guard
+                let updated = try await db.first(
+                    """
+                    UPDATE cluster SET name = COALESCE(\(bind: changes.name), name), summary = COALESCE(\(bind: changes.summary), summary),
+                        labels = COALESCE(\(bind: changes.labels?.json), labels), paused = \(bind: pausedSince == nil ? 0 : 1),
+                        paused_since = \(bind: pausedSince.map { .timestamp($0) } ?? .null), updated = \(bind: .timestamp(now))
+                    WHERE uuid = \(bind: uuid) RETURNING *
+                    """
+                ).map(Self.cluster)
+            else { return nil }
+            return ClusterUpdate(cluster: updated, resumed: resumed)
         }
     }
 
-    /// Deletes a cluster with its tokens, sessions and services (with their statuses and
+    /// Moves the validity clock of a resumed cluster's unfinished services past the pause: by
+    /// the whole pause for those whose clock started before it, to the resume for those created
+    /// during it (``ServiceSweepRule/validityStart(from:pausedSince:resumed:)`` in SQL).
+    static func shiftValidity(_ db: any SQLExecutor, cluster: String, pausedSince: Timestamp, resumed: Timestamp) async throws {
+        let shift = max(0, resumed.microseconds - pausedSince.microseconds)
+        guard shift > 0 else { return }
+        let unfinished = ServiceStatus.allCases.filter { !$0.isTerminal }
+        try await db.execute(
+            """
+            UPDATE service SET validity_shift = validity_shift + CASE
+                WHEN created + validity_shift <= \(bind: .timestamp(pausedSince)) THEN \(bind: shift)
+                WHEN created + validity_shift < \(bind: .timestamp(resumed))
+                    THEN \(bind: .timestamp(resumed)) - (created + validity_shift)
+                ELSE 0 END
+            WHERE cluster_uuid = \(bind: cluster) AND status IN (\(bind: unfinished))
+            """)
+    }
+
+    /// Deletes a cluster with its labels, tokens, sessions and services (with their statuses and
     /// results) in one transaction. Returns false when it did not exist.
     public func deleteCluster(uuid: String) async throws -> Bool {
         try await write("cluster.delete") { db in
@@ -56,6 +142,7 @@ extension Store {
             try await db.execute("DELETE FROM service WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_session WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_token WHERE cluster_uuid = \(bind: uuid)")
+            try await db.execute("DELETE FROM cluster_label WHERE cluster_uuid = \(bind: uuid)")
             return try await db.execute("DELETE FROM cluster WHERE uuid = \(bind: uuid)") > 0
         }
     }

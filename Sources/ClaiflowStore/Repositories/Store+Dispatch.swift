@@ -58,8 +58,9 @@ extension Store {
 
     /// Claims up to `limit` queued services of a cluster for a session — priority first, then the
     /// oldest — marking them `sent` with a lease. Each service is claimed by exactly one caller
-    /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite). Services created
-    /// before `validAfter` are left for the sweeper to expire.
+    /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite). Services whose
+    /// validity clock started before `validAfter` are left for the sweeper to expire; a paused
+    /// cluster's services are left queued.
     public func claimServices(
         clusterUUID: String, sessionUUID: String, limit: Int, validAfter: Timestamp, leaseUntil: Timestamp,
         now: Timestamp
@@ -73,7 +74,8 @@ extension Store {
                     lease_expires = \(bind: .timestamp(leaseUntil)), attempts = attempts + 1, updated = \(bind: .timestamp(now))
                 WHERE id IN (
                     SELECT id FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist)
-                        AND created > \(bind: .timestamp(validAfter))
+                        AND created + validity_shift > \(bind: .timestamp(validAfter))
+                        AND NOT EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 1)
                     ORDER BY priority DESC, created ASC, id ASC LIMIT \(bind: limit)\(skipLocked))
                 RETURNING *
                 """)
@@ -264,27 +266,39 @@ extension Store {
     }
 
     /// The `WHERE` condition of a sweep transition (served by the `(status, lease_expires)` and
-    /// `(status, created)` indexes).
+    /// `(status, created)` indexes: the clock's start `created + validity_shift` is never before
+    /// `created`); paused clusters' services do not expire.
     static func sweepCondition(_ t: ServiceSweepRule.Transition, now: Timestamp, validAfter: Timestamp) -> SQL {
         var condition: SQL = "status IN (\(bind: t.from))"
         if let requested = t.cancelRequested { condition += " AND cancel_requested = \(bind: requested ? 1 : 0)" }
         switch t.deadline {
-        case .validityPeriod: condition += " AND created <= \(bind: .timestamp(validAfter))"
+        case .validityPeriod:
+            condition +=
+                " AND created <= \(bind: .timestamp(validAfter)) AND created + validity_shift <= \(bind: .timestamp(validAfter))"
+            condition += " AND \(raw: Self.notPausedCondition)"
         case .lease: condition += " AND lease_expires < \(bind: .timestamp(now))"
         }
         if let limit = t.attemptsBelow { condition += " AND attempts < \(bind: limit)" }
         return condition
     }
 
+    /// A `service` row's cluster is not paused (their validity clock stands still).
+    static let notPausedCondition = "cluster_uuid NOT IN (SELECT uuid FROM cluster WHERE paused = 1)"
+
     /// The earliest moment the sweeper has something to do: a lease that lapses, or a queued
-    /// service that expires (`created + validity`). Nil when nothing is pending.
+    /// service of a cluster that is not paused expires (`created + validity_shift + validity`,
+    /// read in the order of the `service_validity` index). Nil when nothing is pending.
     public func nextDeadline(validity: GoDuration) async throws -> Timestamp? {
         try await read("dispatch.deadline") { db in
             let lease = try await db.first(
                 "SELECT MIN(lease_expires) AS t FROM service WHERE status IN (\(bind: Self.heldStatuses))")?
                 .optionalTimestamp("t")
-            let queued = try await db.first("SELECT MIN(created) AS t FROM service WHERE status = \(bind: ServiceStatus.regist)")?
-                .optionalTimestamp("t")
+            let queued = try await db.first(
+                """
+                SELECT created + validity_shift AS t FROM service WHERE status = \(bind: ServiceStatus.regist)
+                    AND \(raw: Self.notPausedCondition) ORDER BY created + validity_shift LIMIT 1
+                """
+            )?.optionalTimestamp("t")
             return [lease, queued.map { $0.adding(validity) }].compactMap { $0 }.min()
         }
     }
