@@ -136,6 +136,8 @@ enum Migrations {
                 "CREATE INDEX cluster_label_key_value ON cluster_label (key, value, cluster_uuid)",
                 "ALTER TABLE cluster ADD COLUMN paused BIGINT NOT NULL DEFAULT 0",
                 "ALTER TABLE cluster ADD COLUMN paused_since BIGINT",
+                // The few paused clusters, which the sweep and the claim skip, without reading the others.
+                "CREATE INDEX cluster_paused ON cluster (uuid) WHERE paused = 1",
                 // How far pauses of its cluster moved a service's validity clock: it started at
                 // `created + validity_shift` (ServiceSweepRule.validityStart). 0 for every service
                 // written without it, which is right for all of them.
