@@ -11,13 +11,12 @@ extension Store {
     /// Inserts a cluster; 409 when the uuid exists.
     public func insertCluster(_ c: Cluster) async throws {
         do {
-            try await write("cluster.insert") { db in
-                try await db.execute(
-                    """
+            try await write(
+                "cluster.insert",
+                statement: """
                     INSERT INTO cluster (uuid, name, summary, created, updated)
                     VALUES (\(bind: c.uuid), \(bind: c.name), \(bind: c.summary), \(bind: .timestamp(c.created)), \(bind: .timestamp(c.updated)))
                     """)
-            }
         } catch StoreError.uniqueViolation {
             throw ClaiflowError(.conflict, "cluster \"\(c.uuid)\" already exists")
         }
