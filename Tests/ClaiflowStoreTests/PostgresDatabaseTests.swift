@@ -135,6 +135,28 @@ struct PostgresDatabaseTests {
         }
     }
 
+    @Test(
+        "an INSERT, UPDATE or DELETE reports the rows it changed, prepared or not", arguments: ["", "?prepared_statements=off"])
+    func changedRowCounts(query: String) async throws {
+        try await withDatabase(query: query) { database, _, _ in
+            for _ in 0..<2 {  // the second time runs the prepared statements by name
+                let counts = try await database.transaction { db in
+                    [
+                        try await db.execute(
+                            "INSERT INTO cluster (uuid, name, created, updated) VALUES ('a', 'n', 1, 1), ('b', 'n', 1, 1)"),
+                        try await db.execute(
+                            "INSERT INTO cluster (uuid, name, created, updated) VALUES ('a', 'n', 1, 1) ON CONFLICT (uuid) DO NOTHING"
+                        ),
+                        try await db.execute("UPDATE cluster SET updated = \(bind: 2) WHERE name = \(bind: "n")"),
+                        try await db.execute("UPDATE cluster SET updated = 3 WHERE uuid = \(bind: "none")"),
+                        try await db.execute("DELETE FROM cluster WHERE uuid IN (\(bind: "a"), \(bind: "b"), \(bind: "c"))"),
+                    ]
+                }
+                #expect(counts == [2, 0, 2, 0, 2])
+            }
+        }
+    }
+
     @Test("pool_max_conns bounds the pool and pool_min_conns connections are opened at start")
     func poolSizeFromURL() async throws {
         try await withDatabase(query: "?pool_max_conns=2&pool_min_conns=2") { database, _, url in

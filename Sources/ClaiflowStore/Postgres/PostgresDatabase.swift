@@ -193,11 +193,17 @@ struct PostgresExecutor: SQLExecutor {
         try await run(sql, prepared: false).count
     }
 
-    /// Runs a statement: by name when `prepared` and the catalog names its text (prepared on this
-    /// connection the first time), unnamed otherwise. Returns its rows and the number of rows it
-    /// returned or changed (the latter only when unnamed).
+    /// Runs a statement: by name when the catalog names its text (prepared on this connection the
+    /// first time), unnamed otherwise. A statement run for its rows (`prepared`) is named as it is;
+    /// an `INSERT`, `UPDATE` or `DELETE` run for its changed-row count is named with `RETURNING 1`
+    /// appended, so that it returns one row per changed row. Returns the rows (without those
+    /// added ones) and the number of rows returned or changed.
     private func run(_ sql: SQL, prepared: Bool) async throws -> (rows: [PostgresRow], count: Int) {
-        let (text, binds) = sql.render(.postgres)
+        let rendered = sql.render(.postgres)
+        var text = rendered.text
+        let binds = rendered.binds
+        let counting = !prepared && catalog != nil && PreparedStatementCatalog.canCountByRows(text)
+        if counting { text += " RETURNING 1" }
         counter.increment()
         var bindings = PostgresBindings(capacity: binds.count)
         var types: [PostgresDataType] = []
@@ -220,14 +226,16 @@ struct PostgresExecutor: SQLExecutor {
         }
         let key = PreparedStatementCatalog.Key(text: text, types: types)
         do {
-            if prepared, let catalog, let name = catalog.name(for: key) {
+            if prepared || counting, let catalog, let name = catalog.name(for: key) {
                 do {
-                    return try await runPrepared(name, text: text, types: types, bindings: bindings)
+                    let result = try await runPrepared(name, text: text, types: types, bindings: bindings)
+                    return counting ? ([], result.count) : result
                 } catch let e as PSQLError {
                     if PreparedStatementCatalog.retires(e) { catalog.retire(key) }
                     throw e
                 }
             }
+            if counting { text.removeLast(" RETURNING 1".count) }  // the catalog is full
             let future: EventLoopFuture<PostgresQueryResult> = connection.query(
                 PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger)
             // The statement is queued behind BEGIN; BEGIN's failure fails the transaction.

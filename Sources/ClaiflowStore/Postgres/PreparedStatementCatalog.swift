@@ -4,7 +4,8 @@ import Synchronization
 
 /// Names the statement texts that PostgreSQL prepares once per connection and then runs by name
 /// (Bind and Execute only: no parsing or planning of the text again). Used for the statements
-/// whose rows are wanted (`SELECT`, `… RETURNING`).
+/// whose rows are wanted (`SELECT`, `… RETURNING`) and for `INSERT`, `UPDATE` and `DELETE` run
+/// for their changed-row count, with `RETURNING 1` appended (see ``canCountByRows(_:)``).
 ///
 /// PostgresNIO caches named prepared statements per connection, but only through
 /// `PostgresPreparedStatement`, whose name and text are static properties of a type. The store
@@ -43,6 +44,15 @@ final class PreparedStatementCatalog: Sendable {
         }
     }
 
+    /// Whether a statement is an `INSERT`, `UPDATE` or `DELETE` without `RETURNING`, whose
+    /// changed-row count is the number of rows it returns once `RETURNING 1` is appended.
+    static func canCountByRows(_ text: String) -> Bool {
+        let head = text.utf8.drop(while: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") }).prefix(7)
+        guard head.elementsEqual("INSERT ".utf8) || head.elementsEqual("UPDATE ".utf8) || head.elementsEqual("DELETE ".utf8)
+        else { return false }
+        return !text.contains("RETURNING") && !text.contains("returning") && !text.contains(";")
+    }
+
     /// Forgets a name, so that the text is prepared under a new one next time.
     func retire(_ key: Key) { _ = state.withLock { $0.names.removeValue(forKey: key) } }
 
@@ -64,10 +74,9 @@ struct DynamicStatementText: Sendable {
     @TaskLocal static var current = DynamicStatementText(name: "", sql: "", types: [])
 }
 
-/// A statement whose rows are wanted, named and prepared through PostgresNIO's per-connection
-/// cache. (Statements whose changed-row count is wanted run unnamed: PostgresNIO 1.33 hands a
-/// prepared statement's command tag back only through an overload that stops the process when
-/// the statement returned no rows.)
+/// A statement run by name through PostgresNIO's per-connection cache, for its rows. (PostgresNIO
+/// 1.33 hands a prepared statement's command tag back only through an overload that stops the
+/// process when the statement returned no rows, hence `RETURNING 1` for changed-row counts.)
 struct DynamicStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
     static var name: String { DynamicStatementText.current.name }
