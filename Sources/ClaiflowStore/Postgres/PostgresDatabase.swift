@@ -15,10 +15,13 @@ public final class PostgresDatabase: SQLDatabase {
     let catalog: PreparedStatementCatalog?
     public var statementsExecuted: Int { counter.value }
 
-    /// The pool size when the URL names none: enough connections for the statements in flight
-    /// on a small machine (the server and PostgreSQL share its cores), few enough that backends
-    /// do not contend for them.
-    public static let defaultMaximumConnections = 8
+    /// The pool size when the URL names none. With `fsync` on, a commit waits for the WAL flush,
+    /// and PostgreSQL flushes the commits that are waiting together: the throughput of writes is
+    /// about (transactions committing at once) / (flush time), so the pool must let every request
+    /// in flight commit at the same moment. Measured on 2 cores (docs/benchmarks.md): 8
+    /// connections lost a quarter of the create throughput against 20; CPU per request did not
+    /// depend on the pool size.
+    public static let defaultMaximumConnections = 20
 
     /// Connects to `postgres://user:password@host:port/database[?sslmode=…&pool_max_conns=N&pool_min_conns=N&prepared_statements=on|off]`.
     /// `sslmode` defaults to `disable`; use `require` (encrypted) or `verify-full` (encrypted and the
