@@ -64,6 +64,17 @@ public final class Store: Sendable {
         try await timed(op) { try await database.transaction(body) }
     }
 
+    /// Runs one statement as a transaction of its own and returns the number of rows it changed.
+    /// On PostgreSQL the statement commits by itself (one round trip instead of `BEGIN`, the
+    /// statement and `COMMIT`); on SQLite it is a transaction of one statement.
+    @discardableResult
+    func write(_ op: String, statement: SQL) async throws -> Int {
+        if let postgres = database as? PostgresDatabase {
+            return try await timed(op) { try await postgres.autocommit(statement) }
+        }
+        return try await write(op) { db in try await db.execute(statement) }
+    }
+
     private func timed<T>(_ op: String, _ body: () async throws -> T) async throws -> T {
         guard let metrics else { return try await body() }
         let start = ContinuousClock.now

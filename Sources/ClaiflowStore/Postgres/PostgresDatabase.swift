@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// PostgreSQL through a bounded PostgresNIO connection pool.
 public final class PostgresDatabase: SQLDatabase {
@@ -11,13 +12,28 @@ public final class PostgresDatabase: SQLDatabase {
     private let runTask: Task<Void, Never>
     private let logger: Logger
     let counter = StatementCounter()
+    let catalog: PreparedStatementCatalog?
     public var statementsExecuted: Int { counter.value }
 
-    /// Connects to `postgres://user:password@host:port/database[?sslmode=disable|require|verify-full]`.
+    /// The pool size when the URL names none. With `fsync` on, a commit waits for the WAL flush,
+    /// and PostgreSQL flushes the commits that are waiting together: the throughput of writes is
+    /// about (transactions committing at once) / (flush time), so the pool must let every request
+    /// in flight commit at the same moment. Measured on 2 cores (docs/benchmarks.md): 8
+    /// connections lost a quarter of the create throughput against 20; CPU per request did not
+    /// depend on the pool size.
+    public static let defaultMaximumConnections = 20
+
+    /// Connects to `postgres://user:password@host:port/database[?sslmode=…&pool_max_conns=N&pool_min_conns=N&prepared_statements=on|off]`.
     /// `sslmode` defaults to `disable`; use `require` (encrypted) or `verify-full` (encrypted and the
-    /// server certificate checked) for a database that is not on loopback.
-    public init(url: String, maximumConnections: Int = 20, logger: Logger) throws {
-        let config = try Self.configuration(url: url, maximumConnections: maximumConnections)
+    /// server certificate checked) for a database that is not on loopback. `pool_max_conns` bounds the
+    /// connection pool (default ``defaultMaximumConnections``, or `maximumConnections` when given);
+    /// `pool_min_conns` connections (default: 2, at most the maximum) are opened at start and kept
+    /// open, so the first requests do not pay for a connection. `prepared_statements=off` runs
+    /// every statement unnamed (parsed and planned each time), for a pooler in transaction mode
+    /// that cannot keep a connection's prepared statements.
+    public init(url: String, maximumConnections: Int? = nil, logger: Logger) throws {
+        let (config, prepared) = try Self.configuration(url: url, maximumConnections: maximumConnections)
+        self.catalog = prepared ? PreparedStatementCatalog() : nil
         self.logger = logger
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.client = client
@@ -31,36 +47,61 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
-    static func configuration(url: String, maximumConnections: Int) throws -> PostgresClient.Configuration {
+    static func configuration(
+        url: String, maximumConnections: Int?
+    ) throws -> (PostgresClient.Configuration, preparedStatements: Bool) {
         guard let c = URLComponents(string: url), let scheme = c.scheme, scheme == "postgres" || scheme == "postgresql" else {
             throw StoreError.configuration("expected postgres://user:password@host:port/database")
         }
         guard let user = c.user, !user.isEmpty else { throw StoreError.configuration("the PostgreSQL URL names no user") }
         let database = c.path.hasPrefix("/") ? String(c.path.dropFirst()) : c.path
         var tls = PostgresClient.Configuration.TLS.disable
-        for item in c.queryItems ?? [] where item.name == "sslmode" {
-            switch item.value ?? "" {
-            case "disable": tls = .disable
-            case "require":
-                var t = TLSConfiguration.makeClientConfiguration()
-                t.certificateVerification = .none
-                tls = .require(t)
-            case "verify-full": tls = .require(.makeClientConfiguration())
-            default: throw StoreError.configuration("sslmode must be disable, require or verify-full")
+        var maximum = maximumConnections ?? defaultMaximumConnections
+        var minimum: Int?
+        var prepared = true
+        func count(_ item: URLQueryItem) throws -> Int {
+            guard let n = Int(item.value ?? ""), n >= 0, n <= 1000 else {
+                throw StoreError.configuration("\(item.name) must be a number from 0 to 1000")
+            }
+            return n
+        }
+        for item in c.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                switch item.value ?? "" {
+                case "disable": tls = .disable
+                case "require":
+                    var t = TLSConfiguration.makeClientConfiguration()
+                    t.certificateVerification = .none
+                    tls = .require(t)
+                case "verify-full": tls = .require(.makeClientConfiguration())
+                default: throw StoreError.configuration("sslmode must be disable, require or verify-full")
+                }
+            case "pool_max_conns":
+                maximum = try count(item)
+                guard maximum > 0 else { throw StoreError.configuration("pool_max_conns must be at least 1") }
+            case "pool_min_conns": minimum = try count(item)
+            case "prepared_statements":
+                switch item.value ?? "" {
+                case "on": prepared = true
+                case "off": prepared = false
+                default: throw StoreError.configuration("prepared_statements must be on or off")
+                }
+            default: continue
             }
         }
         var config = PostgresClient.Configuration(
             host: c.host ?? "localhost", port: c.port ?? 5432, username: user,
             password: c.password?.removingPercentEncoding, database: database.isEmpty ? nil : database, tls: tls)
-        config.options.maximumConnections = maximumConnections
-        config.options.minimumConnections = 0
-        return config
+        config.options.maximumConnections = maximum
+        config.options.minimumConnections = min(minimum ?? 2, maximum)
+        return (config, prepared)
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { conn in
-                try await body(PostgresExecutor(connection: conn, logger: logger, counter: counter))
+                try await body(PostgresExecutor(connection: conn, logger: logger, counter: counter, catalog: catalog))
             }
         } catch let e as PSQLError { throw Self.map(e) }
     }
@@ -68,16 +109,35 @@ public final class PostgresDatabase: SQLDatabase {
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { conn in
-                let exec = PostgresExecutor(connection: conn, logger: logger, counter: counter)
-                try await exec.execute("BEGIN")
+                // BEGIN is sent now and not awaited: the body's first statement queues behind it
+                // on the connection, and PostgresNIO writes it as soon as BEGIN's answer arrives,
+                // on the connection's event loop, so the task does not wake up in between.
+                counter.increment()
+                let begin = PendingResult(conn.query("BEGIN", logger: logger))
+                let exec = PostgresExecutor(
+                    connection: conn, logger: logger, counter: counter, catalog: catalog, pendingBegin: begin)
                 do {
                     let result = try await body(exec)
+                    try await begin.wait()
                     try await exec.execute("COMMIT")
                     return result
                 } catch {
+                    try? await begin.wait()
                     _ = try? await exec.execute("ROLLBACK")
                     throw error
                 }
+            }
+        } catch let e as PSQLError { throw Self.map(e) }
+    }
+
+    /// Runs one statement as a transaction of its own, in one round trip: PostgreSQL commits a
+    /// statement sent outside `BEGIN` by itself (durably, like `COMMIT`), or leaves nothing when
+    /// it fails. Returns the number of rows changed.
+    @discardableResult
+    public func autocommit(_ sql: SQL) async throws -> Int {
+        do {
+            return try await client.withConnection { conn in
+                try await PostgresExecutor(connection: conn, logger: logger, counter: counter, catalog: catalog).execute(sql)
             }
         } catch let e as PSQLError { throw Self.map(e) }
     }
@@ -114,14 +174,18 @@ struct PostgresExecutor: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
     let counter: StatementCounter
+    /// Names the texts run as prepared statements (nil: every statement runs unnamed).
+    let catalog: PreparedStatementCatalog?
+    /// The transaction's `BEGIN`, sent but not yet awaited (nil outside a transaction).
+    var pendingBegin: PendingResult? = nil
     var dialect: SQLDialect { .postgres }
 
     func query(_ sql: SQL) async throws -> [SQLRow] {
-        let result = try await run(sql)
-        return try result.rows.map { row in
+        try await run(sql, prepared: true).rows.map { row in
             var values: [String: SQLValue] = [:]
             for cell in row {
-                values[cell.columnName.lowercased()] = try Self.value(cell)
+                // PostgreSQL folds unquoted names to lower case, and the store quotes none in upper case.
+                values[cell.columnName] = try Self.value(cell)
             }
             return SQLRow(values: values)
         }
@@ -129,27 +193,74 @@ struct PostgresExecutor: SQLExecutor {
 
     @discardableResult
     func execute(_ sql: SQL) async throws -> Int {
-        try await run(sql).metadata.rows ?? 0
+        try await run(sql, prepared: false).count
     }
 
-    private func run(_ sql: SQL) async throws -> PostgresQueryResult {
-        let (text, binds) = sql.render(.postgres)
+    /// Runs a statement: by name when the catalog names its text (prepared on this connection the
+    /// first time), unnamed otherwise. A statement run for its rows (`prepared`) is named as it is;
+    /// an `INSERT`, `UPDATE` or `DELETE` run for its changed-row count is named with `RETURNING 1`
+    /// appended, so that it returns one row per changed row. Returns the rows (without those
+    /// added ones) and the number of rows returned or changed.
+    private func run(_ sql: SQL, prepared: Bool) async throws -> (rows: [PostgresRow], count: Int) {
+        let rendered = sql.render(.postgres)
+        var text = rendered.text
+        let binds = rendered.binds
+        let counting = !prepared && catalog != nil && PreparedStatementCatalog.canCountByRows(text)
+        if counting { text += " RETURNING 1" }
         counter.increment()
         var bindings = PostgresBindings(capacity: binds.count)
+        var types: [PostgresDataType] = []
+        types.reserveCapacity(binds.count)
         for b in binds {
             switch b {
-            case .null: bindings.appendNull()
-            case .integer(let i): bindings.append(i)
-            case .real(let d): bindings.append(d)
-            case .text(let s): bindings.append(s)
+            case .null:
+                bindings.appendNull()
+                types.append(.null)
+            case .integer(let i):
+                bindings.append(i)
+                types.append(.int8)
+            case .real(let d):
+                bindings.append(d)
+                types.append(.float8)
+            case .text(let s):
+                bindings.append(s)
+                types.append(.text)
             }
         }
+        let key = PreparedStatementCatalog.Key(text: text, types: types)
         do {
+            if prepared || counting, let catalog, let name = catalog.name(for: key) {
+                do {
+                    let result = try await runPrepared(name, text: text, types: types, bindings: bindings)
+                    return counting ? ([], result.count) : result
+                } catch let e as PSQLError {
+                    if PreparedStatementCatalog.retires(e) { catalog.retire(key) }
+                    throw e
+                }
+            }
+            if counting { text.removeLast(" RETURNING 1".count) }  // the catalog is full
             let future: EventLoopFuture<PostgresQueryResult> = connection.query(
                 PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger)
-            return try await future.get()
+            // The statement is queued behind BEGIN; BEGIN's failure fails the transaction.
+            try await pendingBegin?.wait()
+            let result = try await future.get()
+            return (result.rows, result.metadata.rows ?? 0)
         } catch let e as PSQLError {
             throw PostgresDatabase.map(e)
+        }
+    }
+
+    private func runPrepared(
+        _ name: String, text: String, types: [PostgresDataType], bindings: PostgresBindings
+    ) async throws -> (rows: [PostgresRow], count: Int) {
+        // The statement is written to the connection (behind BEGIN) before anything is awaited.
+        try await DynamicStatementText.$current.withValue(DynamicStatementText(name: name, sql: text, types: types)) {
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.execute(DynamicStatement(bindings: bindings), logger: logger) {
+                rows.append(row)
+            }
+            try await pendingBegin?.wait()
+            return (rows, rows.count)
         }
     }
 
@@ -162,5 +273,23 @@ struct PostgresExecutor: SQLExecutor {
         case .numeric: return .real(Double(try cell.decode(String.self)) ?? 0)
         default: return .text(try cell.decode(String.self))
         }
+    }
+}
+
+/// A statement's result that was sent without waiting for it: the first `wait()` awaits it and
+/// rethrows its error, later calls return at once.
+final class PendingResult: Sendable {
+    private let future: Mutex<EventLoopFuture<PostgresQueryResult>?>
+
+    init(_ future: EventLoopFuture<PostgresQueryResult>) { self.future = Mutex(future) }
+
+    func wait() async throws {
+        guard
+            let f = future.withLock({ f in
+                defer { f = nil }
+                return f
+            })
+        else { return }
+        _ = try await f.get()
     }
 }
