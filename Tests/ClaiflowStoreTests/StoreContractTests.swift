@@ -36,7 +36,7 @@ struct StoreContractTests {
         try await StoreFixture.withStore(kind) { store in
             #expect(try await store.migrate() == [])
             let rows = try await store.database.read { db in try await db.query("SELECT version FROM schema_migration") }
-            #expect(rows.count == 4)
+            #expect(rows.count == 5)
         }
     }
 
