@@ -210,7 +210,11 @@ struct Bench: AsyncParsableCommand {
             print(
                 "\(kind): " + (seeding.seconds.map { String(format: "seeded in %.1f s", $0) } ?? "reused the seeded fleet")
                     + String(format: ", %.0f MiB, %d status rows", Double(seeding.bytes) / 1_048_576, seeding.statusRows)
-                    + String(format: ", server up in %.2f s", seeding.serverStart))
+                    + String(format: ", server up in %.2f s", seeding.serverStart)
+                    + (seeding.migrations.isEmpty
+                        ? ""
+                        : ", migrations \(seeding.migrations.map(String.init).joined(separator: ",")) applied"
+                            + String(format: " in %.1f s", seeding.migrationSeconds)))
             print(
                 pad("store", 10) + pad("operation", 34) + pad("rows", 6) + pad("req/s", 9) + pad("p50 ms", 9) + pad("p99 ms", 9)
                     + "errors")
