@@ -79,6 +79,23 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("webhook-burst"), help: "Services created at once to measure deliveries per second.")
     var webhookBurst: Int = 2000
 
+    @Flag(
+        name: .customLong("large-fleet"),
+        help:
+            "Run only the large-fleet benchmark: seed a fleet through SQL (once per database), then measure its lists over HTTP."
+    )
+    var largeFleet = false
+
+    @Option(name: .customLong("fleet-clusters"), help: "Clusters of the large fleet.")
+    var fleetClusters: Int = 100_000
+
+    @Option(
+        name: .customLong("fleet-services"), help: "Services of the large fleet (each with a status history of up to 3 rows).")
+    var fleetServices: Int = 1_000_000
+
+    @Option(name: .customLong("fleet-requests"), help: "Requests per measured large-fleet operation.")
+    var fleetRequests: Int = 500
+
     func validate() throws {
         if dispatchTransports.isEmpty {
             throw ValidationError("--dispatch-transport must be rest, grpc or both, got \"\(dispatchTransport)\"")
@@ -103,6 +120,10 @@ struct Bench: AsyncParsableCommand {
         print(
             "claiflow-bench: \(creates) creates and \(lists) filtered lists per store, \(concurrency) in flight, \(ProcessInfo.processInfo.activeProcessorCount) cores"
         )
+        if largeFleet {
+            try await runLargeFleet(databases)
+            return
+        }
         if agentOnly {
             print(pad("store", 10) + pad("services/s (1 agent)", 22) + pad("agent RSS idle MiB", 20) + "under load MiB")
             for db in databases {
@@ -174,6 +195,38 @@ struct Bench: AsyncParsableCommand {
         let errors: Int
     }
 
+    /// Requests per second, latency percentiles (ms) and errors of a driven batch.
+    typealias Driven = (rate: Double, p50: Double, p99: Double, errors: Int)
+
+    func runLargeFleet(_ databases: [String]) async throws {
+        print("large fleet: \(fleetClusters) clusters, \(fleetServices) services, \(fleetRequests) requests per operation")
+        for db in databases {
+            let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
+            let (seeding, measured) = try await LargeFleetBench(
+                databaseURL: db, clusters: fleetClusters, services: fleetServices, requests: fleetRequests,
+                drive: { count, make in try await drive(count: count, make) }
+            ).run()
+            print("")
+            print(
+                "\(kind): " + (seeding.seconds.map { String(format: "seeded in %.1f s", $0) } ?? "reused the seeded fleet")
+                    + String(format: ", %.0f MiB, %d status rows", Double(seeding.bytes) / 1_048_576, seeding.statusRows)
+                    + String(format: ", server up in %.2f s", seeding.serverStart)
+                    + (seeding.migrations.isEmpty
+                        ? ""
+                        : ", migrations \(seeding.migrations.map(String.init).joined(separator: ",")) applied"
+                            + String(format: " in %.1f s", seeding.migrationSeconds)))
+            print(
+                pad("store", 10) + pad("operation", 34) + pad("rows", 6) + pad("req/s", 9) + pad("p50 ms", 9) + pad("p99 ms", 9)
+                    + "errors")
+            for m in measured {
+                print(
+                    pad(kind, 10) + pad(m.name, 34) + pad(String(m.rows), 6) + pad(String(format: "%.0f", m.driven.rate), 9)
+                        + pad(String(format: "%.2f", m.driven.p50), 9) + pad(String(format: "%.2f", m.driven.p99), 9)
+                        + String(m.driven.errors))
+            }
+        }
+    }
+
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
 
     func measure(databaseURL: String) async throws -> [Result] {
@@ -243,9 +296,7 @@ struct Bench: AsyncParsableCommand {
     /// Sends `count` requests with `concurrency` in flight; returns the rate and latency percentiles (ms).
     func drive(
         count: Int, _ make: @escaping @Sendable (Int) -> HTTPClientRequest
-    ) async throws
-        -> (rate: Double, p50: Double, p99: Double, errors: Int)
-    {
+    ) async throws -> Driven {
         let start = ContinuousClock.now
         let perWorker = (count + concurrency - 1) / concurrency
         let results = await withTaskGroup(of: ([Double], Int).self) { group in

@@ -33,16 +33,41 @@ enum QueryRenderer {
             case .lt: sqlOp = "<"
             case .ge: sqlOp = ">="
             case .le: sqlOp = "<="
-            case .like: sqlOp = dialect == .postgres ? "ILIKE" : "LIKE"
+            case .like: return like(column(col), value(v), dialect: dialect)
             }
-            // `\` escapes `%` and `_` on both databases (SQLite has no default escape character).
-            let escape = op == .like ? " ESCAPE '\\'" : ""
-            return column(col) + " \(raw: sqlOp) \(bind: value(v))\(raw: escape)"
+            return column(col) + " \(raw: sqlOp) \(bind: value(v))"
         case .isNull(let col): return column(col) + " IS NULL"
         case .inList(let col, let values):
             return column(col) + " IN (" + SQL.join(values.map { "\(bind: value($0))" }, separator: ", ") + ")"
         case .between(let col, let low, let high):
             return column(col) + " BETWEEN \(bind: value(low)) AND \(bind: value(high))"
+        }
+    }
+
+    /// The case-insensitive `like` of the list language; `\` escapes `%` and `_` on both
+    /// databases (SQLite has no default escape character).
+    ///
+    /// SQLite: `LIKE`, which folds ASCII letters only; a prefix pattern is served by an index
+    /// on the column `COLLATE NOCASE` (SQLite's LIKE optimisation).
+    ///
+    /// PostgreSQL: `lower(column) LIKE lower(pattern)`. In a multi-byte database (UTF-8)
+    /// `ILIKE` is implemented as exactly this (PostgreSQL lowers both sides with `lower()` and
+    /// the column's collation, then matches them case-sensitively), so the rows are the same,
+    /// non-ASCII letters and escapes included; unlike `ILIKE`, this form lets the planner turn a
+    /// prefix pattern into a range on a `lower(column) text_pattern_ops` index.
+    ///
+    /// A pattern that ends in an unpaired `\` keeps the `ILIKE` form: PostgreSQL's matcher
+    /// rejects it (an error, raised only once a row's prefix matches), but the planner may read
+    /// it as an exact prefix and answer from the index by equality without running the matcher.
+    static func like(_ column: SQL, _ pattern: SQLValue, dialect: SQLDialect) -> SQL {
+        switch dialect {
+        case .sqlite:
+            return column + " LIKE \(bind: pattern) ESCAPE '\\'"
+        case .postgres:
+            if case .text(let text) = pattern, text.reversed().prefix(while: { $0 == "\\" }).count % 2 == 1 {
+                return column + " ILIKE \(bind: pattern) ESCAPE '\\'"
+            }
+            return "lower(" + column + ") LIKE lower(\(bind: pattern)) ESCAPE '\\'"
         }
     }
 
