@@ -22,6 +22,12 @@ public final class SQLiteDatabase: SQLDatabase {
     private let writer: SQLiteWriteExecutor
     let counter = StatementCounter()
     public var statementsExecuted: Int { counter.value }
+    /// Write transactions committed so far: each is one fsync and holds one or more
+    /// `transaction` calls (group commit).
+    public var commitsExecuted: Int { writer.commits.load(ordering: .relaxed) }
+    /// `transaction` calls waiting for the one whose body holds the writer (they join its commit
+    /// unless the batch is full).
+    public var transactionsWaiting: Int { writer.waiting.load(ordering: .relaxed) }
 
     /// Opens (creating if needed) the database file at `path`.
     public init(path: String) throws {

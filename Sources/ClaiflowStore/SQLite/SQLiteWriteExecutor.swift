@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -32,6 +33,11 @@ final class SQLiteWriteExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Most requests one SQLite transaction takes before it commits.
     static let maximumBatch = 64
+
+    /// Transactions committed so far (each one fsync), for diagnostics and tests.
+    let commits = Atomic<Int>(0)
+    /// Requests waiting for the body that holds the writer, for diagnostics and tests.
+    let waiting = Atomic<Int>(0)
 
     private let pool: DatabasePool
     private let condition = NSCondition()
@@ -260,6 +266,7 @@ final class SQLiteWriteExecutor: TaskExecutor, @unchecked Sendable {
             busy = true
             return
         }
+        waiting.add(1, ordering: .relaxed)
         await withCheckedContinuation { waiters.append($0) }
     }
 
@@ -272,6 +279,7 @@ final class SQLiteWriteExecutor: TaskExecutor, @unchecked Sendable {
                 waiters.removeAll(keepingCapacity: true)
                 waitersIndex = 0
             }
+            waiting.subtract(1, ordering: .relaxed)
             next.resume()  // `busy` stays set: the writer passes to `next`.
         } else {
             busy = false
@@ -303,6 +311,7 @@ final class SQLiteWriteExecutor: TaskExecutor, @unchecked Sendable {
         batch = nil
         do {
             try Self.run(db, "COMMIT")
+            commits.add(1, ordering: .relaxed)
             for acknowledgement in committing.acknowledgements { acknowledgement.resume() }
             return nil
         } catch {
