@@ -18,6 +18,6 @@ if [ $# -gt 0 ]; then
   exec swift test "$@"
 fi
 # The chaos and kill-under-load tests (real server and agent binaries, kill -9 under load) run on their own after the
-# rest, so that its load does not stretch the timing bounds of the other tests.
+# rest, so that their load does not stretch the timing bounds of the other tests.
 swift test --skip "ChaosTests|KillUnderWriteLoadTests"
 swift test --filter "ChaosTests|KillUnderWriteLoadTests"
