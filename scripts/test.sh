@@ -17,7 +17,7 @@ swift build
 if [ $# -gt 0 ]; then
   exec swift test "$@"
 fi
-# The chaos test (real server and agent binaries, kill -9 under load) runs on its own after the
-# rest, so that its load does not stretch the timing bounds of the other tests.
-swift test --skip ChaosTests
-swift test --filter ChaosTests
+# The chaos and kill-under-load tests (real server and agent binaries, kill -9 under load) run on their own after the
+# rest, so that their load does not stretch the timing bounds of the other tests.
+swift test --skip "ChaosTests|KillUnderWriteLoadTests"
+swift test --filter "ChaosTests|KillUnderWriteLoadTests"

@@ -4,21 +4,36 @@ import GRDB
 /// SQLite through GRDB: one writer connection, concurrent readers, WAL journal.
 ///
 /// Durability: `synchronous = FULL`, so a transaction that has been acknowledged survives a power
-/// loss, not just a process crash. The cost is one fsync per commit; see docs/benchmarks.md.
+/// loss, not just a process crash: `transaction` returns only after the `COMMIT` that holds its
+/// statements has been fsynced.
 ///
-/// A use case's transaction may await between statements, which GRDB's synchronous write
-/// closures do not allow. So transactions are serialised here by an async lock and run as
-/// `BEGIN IMMEDIATE` … `COMMIT` over several writer accesses (GRDB's `allowsUnsafeTransactions`).
+/// Writes (see `SQLiteWriteExecutor`): a transaction's body runs on the writer connection's own
+/// thread (one thread hop in, one out, however many statements it runs), and concurrent
+/// transactions share a commit (group commit): each body runs in its own `SAVEPOINT` of one
+/// `BEGIN IMMEDIATE` transaction, a body that throws is rolled back alone, and the batch commits
+/// — one fsync for all of them — as soon as no further transaction is waiting, or after 64.
+/// Statements are prepared once per connection (GRDB's statement cache).
+///
+/// Reads run each statement on a reader connection of the pool, outside of a transaction (a
+/// single `SELECT` sees one committed state, as it would in autocommit mode).
 public final class SQLiteDatabase: SQLDatabase {
     public let dialect = SQLDialect.sqlite
     let pool: DatabasePool
-    private let writeLock = AsyncLock()
+    private let writer: SQLiteWriteExecutor
     let counter = StatementCounter()
     public var statementsExecuted: Int { counter.value }
+    /// Write transactions committed so far: each is one fsync and holds one or more
+    /// `transaction` calls (group commit).
+    public var commitsExecuted: Int { writer.commits.load(ordering: .relaxed) }
+    /// `transaction` calls waiting for the one whose body holds the writer (they join its commit
+    /// unless the batch is full).
+    public var transactionsWaiting: Int { writer.waiting.load(ordering: .relaxed) }
 
     /// Opens (creating if needed) the database file at `path`.
     public init(path: String) throws {
         var config = Configuration()
+        // The write executor keeps a transaction open across the jobs of its batch; it never
+        // leaves GRDB's writer access with one open.
         config.allowsUnsafeTransactions = true
         config.busyMode = .timeout(10)
         config.maximumReaderCount = 8
@@ -33,48 +48,43 @@ public final class SQLiteDatabase: SQLDatabase {
         } catch {
             throw StoreError.configuration("cannot open SQLite database at \(path): \(error)")
         }
+        writer = try SQLiteWriteExecutor(pool: pool)
+    }
+
+    deinit {
+        writer.shutDown()
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await body(SQLiteReader(pool: pool, counter: counter))
     }
 
+    /// Runs `body` in its own savepoint of the writer's shared transaction and returns after the
+    /// commit that holds it (see the type's documentation). A task that is already cancelled
+    /// does not start; cancellation later is up to the body (a throw rolls back its savepoint).
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await writeLock.withLock {
-            let writer = SQLiteWriter(pool: pool, counter: counter)
-            try await Self.mapErrors { try await pool.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") } }
-            do {
-                let result = try await body(writer)
-                try await Self.mapErrors { try await pool.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") } }
-                return result
-            } catch {
-                // Roll back outside of any cancellation so the writer is never left inside a transaction.
-                let pool = self.pool
-                _ = try? await Task.detached {
-                    try await pool.writeWithoutTransaction { db in
-                        if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
-                    }
-                }.value
-                throw error
-            }
+        try Task.checkCancellation()
+        let writer = self.writer
+        let counter = self.counter
+        return try await withTaskExecutorPreference(writer) {
+            try await writer.perform(body, counter: counter)
         }
     }
 
     public func close() async {
+        writer.shutDown()
         try? pool.close()
     }
 
-    static func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as DatabaseError {
-            if error.resultCode == .SQLITE_CONSTRAINT,
-                error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
-            {
-                throw StoreError.uniqueViolation(error.message ?? "\(error)")
-            }
-            throw StoreError.database(error.message ?? "\(error)")
+    /// A database error as a `StoreError` (unique violations recognised); other errors unchanged.
+    static func storeError(_ error: any Error) -> any Error {
+        guard let error = error as? DatabaseError else { return error }
+        if error.resultCode == .SQLITE_CONSTRAINT,
+            error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            return StoreError.uniqueViolation(error.message ?? "\(error)")
         }
+        return StoreError.database(error.message ?? "\(error)")
     }
 
     static func arguments(_ binds: [SQLValue]) -> StatementArguments {
@@ -89,10 +99,16 @@ public final class SQLiteDatabase: SQLDatabase {
             })
     }
 
+    /// Runs a query through the connection's statement cache and returns its rows.
     static func rows(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        try Row.fetchAll(db, sql: text, arguments: arguments(binds)).map { row in
-            var values: [String: SQLValue] = [:]
-            for (name, dbValue) in row {
+        let statement = try db.cachedStatement(sql: text)
+        let names = statement.columnNames.map { $0.lowercased() }
+        let cursor = try Row.fetchCursor(statement, arguments: arguments(binds))
+        var rows: [SQLRow] = []
+        while let row = try cursor.next() {
+            var values = [String: SQLValue](minimumCapacity: names.count)
+            for index in names.indices {
+                let dbValue: DatabaseValue = row[index]
                 let v: SQLValue
                 switch dbValue.storage {
                 case .null: v = .null
@@ -101,52 +117,16 @@ public final class SQLiteDatabase: SQLDatabase {
                 case .string(let s): v = .text(s)
                 case .blob(let data): v = .text(String(decoding: data, as: UTF8.self))
                 }
-                values[name.lowercased()] = v
+                values[names[index]] = v
             }
-            return SQLRow(values: values)
+            rows.append(SQLRow(values: values))
         }
-    }
-}
-
-struct SQLiteReader: SQLExecutor {
-    let pool: DatabasePool
-    let counter: StatementCounter
-    var dialect: SQLDialect { .sqlite }
-
-    func query(_ sql: SQL) async throws -> [SQLRow] {
-        let (text, binds) = sql.render(.sqlite)
-        counter.increment()
-        return try await SQLiteDatabase.mapErrors { try await pool.read { db in try SQLiteDatabase.rows(db, text, binds) } }
+        return rows
     }
 
-    @discardableResult
-    func execute(_ sql: SQL) async throws -> Int {
-        throw StoreError.database("write statement in a read-only access")
-    }
-}
-
-struct SQLiteWriter: SQLExecutor {
-    let pool: DatabasePool
-    let counter: StatementCounter
-    var dialect: SQLDialect { .sqlite }
-
-    func query(_ sql: SQL) async throws -> [SQLRow] {
-        let (text, binds) = sql.render(.sqlite)
-        counter.increment()
-        return try await SQLiteDatabase.mapErrors {
-            try await pool.writeWithoutTransaction { db in try SQLiteDatabase.rows(db, text, binds) }
-        }
-    }
-
-    @discardableResult
-    func execute(_ sql: SQL) async throws -> Int {
-        let (text, binds) = sql.render(.sqlite)
-        counter.increment()
-        return try await SQLiteDatabase.mapErrors {
-            try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: text, arguments: SQLiteDatabase.arguments(binds))
-                return db.changesCount
-            }
-        }
+    /// Runs a statement through the connection's statement cache; returns the rows it changed.
+    static func execute(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> Int {
+        try db.cachedStatement(sql: text).execute(arguments: arguments(binds))
+        return db.changesCount
     }
 }
