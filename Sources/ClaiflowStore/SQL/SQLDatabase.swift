@@ -19,6 +19,10 @@ public protocol SQLDatabase: Sendable {
     /// Runs read-only statements.
     func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Runs statements in one transaction: committed when the body returns, rolled back when it throws.
+    ///
+    /// A body runs statements only: it must not await work that may itself wait for another
+    /// transaction (nor start a nested one). On SQLite concurrent transactions share a commit,
+    /// so a body that waits on another caller's transaction would wait for itself.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Closes the pool.
     func close() async

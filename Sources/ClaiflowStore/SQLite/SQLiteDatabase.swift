@@ -60,10 +60,10 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     /// Runs `body` in its own savepoint of the writer's shared transaction and returns after the
-    /// commit that holds it (see the type's documentation). A task that is already cancelled
-    /// does not start; cancellation later is up to the body (a throw rolls back its savepoint).
+    /// commit that holds it (see the type's documentation). Cancellation is up to the body (a
+    /// throw rolls back its savepoint): a task that is already cancelled still runs its write, as
+    /// the last flushes of cancelled background loops rely on.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try Task.checkCancellation()
         let writer = self.writer
         let counter = self.counter
         return try await withTaskExecutorPreference(writer) {

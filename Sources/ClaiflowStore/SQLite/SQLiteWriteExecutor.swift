@@ -202,7 +202,22 @@ final class SQLiteWriteExecutor: TaskExecutor, @unchecked Sendable {
     /// The writer connection, checked to be used on its thread inside the writer access.
     func database() throws -> Database {
         guard isCurrent, let connection else {
-            throw StoreError.database("the SQLite writer was used outside of its transaction's thread")
+            condition.lock()
+            let closed = self.closed
+            condition.unlock()
+            throw StoreError.database(
+                closed ? "the database is closed" : "the SQLite writer was used outside of its transaction's thread")
+        }
+        return connection
+    }
+
+    /// The writer connection for a statement of a request's body: as `database()`, and refused
+    /// when SQLite rolled the whole transaction back (SQLITE_FULL, an I/O error), since the
+    /// statement would then commit on its own, outside of the batch (GRDB refuses the same way).
+    func statementDatabase() throws -> Database {
+        let connection = try database()
+        guard connection.isInsideTransaction else {
+            throw StoreError.database("the transaction was rolled back by SQLite")
         }
         return connection
     }
@@ -247,11 +262,6 @@ final class SQLiteWriteExecutor: TaskExecutor, @unchecked Sendable {
             release()
             if let failure { throw failure }
             return result
-        }
-        if batch == nil {
-            // SQLite ended the transaction itself (a statement with ON CONFLICT ROLLBACK, say).
-            release()
-            throw StoreError.database("the transaction was rolled back")
         }
         try await withCheckedThrowingContinuation { (acknowledgement: CheckedContinuation<Void, any Error>) in
             batch?.acknowledgements.append(acknowledgement)

@@ -11,7 +11,7 @@ struct SQLiteWriter: SQLExecutor {
         let (text, binds) = sql.render(.sqlite)
         counter.increment()
         do {
-            return try SQLiteDatabase.rows(try executor.database(), text, binds)
+            return try SQLiteDatabase.rows(try executor.statementDatabase(), text, binds)
         } catch {
             throw SQLiteDatabase.storeError(error)
         }
@@ -22,7 +22,7 @@ struct SQLiteWriter: SQLExecutor {
         let (text, binds) = sql.render(.sqlite)
         counter.increment()
         do {
-            return try SQLiteDatabase.execute(try executor.database(), text, binds)
+            return try SQLiteDatabase.execute(try executor.statementDatabase(), text, binds)
         } catch {
             throw SQLiteDatabase.storeError(error)
         }
