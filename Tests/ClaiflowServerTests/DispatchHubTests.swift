@@ -73,4 +73,12 @@ struct DispatchHubTests {
         #expect(order == [50, 150, 300])
         #expect(hub.parkedCount == 0)
     }
+
+    @Test("a long poll's wait is shortened at random by up to a tenth, a short one is kept")
+    func jitteredWait() {
+        let waits = (0..<200).map { _ in AgentUseCases.jittered(.seconds(30)) }
+        #expect(waits.allSatisfy { $0 >= .seconds(27) && $0 <= .seconds(30) })
+        #expect(Set(waits).count > 1)
+        #expect(AgentUseCases.jittered(.seconds(5)) == .seconds(5))
+    }
 }

@@ -150,7 +150,7 @@ public final class AgentUseCases: Sendable {
         // Parking longer than half the session window would let the session (and the leases of
         // the services the agent is running) lapse while it waits.
         let halfWindow = Duration.nanoseconds(max(s.sessionExpiration.nanoseconds / 2, 100_000_000))
-        let deadline = ContinuousClock.now + min(wait, Self.maxWait, halfWindow)
+        let deadline = ContinuousClock.now + Self.jittered(min(wait, Self.maxWait, halfWindow))
         var current = session
         while true {
             let generation = hub.generation(of: cluster)
@@ -207,6 +207,14 @@ public final class AgentUseCases: Sendable {
                 current = try await check(current.claims)
             }
         }
+    }
+
+    /// A wait of 10 s or more, shortened at random by up to a tenth: agents that parked together
+    /// (all of them reconnecting after a restart) drift apart instead of coming back in one
+    /// burst at every wait's end, which would delay the pickups of that moment (10,000 agents:
+    /// docs/benchmarks.md). A poll may always end early with nothing; the agent polls again.
+    static func jittered(_ wait: Duration) -> Duration {
+        wait >= .seconds(10) ? wait * Double.random(in: 0.9...1.0) : wait
     }
 
     /// Requeues services claimed for a caller that went away, and wakes the cluster's other polls.
