@@ -113,7 +113,7 @@ final class ConnectionLimiter: Sendable {
     }
 
     /// The most connections the default allows whatever the open-file limit: 50,000, room for
-    /// 10,000 parked agents (one connection each) five times over; at the memory a parked poll
-    /// costs (docs/benchmarks.md) a full cap stays well under a gibibyte.
+    /// 10,000 parked agents (one connection each) five times over. At ~45 KB of server memory
+    /// per parked poll (docs/benchmarks.md) a full cap of parked polls needs about 2.3 GB.
     static let defaultCap = 50_000
 }
