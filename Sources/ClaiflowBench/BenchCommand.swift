@@ -96,6 +96,12 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("fleet-requests"), help: "Requests per measured large-fleet operation.")
     var fleetRequests: Int = 500
 
+    @Option(name: .customLong("serve"), help: .hidden)
+    var serve: String?
+
+    @Flag(name: .customLong("serve-grpc"), help: .hidden)
+    var serveGRPC = false
+
     func validate() throws {
         if dispatchTransports.isEmpty {
             throw ValidationError("--dispatch-transport must be rest, grpc or both, got \"\(dispatchTransport)\"")
@@ -108,6 +114,12 @@ struct Bench: AsyncParsableCommand {
             h.logLevel = .error
             return h
         }
+        if let serve {
+            // The server of the dispatch benchmark, in a process of its own (BenchServerProcess).
+            try await BenchServerProcess.serve(databaseURL: serve, withGRPC: serveGRPC)
+            return
+        }
+        OpenFileLimit.raiseToHard()
         var databases = database
         if databases.isEmpty {
             databases = [
@@ -151,7 +163,8 @@ struct Bench: AsyncParsableCommand {
             print("")
             print(
                 pad("store", 10) + pad("transport", 11) + pad("agents parked", 15) + pad("idle stmt/s", 13)
-                    + pad("pickup p50 ms", 15) + pad("p99 ms", 9) + pad("cycles/s", 10) + "errors")
+                    + pad("pickup p50 ms", 15) + pad("p99 ms", 9) + pad("cycles/s", 10) + pad("errors", 8)
+                    + pad("server B/parked poll", 22) + "peak conns")
             for db in databases {
                 let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
                 for transport in dispatchTransports {
@@ -163,7 +176,8 @@ struct Bench: AsyncParsableCommand {
                         pad(kind, 10) + pad(transport.rawValue, 11) + pad(String(f.parked), 15)
                             + pad(String(format: "%.2f", f.idleStatementsPerSecond), 13)
                             + pad(String(format: "%.2f", f.pickupP50), 15) + pad(String(format: "%.2f", f.pickupP99), 9)
-                            + pad(String(format: "%.0f", f.cyclesPerSecond), 10) + String(f.errors))
+                            + pad(String(format: "%.0f", f.cyclesPerSecond), 10) + pad(String(f.errors), 8)
+                            + pad(String(format: "%.0f", f.bytesPerParkedPoll), 22) + String(f.peakConnections))
                 }
             }
             if dispatchOnly { return }

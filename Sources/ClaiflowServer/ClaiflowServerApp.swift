@@ -27,6 +27,12 @@ public struct ClaiflowServerApp: Sendable {
     /// The HTTP connection cap and count.
     let connections: ConnectionLimiter
 
+    /// The HTTP connections open now, the most open at once so far, the cap, and how many were
+    /// closed so far because their request head did not arrive within the header timeout.
+    public var httpConnections: (open: Int, peak: Int, maximum: Int, headerTimeouts: Int) {
+        (connections.openConnections, connections.peakConnections, connections.maximum, connections.headerTimeouts)
+    }
+
     /// Opens the store, applies migrations, seeds the global variables, creates the first admin
     /// key when none exists, and builds the HTTP application. Any number of replicas may build at
     /// once on one empty PostgreSQL database. `onServerRunning` receives the bound HTTP port,
@@ -102,7 +108,9 @@ public struct ClaiflowServerApp: Sendable {
             let app = Application(
                 router: router,
                 server: .guardedHTTP1(idleTimeout: idleTimeout, headerTimeout: headerTimeout, limiter: limiter),
-                configuration: .init(address: .hostname(config.host, port: config.port), serverName: "claiflow"),
+                configuration: .init(
+                    address: .hostname(config.host, port: config.port), serverName: "claiflow",
+                    backlog: ConnectionLimiter.listenBacklog),
                 services: background,
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                 logger: logger)

@@ -63,7 +63,7 @@ public enum ServerSetting: String, ConfigurationSetting {
         switch self {
         case .host: "0.0.0.0"
         case .port: "8099"
-        case .maxConnections: "¾ of the open-file limit, at most 10000"
+        case .maxConnections: "¾ of the open-file limit, at most 50000"
         case .headerTimeout: "10s"
         case .idleTimeout: "90s"
         case .database: "sqlite:claiflow.sqlite"

@@ -89,6 +89,9 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Each connection (a parked agent poll holds one) is a file descriptor; the default
+        // connection cap follows the soft limit.
+        OpenFileLimit.raiseToHard()
         let env = ProcessInfo.processInfo.environment
         let configuration: ServerConfiguration
         do {

@@ -7,6 +7,10 @@ import Testing
 
 @testable import ClaiflowServer
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("HTTP connection limits")
 struct ConnectionLimitTests {
     /// The head of a request that never finishes.
@@ -55,6 +59,38 @@ struct ConnectionLimitTests {
             // The server answers again, and the slots were all given back.
             #expect(try await s.request(.GET, "/healthz").status == 200)
             #expect(try await waitUntil(timeout: .seconds(10)) { s.app.connections.openConnections <= 1 })
+        }
+    }
+
+    @Test("the default cap: ¾ of the open-file limit, at most 50,000 (room for 10,000 parked agents and more)")
+    func defaultCap() {
+        #expect(ConnectionLimiter.defaultMaximum(openFiles: 1024) == 768)
+        #expect(ConnectionLimiter.defaultMaximum(openFiles: 20_000) == 15_000)
+        #expect(ConnectionLimiter.defaultMaximum(openFiles: 1_048_576) == 50_000)
+        #expect(ConnectionLimiter.defaultMaximum(openFiles: nil) == 50_000)
+        #expect(ConnectionLimiter.defaultMaximum(openFiles: 10) == 16)
+    }
+
+    @Test("the server raises its soft open-file limit to the hard limit")
+    func openFileLimitRaised() throws {
+        var limit = rlimit()
+        try #require(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        let hard = limit.rlim_max
+        // Lower the soft limit by one (harmless to the tests running alongside), then raise it.
+        if limit.rlim_cur == hard, hard > 1, hard != rlim_t.max {
+            limit.rlim_cur = hard - 1
+            try #require(setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0)
+            #expect(OpenFileLimit.current == Int(clamping: hard - 1))
+        }
+        #expect(OpenFileLimit.raiseToHard() == Int(clamping: hard))
+        #expect(OpenFileLimit.current == Int(clamping: hard))
+    }
+
+    @Test("the HTTP port listens with a backlog for thousands of agents connecting at once, not Hummingbird's 256")
+    func listenBacklog() async throws {
+        try await TestServer.with { s in
+            #expect(s.app.application.configuration.backlog == ConnectionLimiter.listenBacklog)
+            #expect(ConnectionLimiter.listenBacklog >= 4096)
         }
     }
 

@@ -1,5 +1,7 @@
-import ClaiflowServer
+import ClaiflowTestSupport
 import Testing
+
+@testable import ClaiflowServer
 
 @Suite("Dispatch hub")
 struct DispatchHubTests {
@@ -36,5 +38,47 @@ struct DispatchHubTests {
         #expect(await revoked == .revoked)
         #expect(await hub.wait(cluster: "c1", tokenUUID: "t", generation: generation, timeout: .milliseconds(20)) == .timeout)
         #expect(hub.parkedCount == 0)
+    }
+
+    @Test("a wait ended through its handle returns .shutdown, whether it was parked or not yet")
+    func endedThroughHandle() async throws {
+        let hub = DispatchHub()
+        let early = WaitHandle()
+        hub.end(early)
+        #expect(await hub.wait(cluster: "c1", tokenUUID: "t", generation: 0, timeout: .seconds(60), handle: early) == .shutdown)
+        #expect(hub.parkedCount == 0)
+
+        let handle = WaitHandle()
+        async let parked = hub.wait(cluster: "c1", tokenUUID: "t", generation: 0, timeout: .seconds(60), handle: handle)
+        #expect(try await waitUntil(timeout: .seconds(10)) { hub.parkedCount == 1 })
+        hub.end(handle)
+        #expect(await parked == .shutdown)
+        #expect(hub.parkedCount == 0)
+        // Ending it again (a late graceful-shutdown handler) changes nothing.
+        hub.end(handle)
+    }
+
+    @Test("many parked waits each end at their own timeout, the shortest first")
+    func timeouts() async {
+        let hub = DispatchHub()
+        let order = await withTaskGroup(of: Int.self) { g in
+            for (i, ms) in [300, 50, 150].enumerated() {
+                g.addTask {
+                    _ = await hub.wait(cluster: "c\(i)", tokenUUID: "t", generation: 0, timeout: .milliseconds(ms))
+                    return ms
+                }
+            }
+            return await g.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(order == [50, 150, 300])
+        #expect(hub.parkedCount == 0)
+    }
+
+    @Test("a long poll's wait is shortened at random by up to a tenth, a short one is kept")
+    func jitteredWait() {
+        let waits = (0..<200).map { _ in AgentUseCases.jittered(.seconds(30)) }
+        #expect(waits.allSatisfy { $0 >= .seconds(27) && $0 <= .seconds(30) })
+        #expect(Set(waits).count > 1)
+        #expect(AgentUseCases.jittered(.seconds(5)) == .seconds(5))
     }
 }

@@ -121,7 +121,8 @@ public final class AgentUseCases: Sendable {
     /// Verifies a session token on every call: signature and expiry, and that its cluster token
     /// still exists, is unexpired and belongs to the claimed cluster. 401 otherwise.
     public func session(bearer: String) async throws -> AgentSession {
-        try await check(try await tokens.verify(bearer))
+        // In a child task: the caller is the connection's task, which lives as long as the connection.
+        try await ChildTask.run { try await self.check(try await self.tokens.verify(bearer)) }
     }
 
     /// The token checks of ``session(bearer:)`` for claims already verified.
@@ -149,7 +150,7 @@ public final class AgentUseCases: Sendable {
         // Parking longer than half the session window would let the session (and the leases of
         // the services the agent is running) lapse while it waits.
         let halfWindow = Duration.nanoseconds(max(s.sessionExpiration.nanoseconds / 2, 100_000_000))
-        let deadline = ContinuousClock.now + min(wait, Self.maxWait, halfWindow)
+        let deadline = ContinuousClock.now + Self.jittered(min(wait, Self.maxWait, halfWindow))
         var current = session
         while true {
             let generation = hub.generation(of: cluster)
@@ -158,10 +159,14 @@ public final class AgentUseCases: Sendable {
             if !hub.isKnownEmpty(cluster) {
                 let now = Timestamp.now()
                 let settings = self.settings.settings
-                let claimed = try await store.claimServices(
-                    clusterUUID: cluster, sessionUUID: current.claims.uuid, limit: max(1, min(limit, Self.maxLimit)),
-                    validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
-                    leaseUntil: now.adding(settings.sessionExpiration), now: now)
+                let (store, sessionUUID) = (self.store, current.claims.uuid)
+                // In a child task: this task may park next, keeping its deepest frames meanwhile.
+                let claimed = try await ChildTask.run {
+                    try await store.claimServices(
+                        clusterUUID: cluster, sessionUUID: sessionUUID, limit: max(1, min(limit, Self.maxLimit)),
+                        validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
+                        leaseUntil: now.adding(settings.sessionExpiration), now: now)
+                }
                 if !claimed.isEmpty {
                     Failpoint.exitAfterClaimCommit.trigger()
                     if Task.isCancelled {
@@ -182,9 +187,13 @@ public final class AgentUseCases: Sendable {
             let hub = self.hub
             let token = current.claims.tokenUUID
             // When the transport serving this poll stops, end the wait now rather than when it
-            // times out (only this poll: the other transport may still be serving).
-            let wake = await cancelWhenGracefulShutdown {
-                await hub.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park)
+            // times out (only this poll: the other transport may still be serving). A handler,
+            // not `cancelWhenGracefulShutdown`: that costs a task group and two tasks per parked poll.
+            let handle = WaitHandle()
+            let wake = await withGracefulShutdownHandler {
+                await hub.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park, handle: handle)
+            } onGracefulShutdown: {
+                hub.end(handle)
             }
             switch wake {
             case .work: continue
@@ -198,6 +207,14 @@ public final class AgentUseCases: Sendable {
                 current = try await check(current.claims)
             }
         }
+    }
+
+    /// A wait of 10 s or more, shortened at random by up to a tenth: agents that parked together
+    /// (all of them reconnecting after a restart) drift apart instead of coming back in one
+    /// burst at every wait's end, which would delay the pickups of that moment (10,000 agents:
+    /// docs/benchmarks.md). A poll may always end early with nothing; the agent polls again.
+    static func jittered(_ wait: Duration) -> Duration {
+        wait >= .seconds(10) ? wait * Double.random(in: 0.9...1.0) : wait
     }
 
     /// Requeues services claimed for a caller that went away, and wakes the cluster's other polls.
@@ -257,9 +274,13 @@ public final class AgentUseCases: Sendable {
         let s = settings.settings
         keepAlive.touch(session, expiration: s.sessionExpiration)
         let now = Timestamp.now()
-        let outcome = try await store.recordReport(
-            clusterUUID: session.claims.clusterUUID, uuid: uuid, sessionUUID: session.claims.uuid, report: report,
-            leaseUntil: now.adding(s.sessionExpiration), now: now)
+        let store = self.store
+        // In a child task: the caller is the connection's task, which lives as long as the connection.
+        let outcome = try await ChildTask.run {
+            try await store.recordReport(
+                clusterUUID: session.claims.clusterUUID, uuid: uuid, sessionUUID: session.claims.uuid, report: report,
+                leaseUntil: now.adding(s.sessionExpiration), now: now)
+        }
         switch outcome {
         case .notFound:
             throw ClaiflowError(.notFound, "service \"\(uuid)\" not found on cluster \"\(session.claims.clusterUUID)\"")

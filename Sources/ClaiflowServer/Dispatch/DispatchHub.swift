@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Parked long polls, in memory, keyed by cluster: a wake-up is a dictionary lookup, not a query.
@@ -6,6 +8,10 @@ import Synchronization
 /// looks for work and hands it to ``wait(cluster:tokenUUID:generation:timeout:)``: if work arrived
 /// in between, the wait returns at once, so no wake-up is ever lost. The same counter lets a poll
 /// skip the database when nothing happened for its cluster since its last empty look.
+///
+/// A parked poll costs no task of its own here: its timeout is a timer on an event loop, and a
+/// ``WaitHandle`` lets its transport's graceful shutdown end it (thousands of parked polls, one
+/// per agent, each held for up to a minute: docs/benchmarks.md measures the memory each costs).
 public final class DispatchHub: Sendable {
     /// Why a parked poll resumed.
     public enum Wake: Sendable, Equatable {
@@ -19,25 +25,29 @@ public final class DispatchHub: Sendable {
         let tokenUUID: String
         let continuation: CheckedContinuation<Wake, Never>
         /// Ends the wait at its timeout; cancelled when the wait ends otherwise.
-        let timer: Task<Void, Never>
+        let timer: Scheduled<Void>
 
         func resume(_ wake: Wake) {
-            timer.cancel()
+            if wake != .timeout { timer.cancel() }
             continuation.resume(returning: wake)
         }
     }
 
     private struct State {
-        var nextID: UInt64 = 0
         var generations: [String: UInt64] = [:]
+        var nextID: UInt64 = 0
         var waiters: [String: [UInt64: Waiter]] = [:]
         var emptyAt: [String: UInt64] = [:]
         var shuttingDown = false
     }
 
     private let state = Mutex(State())
+    private let timers: any EventLoopGroup
 
-    public init() {}
+    /// A hub whose wait timeouts run on `timers`.
+    public init(timers: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.timers = timers
+    }
 
     /// The cluster's generation now.
     public func generation(of cluster: String) -> UInt64 { state.withLock { $0.generations[cluster] ?? 0 } }
@@ -61,37 +71,44 @@ public final class DispatchHub: Sendable {
     /// Parks until the cluster is woken, the token revoked, the timeout passes, the task is
     /// cancelled (the client went away) or the server shuts down.
     public func wait(cluster: String, tokenUUID: String, generation: UInt64, timeout: Duration) async -> Wake {
-        let id = state.withLock { s -> UInt64 in
-            s.nextID += 1
-            return s.nextID
-        }
-        return await withTaskCancellationHandler {
+        await wait(cluster: cluster, tokenUUID: tokenUUID, generation: generation, timeout: timeout, handle: WaitHandle())
+    }
+
+    /// ``wait(cluster:tokenUUID:generation:timeout:)`` that ``end(_:)`` can end with `.shutdown`
+    /// from outside, even before it parks.
+    func wait(cluster: String, tokenUUID: String, generation: UInt64, timeout: Duration, handle: WaitHandle) async -> Wake {
+        await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Wake, Never>) in
-                let timer = Task { [weak self] in
-                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                    self?.resume(cluster: cluster, id: id, with: .timeout)
-                }
                 let immediate: Wake? = state.withLock { s in
                     if s.shuttingDown { return .shutdown }
-                    // Cancelled before it parked (the cancellation handler found no waiter).
-                    if Task.isCancelled { return .shutdown }
+                    // Cancelled or ended before it parked (the handlers found no waiter).
+                    if Task.isCancelled || handle.isEnded { return .shutdown }
                     if (s.generations[cluster] ?? 0) != generation { return .work }
-                    s.waiters[cluster, default: [:]][id] = Waiter(tokenUUID: tokenUUID, continuation: c, timer: timer)
+                    s.nextID += 1
+                    let key = s.nextID
+                    guard handle.park(on: cluster, id: key) else { return .shutdown }
+                    let timer = timers.any().scheduleTask(in: TimeAmount(timeout)) { [weak self] in
+                        self?.resume(cluster: cluster, key: key, with: .timeout) ?? ()
+                    }
+                    s.waiters[cluster, default: [:]][key] = Waiter(tokenUUID: tokenUUID, continuation: c, timer: timer)
                     return nil
                 }
-                if let immediate {
-                    timer.cancel()
-                    c.resume(returning: immediate)
-                }
+                if let immediate { c.resume(returning: immediate) }
             }
         } onCancel: {
-            self.resume(cluster: cluster, id: id, with: .shutdown)
+            self.end(handle)
         }
     }
 
-    private func resume(cluster: String, id: UInt64, with wake: Wake) {
+    /// Ends a wait with `.shutdown`: at once if it is parked, as soon as it tries to park otherwise.
+    func end(_ handle: WaitHandle) {
+        guard let (cluster, key) = handle.end() else { return }
+        resume(cluster: cluster, key: key, with: .shutdown)
+    }
+
+    private func resume(cluster: String, key: UInt64, with wake: Wake) {
         let waiter = state.withLock { s -> Waiter? in
-            let w = s.waiters[cluster]?.removeValue(forKey: id)
+            let w = s.waiters[cluster]?.removeValue(forKey: key)
             if s.waiters[cluster]?.isEmpty == true { s.waiters[cluster] = nil }
             return w
         }

@@ -2,14 +2,6 @@ import Logging
 import Metrics
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Counts the open HTTP connections and refuses new ones past ``maximum``.
 ///
 /// A refused connection is closed at once (after a `503`), so a flood of connections that never
@@ -24,6 +16,7 @@ final class ConnectionLimiter: Sendable {
 
     private let open = Atomic<Int>(0)
     private let peak = Atomic<Int>(0)
+    private let headerTimeoutCount = Atomic<Int>(0)
     private let refusals = Mutex(Refusals())
     private let logger: Logger
     private let openGauge: Gauge
@@ -74,7 +67,13 @@ final class ConnectionLimiter: Sendable {
     }
 
     /// Counts a connection closed because its request head did not arrive in time.
-    func noteHeaderTimeout() { headerTimeoutCounter.increment() }
+    func noteHeaderTimeout() {
+        headerTimeoutCount.add(1, ordering: .relaxed)
+        headerTimeoutCounter.increment()
+    }
+
+    /// The connections closed so far because their request head did not arrive in time.
+    var headerTimeouts: Int { headerTimeoutCount.load(ordering: .relaxed) }
 
     private func noteRefusal() {
         let now = ContinuousClock.now
@@ -94,19 +93,27 @@ final class ConnectionLimiter: Sendable {
     }
 
     /// The default of `max_connections`: three quarters of the process's open-file limit
-    /// (`RLIMIT_NOFILE`), leaving the rest to the database, webhooks and the gRPC port, and at
-    /// most 10,000.
+    /// (`RLIMIT_NOFILE`, which `claiflow server` raises to its hard limit at start-up), leaving the
+    /// rest to the database, webhooks and the gRPC port, and at most ``defaultCap``.
     static func defaultMaximum() -> Int {
-        let cap = 10_000
-        var limit = rlimit()
-        #if canImport(Glibc)
-        let status = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-        #else
-        let status = getrlimit(RLIMIT_NOFILE, &limit)
-        #endif
-        guard status == 0 else { return cap }
-        // RLIM_INFINITY (all bits set) clamps to Int.max.
-        let files = Int(clamping: limit.rlim_cur)
-        return max(16, min(cap, files / 4 * 3))
+        defaultMaximum(openFiles: OpenFileLimit.current)
     }
+
+    /// The HTTP port's listen backlog: connections the kernel completes before the server accepts
+    /// them. Thousands of agents reconnect at once after a restart; with Hummingbird's default
+    /// of 256 the kernel drops their SYNs past the first few hundred and each dropped client
+    /// waits for its retransmission (1 s, 3 s, 7 s…). Linux caps the value at
+    /// `net.core.somaxconn` (4,096 by default since 5.4).
+    static let listenBacklog = 65_535
+
+    /// The default cap for a given open-file limit (nil: unknown).
+    static func defaultMaximum(openFiles: Int?) -> Int {
+        guard let files = openFiles else { return defaultCap }
+        return max(16, min(defaultCap, files / 4 * 3))
+    }
+
+    /// The most connections the default allows whatever the open-file limit: 50,000, room for
+    /// 10,000 parked agents (one connection each) five times over. At ~45 KB of server memory
+    /// per parked poll (docs/benchmarks.md) a full cap of parked polls needs about 2.3 GB.
+    static let defaultCap = 50_000
 }
