@@ -64,6 +64,15 @@ public enum Tables {
             ("updated", .timestamp),
         ])
 
+    /// `GET /api/v1/run`.
+    public static let run = TableSchema(
+        name: "run",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("template_uuid", .text),
+            ("selector", .text), ("webhook", .text), ("service_uuid", .text), ("intent", .text), ("total", .integer),
+            ("created", .timestamp), ("updated", .timestamp), ("ended", .timestamp),
+        ])
+
     /// `GET /api/v1/webhook`. `headers` and `secret` are not filterable.
     public static let webhook = TableSchema(
         name: "webhook",
