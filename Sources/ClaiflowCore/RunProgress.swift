@@ -109,9 +109,9 @@ public struct RunProgress: Sendable, Hashable {
         canceled += n
     }
 
-    /// An operator canceled the run: nothing more is released.
+    /// An operator canceled the run (also a stopped one that is still ending): nothing more is released.
     public mutating func cancel() -> Action {
-        if intent == .running { intent = .canceled }
+        intent = .canceled
         return next()
     }
 

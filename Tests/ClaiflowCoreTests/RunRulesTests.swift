@@ -103,6 +103,17 @@ struct RunRulesTests {
         #expect(c.stopMessage == "the run was canceled before this cluster started")
     }
 
+    @Test("an operator's cancel of a stopped run that is still ending makes it canceled")
+    func cancelStopped() {
+        var p = RunProgress(total: 3, skipped: 0, strategy: RunStrategy(maxParallel: .count(2), maxFailures: .count(0)))
+        p.released(2)
+        #expect(p.serviceEnded(.failed, wasHeld: false) == .cancelHeld)
+        p.heldCanceled(p.held)
+        #expect(p.state == .stopped)
+        #expect(p.cancel() == .none)
+        #expect(p.state == .canceled)
+    }
+
     @Test("a run whose clusters are all skipped has finished at once, succeeded")
     func allSkipped() {
         var p = RunProgress(total: 0, skipped: 3, strategy: RunStrategy(maxParallel: .percent(50)))

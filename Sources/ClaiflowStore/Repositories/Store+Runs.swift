@@ -314,8 +314,11 @@ extension Store {
     /// ended service is constant, whatever the size of the run. Returns the clusters whose
     /// services were released.
     static func advanceRuns(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws -> [String] {
-        let ended = changes.filter { $0.service.runUUID != nil && $0.record.status.isTerminal }
+        var ended = changes.filter { $0.service.runUUID != nil && $0.record.status.isTerminal }
         guard !ended.isEmpty else { return [] }
+        // A service's last terminal change is its end (a report stored, then canceled).
+        var seen = Set<String>()
+        ended = ended.reversed().filter { seen.insert($0.service.clusterUUID + "/" + $0.service.uuid).inserted }.reversed()
         let lock: SQL = db.dialect == .postgres ? " FOR UPDATE" : ""
         var released: [String] = []
         for c in ended {
