@@ -54,14 +54,14 @@ public enum Tables {
         ])
 
     /// `GET /api/v1/service`. `status` and `step_seq` are the current ones; `subscribed_channel`
-    /// is the original's name of `webhook`.
+    /// is the original's name of `webhook`; `run_uuid` is the fleet run a service belongs to.
     public static let service = TableSchema(
         name: "service",
         columns: [
             ("id", .integer), ("cluster_uuid", .text), ("uuid", .text), ("name", .text), ("summary", .text),
             ("template_uuid", .text), ("step_max", .integer), ("priority", .integer), ("webhook", .text),
             ("subscribed_channel", .text), ("status", .integer), ("step_seq", .integer), ("created", .timestamp),
-            ("updated", .timestamp),
+            ("updated", .timestamp), ("run_uuid", .text),
         ])
 
     /// `GET /api/v1/run`.

@@ -257,6 +257,30 @@ struct RunAPITests {
     }
 
     @Test(
+        "include_paused: a paused cluster's service is created but reaches its agent only when the cluster is resumed",
+        arguments: StoreKind.available)
+    func includePaused(kind: StoreKind) async throws {
+        try await TestServer.with(kind) { s in
+            let tokens = try await Self.fleet(s, 2)
+            let a1 = try await TestAgent.connect(s, cluster: "c1", token: tokens["c1"] ?? "")
+            #expect(try await s.request(.PUT, "/api/v1/cluster/c1", json: #"{"paused":true}"#).status == 200)
+            let created = try await s.request(
+                .POST, "/api/v1/run",
+                json: #"{"uuid":"r1","name":"p","flow":\#(Self.flow),"cluster_uuids":["c1","c2"],"include_paused":true}"#)
+            #expect(created.status == 200, "\(created.body)")
+            #expect(Self.clusterStatuses(created) == ["c1": "pending", "c2": "pending"])
+            let svc = try #require(created.string("service_uuid"))
+            #expect(a1.uuids(try await a1.poll(wait: 0)) == [])
+            #expect(try await s.request(.PUT, "/api/v1/cluster/c1", json: #"{"paused":false}"#).status == 200)
+            #expect(a1.uuids(try await a1.poll(wait: 5)) == [svc])
+            // The run's services are listed by run_uuid.
+            let q = #"{"eq":{"run_uuid":"r1"}}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let listed = try await s.request(.GET, "/api/v1/service?q=\(q)")
+            #expect(listed.array.count == 2, "\(listed.body)")
+        }
+    }
+
+    @Test(
         "cluster_timeout: a released service no agent picks up ends expired; the run ends failed", arguments: StoreKind.available)
     func clusterTimeout(kind: StoreKind) async throws {
         try await TestServer.with(kind) { s in
