@@ -323,6 +323,27 @@ struct RunAPITests {
         }
     }
 
+    @Test("roles: a viewer reads runs and their results, an operator creates and cancels them")
+    func roles() async throws {
+        try await TestServer.with { s in
+            _ = try await Self.fleet(s, 1)
+            let viewer = try #require(
+                try await s.request(.POST, "/api/v1/api_key", json: #"{"name":"v","role":"viewer"}"#).string("key"))
+            let op = try #require(
+                try await s.request(.POST, "/api/v1/api_key", json: #"{"name":"o","role":"operator"}"#).string("key"))
+            let body = #"{"uuid":"r1","name":"x","flow":\#(Self.flow),"cluster_uuids":["c1"]}"#
+            let denied = try await s.request(.POST, "/api/v1/run", json: body, key: viewer)
+            #expect(denied.status == 403)
+            #expect(try await Self.rowCounts(s) == [0, 0, 0])
+            #expect(try await s.request(.POST, "/api/v1/run", json: body, key: op).status == 200)
+            for path in ["/api/v1/run", "/api/v1/run/r1", "/api/v1/run/r1/result"] {
+                #expect(try await s.request(.GET, path, key: viewer).status == 200, "\(path)")
+            }
+            #expect(try await s.request(.POST, "/api/v1/run/r1/cancel", key: viewer).status == 403)
+            #expect(try await s.request(.POST, "/api/v1/run/r1/cancel", key: op).status == 200)
+        }
+    }
+
     static let badBodies: [(String, String)] = [
         (#"{"flow":\#(flow),"cluster_uuids":["c1"]}"#, "field \"name\": is required"),
         (#"{"name":"x","cluster_uuids":["c1"]}"#, "field \"template_uuid\": is required"),
