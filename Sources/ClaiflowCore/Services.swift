@@ -114,6 +114,8 @@ public struct Service: Sendable, Equatable {
     public var cancelRequested: Bool
     /// The agent session that holds it (while `sent` or `processing`).
     public var sessionUUID: String? = nil
+    /// The fleet run it belongs to, if any.
+    public var runUUID: String? = nil
     public var created: Timestamp
     public var updated: Timestamp
 

@@ -81,9 +81,11 @@ public struct ClaiflowServerApp: Sendable {
             let events = DispatchEvents(hub: hub, store: store, agents: agents, deliverer: deliverer)
             let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator, events: events)
             let services = ServiceUseCases(store: store, checker: checker, events: events)
+            let runs = RunUseCases(store: store, services: services, settings: settings, events: events)
+            store.onRunRelease { clusters in events.runServicesReleased(on: clusters) }
             let router = buildRouter(
-                useCases: useCases, services: services, agents: agents, webhooks: webhooks, registry: registry, metrics: metrics,
-                config: config)
+                useCases: useCases, services: services, runs: runs, agents: agents, webhooks: webhooks, registry: registry,
+                metrics: metrics, config: config)
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             var background: [any ServiceLifecycle.Service] = [
@@ -126,7 +128,8 @@ public struct ClaiflowServerApp: Sendable {
     }
 
     static func buildRouter(
-        useCases: OperatorUseCases, services: ServiceUseCases, agents: AgentUseCases, webhooks: WebhookUseCases,
+        useCases: OperatorUseCases, services: ServiceUseCases, runs: RunUseCases, agents: AgentUseCases,
+        webhooks: WebhookUseCases,
         registry: PrometheusCollectorRegistry,
         metrics: PrometheusMetricsFactory, config: ServerConfiguration
     ) -> Router<AppRequestContext> {
@@ -157,6 +160,7 @@ public struct ClaiflowServerApp: Sendable {
         SessionController(useCases: useCases).register(on: operatorGroup)
         TemplateController(useCases: services).register(on: operatorGroup)
         ServiceController(useCases: services).register(on: operatorGroup)
+        RunController(useCases: runs).register(on: operatorGroup)
         WebhookController(webhooks: webhooks).register(on: operatorGroup)
         let globals = GlobalVariableController(useCases: useCases)
         globals.registerReads(on: operatorGroup)

@@ -167,6 +167,36 @@ enum Migrations {
                 "CREATE INDEX service_validity ON service (status, (created + validity_shift))",
             ]
         ),
+        Migration(
+            version: 7, name: "fleet runs",
+            statements: [
+                // A run and its counters (RunProgress), updated as its services end.
+                """
+                CREATE TABLE run (
+                    id {ID}, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, summary TEXT, template_uuid TEXT NOT NULL,
+                    selector TEXT, strategy TEXT NOT NULL, webhook TEXT, include_paused BIGINT NOT NULL,
+                    service_uuid TEXT NOT NULL, timeout_shift BIGINT NOT NULL, total BIGINT NOT NULL,
+                    skipped BIGINT NOT NULL, held BIGINT NOT NULL, active BIGINT NOT NULL, succeeded BIGINT NOT NULL,
+                    failed BIGINT NOT NULL, expired BIGINT NOT NULL, canceled BIGINT NOT NULL,
+                    max_parallel BIGINT NOT NULL, max_failures BIGINT NOT NULL, intent TEXT NOT NULL,
+                    created BIGINT NOT NULL, updated BIGINT NOT NULL, ended BIGINT)
+                """,
+                "CREATE INDEX run_created ON run (created)",
+                // Its target, resolved once: `held`, `released`, a terminal status name or `skipped`.
+                """
+                CREATE TABLE run_cluster (
+                    run_uuid TEXT NOT NULL, position BIGINT NOT NULL, cluster_uuid TEXT NOT NULL,
+                    cluster_name TEXT NOT NULL, labels TEXT NOT NULL, status TEXT NOT NULL, message TEXT,
+                    started BIGINT, ended BIGINT, PRIMARY KEY (run_uuid, position),
+                    CONSTRAINT run_cluster_cluster UNIQUE (run_uuid, cluster_uuid))
+                """,
+                "CREATE INDEX run_cluster_status ON run_cluster (run_uuid, status, position)",
+                // A run's services; held ones (later waves) are not claimable until released.
+                "ALTER TABLE service ADD COLUMN run_uuid TEXT",
+                "ALTER TABLE service ADD COLUMN held BIGINT NOT NULL DEFAULT 0",
+                "CREATE INDEX service_run ON service (run_uuid)",
+            ]
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {

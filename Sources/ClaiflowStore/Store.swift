@@ -15,6 +15,20 @@ public final class Store: Sendable {
     private let metrics: (any MetricsFactory)?
     private let cipher = Mutex<SecretBox?>(nil)
 
+    private let releaseHandler = Mutex<(@Sendable ([String]) -> Void)?>(nil)
+
+    /// Tells `handler`, after each commit that released held run services, their clusters (their
+    /// agents' polls should wake). On PostgreSQL the other replicas hear of it by `NOTIFY`.
+    public func onRunRelease(_ handler: @escaping @Sendable ([String]) -> Void) {
+        releaseHandler.withLock { $0 = handler }
+    }
+
+    /// Calls the ``onRunRelease(_:)`` handler when clusters were released.
+    func announceReleases(_ clusters: [String]) {
+        guard !clusters.isEmpty, let handler = releaseHandler.withLock({ $0 }) else { return }
+        handler(clusters)
+    }
+
     /// Encrypts service inputs at rest from now on (rows written before stay readable).
     public func useCipher(_ box: SecretBox) { cipher.withLock { $0 = box } }
 

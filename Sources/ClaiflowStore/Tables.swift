@@ -54,14 +54,23 @@ public enum Tables {
         ])
 
     /// `GET /api/v1/service`. `status` and `step_seq` are the current ones; `subscribed_channel`
-    /// is the original's name of `webhook`.
+    /// is the original's name of `webhook`; `run_uuid` is the fleet run a service belongs to.
     public static let service = TableSchema(
         name: "service",
         columns: [
             ("id", .integer), ("cluster_uuid", .text), ("uuid", .text), ("name", .text), ("summary", .text),
             ("template_uuid", .text), ("step_max", .integer), ("priority", .integer), ("webhook", .text),
             ("subscribed_channel", .text), ("status", .integer), ("step_seq", .integer), ("created", .timestamp),
-            ("updated", .timestamp),
+            ("updated", .timestamp), ("run_uuid", .text),
+        ])
+
+    /// `GET /api/v1/run`.
+    public static let run = TableSchema(
+        name: "run",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("template_uuid", .text),
+            ("selector", .text), ("webhook", .text), ("service_uuid", .text), ("intent", .text), ("total", .integer),
+            ("created", .timestamp), ("updated", .timestamp), ("ended", .timestamp),
         ])
 
     /// `GET /api/v1/webhook`. `headers` and `secret` are not filterable.

@@ -20,6 +20,15 @@ public struct DispatchEvents: Sendable {
         deliverer.poke()
     }
 
+    /// Held services of a run were released on these clusters (by a report, a sweep or a
+    /// cancel that ended another of its services; the `NOTIFY` went out with their transaction):
+    /// wake their polls, and let the sweeper learn their validity deadlines.
+    func runServicesReleased(on clusters: [String]) {
+        hub.wake(clusters: clusters)
+        agents.sweeper.note(deadline: .now())
+        deliverer.poke()
+    }
+
     /// A paused cluster was resumed: its queued services may go out now, and their validity
     /// clocks run again (the sweeper re-reads its next deadline).
     func clusterResumed(_ uuid: String) async {

@@ -144,22 +144,8 @@ public struct ServiceUseCases: Sendable {
         for c in r.clusterUUIDs where !seen.insert(c).inserted {
             throw ClaiflowError.invalidField("cluster_uuids", "cluster \"\(c)\" is listed twice")
         }
-        let flowText: String
-        let stepMax: Int
-        var name = r.name
-        var summary = r.summary
-        var priority = r.priority
-        let templateUUID: String
-        switch (r.templateUUID, r.flow) {
-        case (.some, .some):
-            throw ClaiflowError(.invalidArgument, "give either template_uuid or flow, not both")
-        case (.none, .none):
-            throw ClaiflowError(.invalidArgument, "field \"template_uuid\": is required (or give an inline flow)")
-        case (.some(let uuid), .none):
-            guard let t = try await store.template(uuid: uuid) else {
-                throw ClaiflowError.invalidField("template_uuid", "template \"\(uuid)\" does not exist")
-            }
-            let schema = try schemas.schema(for: t, checker: checker)
+        let source = try await source(templateUUID: r.templateUUID, flow: r.flow)
+        if let schema = source.schema {
             // Absent inputs are checked as `{}` (so a schema with nothing required accepts them) and stored as null.
             let violations = schema.violations(of: r.inputs ?? .object([:]))
             if !violations.isEmpty {
@@ -167,25 +153,15 @@ public struct ServiceUseCases: Sendable {
                     .invalidArgument,
                     "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
             }
-            guard let info = flowInfo(of: t) else {
-                throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")
-            }
-            flowText = t.flow
-            stepMax = info.stepMax
-            templateUUID = t.uuid
+        }
+        let (flowText, stepMax, templateUUID) = (source.flow, source.stepMax, source.templateUUID)
+        var name = r.name
+        var summary = r.summary
+        var priority = r.priority
+        if let t = source.template {
             if name?.isEmpty ?? true { name = t.name }
             if summary == nil { summary = t.summary }
-            if priority == nil { priority = t.origin == "system" ? ServicePriority.high.rawValue : ServicePriority.low.rawValue }
-        case (.none, .some(let flow)):
-            let info: FlowInfo
-            do {
-                info = try checker.check(flow: flow)
-            } catch {
-                throw ClaiflowError.invalidField("flow", error.message)
-            }
-            flowText = info.normalized
-            stepMax = info.stepMax
-            templateUUID = ""
+            if priority == nil { priority = source.defaultPriority }
         }
         if let hook = r.webhook, try await store.webhook(uuid: hook) == nil {
             throw ClaiflowError.invalidField("webhook", "webhook \"\(hook)\" does not exist")
@@ -208,6 +184,48 @@ public struct ServiceUseCases: Sendable {
                     ServiceStatusRecord(
                         stepMax: stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil, created: now)
                 ], result: nil)
+        }
+    }
+
+    /// What services run: a template's flow (with the schema their inputs must match) or an
+    /// inline flow, checked.
+    struct Source: Sendable {
+        var flow: String
+        var stepMax: Int
+        /// "" for an inline flow.
+        var templateUUID: String
+        var template: Template?
+        var schema: (any InputsSchema)?
+        /// High for `system` templates, low otherwise.
+        var defaultPriority: Int {
+            template?.origin == "system" ? ServicePriority.high.rawValue : ServicePriority.low.rawValue
+        }
+    }
+
+    /// Resolves `template_uuid` or `flow` (exactly one): 400 naming the field otherwise.
+    func source(templateUUID: String?, flow: JSONValue?) async throws -> Source {
+        switch (templateUUID, flow) {
+        case (.some, .some):
+            throw ClaiflowError(.invalidArgument, "give either template_uuid or flow, not both")
+        case (.none, .none):
+            throw ClaiflowError(.invalidArgument, "field \"template_uuid\": is required (or give an inline flow)")
+        case (.some(let uuid), .none):
+            guard let t = try await store.template(uuid: uuid) else {
+                throw ClaiflowError.invalidField("template_uuid", "template \"\(uuid)\" does not exist")
+            }
+            let schema = try schemas.schema(for: t, checker: checker)
+            guard let info = flowInfo(of: t) else {
+                throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")
+            }
+            return Source(flow: t.flow, stepMax: info.stepMax, templateUUID: t.uuid, template: t, schema: schema)
+        case (.none, .some(let flow)):
+            let info: FlowInfo
+            do {
+                info = try checker.check(flow: flow)
+            } catch {
+                throw ClaiflowError.invalidField("flow", error.message)
+            }
+            return Source(flow: info.normalized, stepMax: info.stepMax, templateUUID: "", template: nil, schema: nil)
         }
     }
 

@@ -38,7 +38,17 @@ extension Store {
     /// The statuses of services an agent session holds under a lease (`sent`, `processing`).
     static var heldStatuses: [ServiceStatus] { ServiceStatus.allCases.filter(\.isHeld) }
 
-    static func insertStatusRows(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws {
+    /// Writes status rows and what follows from them in the same transaction: the webhook
+    /// deliveries (outbox) and the progress of the runs whose services ended
+    /// (``advanceRuns(_:_:)``). Returns the clusters whose held run services were released.
+    @discardableResult
+    static func insertStatusRows(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws -> [String] {
+        try await insertStatusRecords(db, changes)
+        return try await advanceRuns(db, changes)
+    }
+
+    /// Writes status rows and their webhook deliveries.
+    static func insertStatusRecords(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws {
         for chunk in stride(from: 0, to: changes.count, by: 100) {
             let rows = changes[chunk..<min(chunk + 100, changes.count)].map { c -> SQL in
                 let r = c.record
@@ -74,7 +84,7 @@ extension Store {
                     lease_expires = \(bind: .timestamp(leaseUntil)), attempts = attempts + 1, updated = \(bind: .timestamp(now))
                 WHERE id IN (
                     SELECT id FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist)
-                        AND created + validity_shift > \(bind: .timestamp(validAfter))
+                        AND held = 0 AND created + validity_shift > \(bind: .timestamp(validAfter))
                         AND NOT EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 1)
                     ORDER BY priority DESC, created ASC, id ASC LIMIT \(bind: limit)\(skipLocked))
                 RETURNING *
@@ -173,12 +183,12 @@ extension Store {
     ) async throws -> ReportOutcome {
         let lock = lockClause()
         let mapService = serviceMapper
-        return try await write("dispatch.report") { db in
+        let (outcome, released) = try await write("dispatch.report") { db -> (ReportOutcome, [String]) in
             guard
                 let s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)\(lock)"
                 ).map(mapService)
-            else { return .notFound }
+            else { return (.notFound, []) }
             let latest = try await db.first(
                 """
                 SELECT * FROM service_status WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
@@ -195,16 +205,16 @@ extension Store {
             }
             let accepted: ServiceReportRule.Acceptance
             switch decision {
-            case .duplicate(let cancel): return .duplicate(s, cancel: cancel)
-            case .finished: return .finished(s)
-            case .notHeld, .heldByAnotherSession: return .notHeld(s)
+            case .duplicate(let cancel): return (.duplicate(s, cancel: cancel), [])
+            case .finished: return (.finished(s), [])
+            case .notHeld, .heldByAnotherSession: return (.notHeld(s), [])
             case .accepted(let a): accepted = a
             }
             var changes = [
                 StatusChange(service: accepted.serviceAfterStep, record: accepted.step, reported: r.status, result: r.result)
             ]
             if let canceled = accepted.canceled { changes.append(StatusChange(service: accepted.service, record: canceled)) }
-            try await Self.insertStatusRows(db, changes)
+            let released = try await Self.insertStatusRows(db, changes)
             let after = accepted.service
             try await db.execute(
                 """
@@ -222,8 +232,10 @@ extension Store {
                     ON CONFLICT (cluster_uuid, uuid) DO UPDATE SET result = excluded.result, created = excluded.created
                     """)
             }
-            return .recorded(changes[changes.count - 1], cancel: accepted.cancel)
+            return (.recorded(changes[changes.count - 1], cancel: accepted.cancel), released)
         }
+        announceReleases(released)
+        return outcome
     }
 
     /// Ends or requeues services whose deadline passed, by ``ServiceSweepRule``: queued ones
@@ -235,7 +247,7 @@ extension Store {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let mapService = serviceMapper
         let transitions = ServiceSweepRule(maxAttempts: maxAttempts).transitions
-        return try await write("dispatch.sweep") { db in
+        let (changes, released) = try await write("dispatch.sweep") { db -> ([StatusChange], [String]) in
             var changes: [StatusChange] = []
             for t in transitions {
                 let rows = try await db.query(
@@ -255,9 +267,10 @@ extension Store {
                                 message: t.message, created: now)))
                 }
             }
-            try await Self.insertStatusRows(db, changes)
-            return changes
+            return (changes, try await Self.insertStatusRows(db, changes))
         }
+        announceReleases(released)
+        return changes
     }
 
     /// The `SET` list of a sweep transition: the new status, no lease, the session let go of.
@@ -266,15 +279,15 @@ extension Store {
     }
 
     /// The `WHERE` condition of a sweep transition (served by the `(status, lease_expires)` and
-    /// `(status, created)` indexes: the clock's start `created + validity_shift` is never before
-    /// `created`); paused clusters' services do not expire.
+    /// `service_validity` (`status, created + validity_shift`) indexes); paused clusters'
+    /// services do not expire, nor do a run's held ones (their clock starts when released).
     static func sweepCondition(_ t: ServiceSweepRule.Transition, now: Timestamp, validAfter: Timestamp) -> SQL {
         var condition: SQL = "status IN (\(bind: t.from))"
         if let requested = t.cancelRequested { condition += " AND cancel_requested = \(bind: requested ? 1 : 0)" }
         switch t.deadline {
         case .validityPeriod:
-            condition +=
-                " AND created <= \(bind: .timestamp(validAfter)) AND created + validity_shift <= \(bind: .timestamp(validAfter))"
+            // Not `created <= validAfter` too: a run's `cluster_timeout` may start the clock before `created`.
+            condition += " AND held = 0 AND created + validity_shift <= \(bind: .timestamp(validAfter))"
             condition += " AND \(raw: Self.notPausedCondition)"
         case .lease: condition += " AND lease_expires < \(bind: .timestamp(now))"
         }
@@ -296,7 +309,7 @@ extension Store {
             let queued = try await db.first(
                 """
                 SELECT created + validity_shift AS t FROM service WHERE status = \(bind: ServiceStatus.regist)
-                    AND \(raw: Self.notPausedCondition) ORDER BY created + validity_shift LIMIT 1
+                    AND held = 0 AND \(raw: Self.notPausedCondition) ORDER BY created + validity_shift LIMIT 1
                 """
             )?.optionalTimestamp("t")
             return [lease, queued.map { $0.adding(validity) }].compactMap { $0 }.min()

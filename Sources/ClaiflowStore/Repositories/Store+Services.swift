@@ -24,6 +24,7 @@ extension Store {
             cancelRequested: try r.integer("cancel_requested") != 0, created: try r.timestamp("created"),
             updated: try r.timestamp("updated"))
         s.sessionUUID = r.optionalText("session_uuid")
+        s.runUUID = r.optionalText("run_uuid")
         return s
     }
 
@@ -60,33 +61,7 @@ extension Store {
                         throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
                     }
                 }
-                // Multi-row INSERTs: one round trip per 100 services, not two per service.
-                for chunk in stride(from: 0, to: services.count, by: 100) {
-                    let batch = services[chunk..<min(chunk + 100, services.count)]
-                    let rows = batch.indices.map { i -> SQL in
-                        let s = services[i]
-                        return """
-                            (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
-                                \(bind: s.flow), \(bind: sealedInputs[i]), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
-                                \(bind: s.status), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
-                                \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
-                            """
-                    }
-                    try await db.execute(
-                        """
-                        INSERT INTO service (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
-                            priority, webhook, status, step_seq, cancel_requested, created, updated) VALUES
-                        """ + SQL.join(rows, separator: ", "))
-                    try await Self.insertStatusRows(
-                        db,
-                        batch.map { s in
-                            StatusChange(
-                                service: s,
-                                record: ServiceStatusRecord(
-                                    stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil,
-                                    created: s.created))
-                        })
-                }
+                try await Self.insertServiceRows(db, services, sealedInputs: sealedInputs)
             }
         } catch StoreError.uniqueViolation {
             let clusters = services.map(\.clusterUUID)
@@ -94,6 +69,44 @@ extension Store {
                 .conflict,
                 "service \"\(services.first?.uuid ?? "")\" already exists on \(clusters.count == 1 ? "cluster \"\(clusters[0])\"" : "one of the clusters")"
             )
+        }
+    }
+
+    /// Inserts service rows with their initial `regist` status rows, in the caller's transaction:
+    /// multi-row INSERTs, one round trip per 100 services. `placement(i)` says whether the
+    /// `i`-th is held back from agents (a run's later waves) and how far its validity clock start
+    /// is moved (see ``RunCreation/timeoutShift``).
+    static func insertServiceRows(
+        _ db: any SQLExecutor, _ services: [Service], sealedInputs: [String],
+        placement: (Int) -> (held: Bool, validityShift: Int64) = { _ in (false, 0) }
+    ) async throws {
+        for chunk in stride(from: 0, to: services.count, by: 100) {
+            let batch = services[chunk..<min(chunk + 100, services.count)]
+            let rows = batch.indices.map { i -> SQL in
+                let s = services[i]
+                let (held, shift) = placement(i)
+                return """
+                    (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
+                        \(bind: s.flow), \(bind: sealedInputs[i]), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
+                        \(bind: s.status), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
+                        \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)), \(bind: s.runUUID), \(bind: held ? 1 : 0),
+                        \(bind: shift))
+                    """
+            }
+            try await db.execute(
+                """
+                INSERT INTO service (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
+                    priority, webhook, status, step_seq, cancel_requested, created, updated, run_uuid, held, validity_shift) VALUES
+                """ + SQL.join(rows, separator: ", "))
+            try await insertStatusRows(
+                db,
+                batch.map { s in
+                    StatusChange(
+                        service: s,
+                        record: ServiceStatusRecord(
+                            stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil,
+                            created: s.created))
+                })
         }
     }
 
@@ -156,23 +169,23 @@ extension Store {
     /// delivered one gets `cancel_requested`; nil when it does not exist.
     public func cancelService(clusterUUID: String, uuid: String, now: Timestamp) async throws -> CancelOutcome? {
         let mapService = serviceMapper
-        return try await write("service.cancel") { db in
+        let (outcome, released) = try await write("service.cancel") { db -> (CancelOutcome?, [String]) in
             guard
                 let s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
                 ).map(mapService)
-            else { return nil }
+            else { return (nil, []) }
             switch ServiceCancelRule.decide(s, now: now) {
             case .alreadyFinished:
-                return .alreadyFinished(s)
+                return (.alreadyFinished(s), [])
             case .canceled(let after, let record):
                 try await db.execute(
                     """
-                    UPDATE service SET status = \(bind: after.status), updated = \(bind: .timestamp(after.updated))
+                    UPDATE service SET status = \(bind: after.status), held = 0, updated = \(bind: .timestamp(after.updated))
                     WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
                     """)
-                try await Self.insertStatusRows(db, [StatusChange(service: after, record: record)])
-                return .canceled(after)
+                let released = try await Self.insertStatusRows(db, [StatusChange(service: after, record: record)])
+                return (.canceled(after), released)
             case .requested(let after):
                 try await db.execute(
                     """
@@ -180,8 +193,10 @@ extension Store {
                         updated = \(bind: .timestamp(after.updated))
                     WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
                     """)
-                return .requested(after)
+                return (.requested(after), [])
             }
         }
+        announceReleases(released)
+        return outcome
     }
 }
