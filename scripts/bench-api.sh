@@ -11,7 +11,7 @@
 # create-key`, and runs `wrk -t2 -c16 -d8s` for:
 #   healthz         GET /healthz (the HTTP ceiling: no auth, no database)
 #   filtered list   GET /api/v1/cluster?q={"like":{"name":"list-1%"}}&p={"limit":20}
-#                   on 5,000 clusters named list-0…list-4999 (seeded first with wrk)
+#                   on 5,000 clusters named list-0…list-4999 (seeded first with curl --parallel)
 #   create cluster  POST /api/v1/cluster, a unique name per request, uuid assigned by the server
 #   create service  POST /api/v1/cluster/{uuid}/service from the default template
 #                   00000000000000000000000000000001 on 100 clusters in turn
@@ -89,7 +89,6 @@ function setup(thread)
     table.insert(threads, thread)
 end
 bad = 0
-done_count = 0
 -- wrk.format replaces wrk.headers (the -H Authorization) when given headers: start from them.
 function json_headers()
     local h = {}
@@ -102,8 +101,6 @@ function response(status, headers, body)
         bad = bad + 1
         if bad <= 3 then io.stderr:write("non-2xx " .. status .. ": " .. body .. "\n") end
     end
-    done_count = done_count + 1
-    if stop_after and done_count >= stop_after then wrk.thread:stop() end
 end
 function done(summary, latency, requests)
     local total_bad = 0
@@ -139,31 +136,29 @@ function request()
     return wrk.format("POST", string.format("/api/v1/cluster/svc-%d/service", (n * 7 + id * 13) % 100),
         json_headers(), body)
 end'
-# Seeding: stop after `count` answers plus one per connection, so that every seed request (they
-# are sent first, in order) has been answered; the few requests beyond `count` are health checks.
-# wrk calls request() once per thread before the first request it sends and drops that one, so
-# the counter starts at -1.
-write_lua seed-list '
-local n = -1
-stop_after = 5000 + '"$connections"'
-function request()
-    n = n + 1
-    if n > 5000 then return wrk.format("GET", "/healthz") end
-    return wrk.format("POST", "/api/v1/cluster", json_headers(),
-        string.format("{\"name\":\"list-%d\"}", n - 1))
-end'
-write_lua seed-service '
-local n = -1
-stop_after = 100 + '"$connections"'
-function request()
-    n = n + 1
-    if n > 100 then return wrk.format("GET", "/healthz") end
-    return wrk.format("POST", "/api/v1/cluster", json_headers(),
-        string.format("{\"uuid\":\"svc-%d\",\"name\":\"svc-%d\"}", n - 1, n - 1))
-end'
-
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# seed BODY COUNT: POST /api/v1/cluster COUNT times with BODY, each @ in it replaced by N (0…),
+# 16 at a time over reused connections (curl --parallel); fails on any non-2xx answer.
+seed() {
+    local i body
+    for ((i = 0; i < $2; i++)); do
+        body=${1//@/$i}
+        # Options after `next` apply to the next transfer only: each block repeats them.
+        [ "$i" = 0 ] || echo next
+        printf 'url = "%s/api/v1/cluster"\nheader = "Authorization: Bearer %s"\n' "$base" "$key"
+        printf 'header = "Content-Type: application/json"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
+        printf 'data = "%s"\n' "${body//\"/\\\"}"
+    done > "$work/seed.curl"
+    local codes
+    codes=$(curl -sS --parallel --parallel-max "$connections" -K "$work/seed.curl")
+    if grep -qv '^2' <<< "$codes"; then
+        echo "seeding failed: $(grep -v '^2' <<< "$codes" | sort | uniq -c | tr '\n' ' ')" >&2
+        exit 1
+    fi
+    [ "$(grep -c '^2' <<< "$codes")" = "$2" ] || { echo "seeding failed: $(wc -l <<< "$codes") answers, not $2" >&2; exit 1; }
 }
 
 # run_wrk LUA THREADS CONNECTIONS DURATION → "req/s p50 p99 bad total"
@@ -209,13 +204,11 @@ bench_store() { # label database-url
     for op in $operations; do
         case $op in
             list)
-                r=$(run_wrk seed-list 1 "$connections" 120s)
-                [ "$(cut -d' ' -f4 <<< "$r")" = 0 ] || { echo "seeding list-0…list-4999 failed: $r" >&2; exit 1; }
+                seed '{"name":"list-@"}' 5000
                 check_exists list-0 && check_exists list-4999
                 ;;
             create-service)
-                r=$(run_wrk seed-service 1 "$connections" 60s)
-                [ "$(cut -d' ' -f4 <<< "$r")" = 0 ] || { echo "seeding svc-0…svc-99 failed: $r" >&2; exit 1; }
+                seed '{"uuid":"svc-@","name":"svc-@"}' 100
                 check_exists svc-0 && check_exists svc-99
                 ;;
         esac
