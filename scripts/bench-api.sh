@@ -153,7 +153,7 @@ seed() {
         printf 'data = "%s"\n' "${body//\"/\\\"}"
     done > "$work/seed.curl"
     local codes
-    codes=$(curl -sS --parallel --parallel-max "$connections" -K "$work/seed.curl")
+    codes=$(curl -sS --no-progress-meter --parallel --parallel-max "$connections" -K "$work/seed.curl")
     if grep -qv '^2' <<< "$codes"; then
         echo "seeding failed: $(grep -v '^2' <<< "$codes" | sort | uniq -c | tr '\n' ' ')" >&2
         exit 1
