@@ -118,12 +118,11 @@ struct PostgresExecutor: SQLExecutor {
 
     func query(_ sql: SQL) async throws -> [SQLRow] {
         let result = try await run(sql)
+        var columns: SQLColumns?
         return try result.rows.map { row in
-            var values: [String: SQLValue] = [:]
-            for cell in row {
-                values[cell.columnName.lowercased()] = try Self.value(cell)
-            }
-            return SQLRow(values: values)
+            let names = columns ?? SQLColumns(row.map(\.columnName))
+            columns = names
+            return SQLRow(columns: names, values: try row.map(Self.value))
         }
     }
 

@@ -90,21 +90,28 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     static func rows(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        try Row.fetchAll(db, sql: text, arguments: arguments(binds)).map { row in
-            var values: [String: SQLValue] = [:]
-            for (name, dbValue) in row {
-                let v: SQLValue
+        // A cursor reads each row in place (no copied GRDB Row per row); the column names are
+        // lowercased once per result and shared by its rows.
+        let cursor = try Row.fetchCursor(db, sql: text, arguments: arguments(binds))
+        var columns: SQLColumns?
+        var rows: [SQLRow] = []
+        while let row = try cursor.next() {
+            let names = columns ?? SQLColumns(Array(row.columnNames))
+            columns = names
+            var values: [SQLValue] = []
+            values.reserveCapacity(row.count)
+            for dbValue in row.databaseValues {
                 switch dbValue.storage {
-                case .null: v = .null
-                case .int64(let i): v = .integer(i)
-                case .double(let d): v = .real(d)
-                case .string(let s): v = .text(s)
-                case .blob(let data): v = .text(String(decoding: data, as: UTF8.self))
+                case .null: values.append(.null)
+                case .int64(let i): values.append(.integer(i))
+                case .double(let d): values.append(.real(d))
+                case .string(let s): values.append(.text(s))
+                case .blob(let data): values.append(.text(String(decoding: data, as: UTF8.self)))
                 }
-                values[name.lowercased()] = v
             }
-            return SQLRow(values: values)
+            rows.append(SQLRow(columns: names, values: values))
         }
+        return rows
     }
 }
 
