@@ -17,6 +17,7 @@ struct SQLRowTests {
         #expect(row["missing"] == nil)
         #expect(throws: StoreError.self) { try row.text("missing") }
         #expect(throws: StoreError.self) { try row.text("note") }
+        #expect(row.values == ["id": .integer(7), "name": .text("b"), "created": .integer(1_000_000), "note": .null])
     }
 
     @Test("a row built from a dictionary reads the same")

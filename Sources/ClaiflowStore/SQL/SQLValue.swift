@@ -41,12 +41,19 @@ public struct SQLRow: Sendable {
     /// The result's columns.
     public let columns: SQLColumns
     /// The values, in the order of ``columns``.
-    public var values: [SQLValue]
+    public var cells: [SQLValue]
 
     /// A row of a result with these columns.
     public init(columns: SQLColumns, values: [SQLValue]) {
         self.columns = columns
-        self.values = values
+        self.cells = values
+    }
+
+    /// The values by (lowercase) column name (built on each call: for tests and diagnostics).
+    public var values: [String: SQLValue] {
+        var byName: [String: SQLValue] = [:]
+        for (name, value) in zip(columns.names, cells) { byName[name] = value }
+        return byName
     }
 
     /// A row from values by column name.
@@ -57,8 +64,8 @@ public struct SQLRow: Sendable {
 
     /// The value of a column, nil when the result has no such column.
     public subscript(_ column: String) -> SQLValue? {
-        guard let i = columns.position(of: column), i < values.count else { return nil }
-        return values[i]
+        guard let i = columns.position(of: column), i < cells.count else { return nil }
+        return cells[i]
     }
 
     /// A text column; throws when it is missing or NULL.
