@@ -162,7 +162,7 @@ struct LargeFleetBench {
         // docs/benchmarks.md for what that does to a page ordered by `created`).
         for low in stride(from: 0, to: clusters, by: chunk) {
             let high = min(low + chunk, clusters)
-            try await db.transaction { tx in
+            _ = try await db.transaction { tx in
                 try await tx.execute(
                     d.series(
                         low, high, insert: "INSERT INTO cluster (uuid, name, summary, created, updated)",
@@ -219,7 +219,7 @@ struct LargeFleetBench {
         }
         let seconds = Self.seconds(ContinuousClock.now - start)
         if store.dialect == .postgres {
-            try await db.transaction { tx in
+            _ = try await db.transaction { tx in
                 try await tx.execute("ANALYZE")
             }
         }

@@ -8,7 +8,11 @@ public enum Identifier {
 
     /// A new random identifier: a v4 UUID in lowercase hex without dashes.
     public static func generate() -> String {
-        UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        var g = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40  // version 4
+        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
+        return Hex.encode(bytes)
     }
 
     /// Whether a client-supplied identifier is acceptable.

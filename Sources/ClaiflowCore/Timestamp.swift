@@ -49,6 +49,33 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400)
         let rem = secs - days * 86400
         let (y, m, d) = Self.civil(fromDays: days)
+        if (0...9999).contains(y) {
+            // The common case, written straight into the 27 bytes of the result.
+            return String(unsafeUninitializedCapacity: 27) { buffer in
+                func put(_ v: Int64, _ width: Int, at offset: Int) {
+                    var v = v
+                    for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                        buffer[i] = UInt8(truncatingIfNeeded: v % 10) &+ 48
+                        v /= 10
+                    }
+                }
+                put(y, 4, at: 0)
+                buffer[4] = UInt8(ascii: "-")
+                put(m, 2, at: 5)
+                buffer[7] = UInt8(ascii: "-")
+                put(d, 2, at: 8)
+                buffer[10] = UInt8(ascii: "T")
+                put(rem / 3600, 2, at: 11)
+                buffer[13] = UInt8(ascii: ":")
+                put(rem % 3600 / 60, 2, at: 14)
+                buffer[16] = UInt8(ascii: ":")
+                put(rem % 60, 2, at: 17)
+                buffer[19] = UInt8(ascii: ".")
+                put(micros, 6, at: 20)
+                buffer[26] = UInt8(ascii: "Z")
+                return 27
+            }
+        }
         func pad(_ v: Int64, _ w: Int) -> String {
             let s = String(v)
             return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s

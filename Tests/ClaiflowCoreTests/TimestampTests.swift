@@ -9,6 +9,8 @@ struct TimestampTests {
         #expect(Timestamp(microseconds: 1_709_644_200_000_001).rfc3339 == "2024-03-05T13:10:00.000001Z")
         #expect(Timestamp(microseconds: -1).rfc3339 == "1969-12-31T23:59:59.999999Z")
         #expect(Timestamp(microseconds: 951_782_400_000_000).rfc3339 == "2000-02-29T00:00:00.000000Z")
+        #expect(Timestamp(microseconds: 253_402_300_799_999_999).rfc3339 == "9999-12-31T23:59:59.999999Z")
+        #expect(Timestamp(microseconds: 253_402_300_800_000_000).rfc3339 == "10000-01-01T00:00:00.000000Z")
     }
 
     @Test(
@@ -87,6 +89,12 @@ struct GlobalVariableTests {
         let id = Identifier.generate()
         #expect(id.count == 32)
         #expect(id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        // A version 4 UUID of the RFC 4122 variant, without dashes.
+        #expect(Array(id)[12] == "4")
+        #expect("89ab".contains(Array(id)[16]))
+        #expect(Identifier.generate() != id)
+        #expect(Hex.encode([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+        #expect(Hex.encode([UInt8]()) == "")
         #expect(Identifier.isValid("example_simple"))
         #expect(Identifier.isValid("ABC-123"))
         #expect(!Identifier.isValid(""))

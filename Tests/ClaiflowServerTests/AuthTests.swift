@@ -19,6 +19,13 @@ struct AuthTests {
         }
     }
 
+    @Test("stored hashes are lowercase hex SHA-256, as in databases written before")
+    func hashFormat() {
+        #expect(Secrets.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let token = Secrets.newClusterToken()
+        #expect(token.utf8.count == 32 && token.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+    }
+
     @Test("roles: viewer reads, operator writes, admin manages keys and global variables")
     func roles() async throws {
         try await TestServer.with { s in

@@ -22,7 +22,7 @@ struct RunAPITests {
             #expect(r.status == 200, "\(r.body)")
             let t = try await s.request(
                 .POST, "/api/v1/cluster_token", json: #"{"uuid":"t-\#(c)","name":"agent","cluster_uuid":"\#(c)"}"#)
-            tokens[c] = try #require(t.string("token"))
+            tokens[c] = t.string("token")
         }
         return tokens
     }

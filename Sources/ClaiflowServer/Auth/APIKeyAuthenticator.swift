@@ -61,7 +61,7 @@ public final class APIKeyAuthenticator: Sendable {
 public enum Secrets {
     /// Lowercase hex SHA-256 of a UTF-8 string.
     public static func sha256Hex(_ s: String) -> String {
-        SHA256.hash(data: Data(s.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array(s.utf8)))
     }
 
     /// Compares two strings in time independent of where they differ.
@@ -89,6 +89,6 @@ public enum Secrets {
 
     /// A new cluster token secret: 32 lowercase hex characters (128 random bits), like the original's.
     public static func newClusterToken() -> String {
-        randomBytes(16).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(randomBytes(16))
     }
 }

@@ -5,11 +5,8 @@ import Hummingbird
 /// Builds JSON responses the way the original server does: status 200, compact JSON followed by
 /// a newline (`?pretty` indents), `Content-Type: application/json; charset=UTF-8`.
 enum JSONResponse {
-    static let compact: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return e
-    }()
+    /// Compact output, byte for byte Foundation's with `[.withoutEscapingSlashes, .sortedKeys]`.
+    static let compact = CompactJSONEncoder()
     static let pretty: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.withoutEscapingSlashes, .prettyPrinted, .sortedKeys]
@@ -18,12 +15,12 @@ enum JSONResponse {
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, request: Request?) throws -> Response {
         let prettyRequested = request.map { QueryParameters($0).has("pretty") } ?? false
-        var data = try (prettyRequested ? pretty : compact).encode(value)
-        data.append(0x0A)
+        var bytes = prettyRequested ? Array(try pretty.encode(value)) : try compact.encode(value)
+        bytes.append(0x0A)
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=UTF-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// The `"OK"` body of deletes.

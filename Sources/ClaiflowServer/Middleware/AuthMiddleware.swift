@@ -1,4 +1,5 @@
 import ClaiflowCore
+import Foundation
 import Hummingbird
 
 /// Requires `Authorization: Bearer <key>` with a role high enough: `readRole` for GET/HEAD,
@@ -17,7 +18,7 @@ struct AuthMiddleware: RouterMiddleware {
         else {
             throw ClaiflowError(.unauthenticated, "missing API key: send Authorization: Bearer <key>")
         }
-        let key = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let key = Self.trimmed(header.dropFirst(7))
         guard key.utf8.count <= 512, let principal = try await authenticator.authenticate(key) else {
             throw ClaiflowError(.unauthenticated, "invalid API key")
         }
@@ -30,5 +31,14 @@ struct AuthMiddleware: RouterMiddleware {
         context.principal = principal
         context.logger[metadataKey: "api_key"] = .string(principal.keyUUID)
         return try await next(request, context)
+    }
+
+    /// The key without surrounding whitespace (Foundation's `.whitespaces`); Foundation is asked
+    /// only when the key starts or ends with something other than printable ASCII.
+    static func trimmed(_ key: Substring) -> String {
+        if let first = key.utf8.first, let last = key.utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {
+            return String(key)
+        }
+        return key.trimmingCharacters(in: .whitespaces)
     }
 }

@@ -181,13 +181,12 @@ struct PostgresExecutor: SQLExecutor {
     var dialect: SQLDialect { .postgres }
 
     func query(_ sql: SQL) async throws -> [SQLRow] {
-        try await run(sql, prepared: true).rows.map { row in
-            var values: [String: SQLValue] = [:]
-            for cell in row {
-                // PostgreSQL folds unquoted names to lower case, and the store quotes none in upper case.
-                values[cell.columnName] = try Self.value(cell)
-            }
-            return SQLRow(values: values)
+        let result = try await run(sql, prepared: true)
+        var columns: SQLColumns?
+        return try result.rows.map { row in
+            let names = columns ?? SQLColumns(row.map(\.columnName))
+            columns = names
+            return SQLRow(columns: names, values: try row.map(Self.value))
         }
     }
 

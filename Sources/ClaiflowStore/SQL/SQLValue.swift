@@ -15,16 +15,62 @@ public enum SQLValue: Sendable, Hashable {
     public static func optional(_ s: String?) -> SQLValue { s.map { .text($0) } ?? .null }
 }
 
-/// One row of a result, by column name.
-public struct SQLRow: Sendable {
-    /// The values by (lowercase) column name.
-    public var values: [String: SQLValue]
+/// The (lowercase) column names of a result and their positions, shared by all its rows.
+public final class SQLColumns: Sendable {
+    /// The names in result order.
+    public let names: [String]
+    private let positions: [String: Int]
 
-    public init(values: [String: SQLValue]) { self.values = values }
+    /// `names` are lowercased; of a repeated name the last position counts.
+    public init(_ names: [String]) {
+        let lowered = names.map { $0.lowercased() }
+        self.names = lowered
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(lowered.count)
+        for (i, name) in lowered.enumerated() { positions[name] = i }
+        self.positions = positions
+    }
+
+    /// The position of a (lowercase) column name.
+    public func position(of name: String) -> Int? { positions[name] }
+}
+
+/// One row of a result: its values in column order, looked up by (lowercase) column name.
+/// The names live once per result in ``SQLColumns``, not once per row.
+public struct SQLRow: Sendable {
+    /// The result's columns.
+    public let columns: SQLColumns
+    /// The values, in the order of ``columns``.
+    public var cells: [SQLValue]
+
+    /// A row of a result with these columns.
+    public init(columns: SQLColumns, values: [SQLValue]) {
+        self.columns = columns
+        self.cells = values
+    }
+
+    /// The values by (lowercase) column name (built on each call: for tests and diagnostics).
+    public var values: [String: SQLValue] {
+        var byName: [String: SQLValue] = [:]
+        for (name, value) in zip(columns.names, cells) { byName[name] = value }
+        return byName
+    }
+
+    /// A row from values by column name.
+    public init(values: [String: SQLValue]) {
+        let names = Array(values.keys)
+        self.init(columns: SQLColumns(names), values: names.map { values[$0] ?? .null })
+    }
+
+    /// The value of a column, nil when the result has no such column.
+    public subscript(_ column: String) -> SQLValue? {
+        guard let i = columns.position(of: column), i < cells.count else { return nil }
+        return cells[i]
+    }
 
     /// A text column; throws when it is missing or NULL.
     public func text(_ column: String) throws -> String {
-        switch values[column] {
+        switch self[column] {
         case .text(let s): return s
         case .integer(let i): return String(i)
         case .real(let d): return String(d)
@@ -34,13 +80,13 @@ public struct SQLRow: Sendable {
 
     /// A nullable text column.
     public func optionalText(_ column: String) -> String? {
-        if case .text(let s) = values[column] { return s }
+        if case .text(let s) = self[column] { return s }
         return nil
     }
 
     /// An integer column; throws when it is missing or not an integer.
     public func integer(_ column: String) throws -> Int64 {
-        switch values[column] {
+        switch self[column] {
         case .integer(let i): return i
         case .real(let d): return Int64(d)
         case .text(let s): if let i = Int64(s) { return i }
@@ -51,7 +97,7 @@ public struct SQLRow: Sendable {
 
     /// A nullable integer column.
     public func optionalInteger(_ column: String) -> Int64? {
-        if case .integer(let i) = values[column] { return i }
+        if case .integer(let i) = self[column] { return i }
         return nil
     }
 

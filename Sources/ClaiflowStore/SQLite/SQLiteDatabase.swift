@@ -99,27 +99,27 @@ public final class SQLiteDatabase: SQLDatabase {
             })
     }
 
-    /// Runs a query through the connection's statement cache and returns its rows.
+    /// Runs a query through the connection's statement cache and returns its rows. A cursor reads
+    /// each row in place (no copied GRDB Row per row); the column names are lowercased once per
+    /// statement and shared by its rows.
     static func rows(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
         let statement = try db.cachedStatement(sql: text)
-        let names = statement.columnNames.map { $0.lowercased() }
+        let columns = SQLColumns(statement.columnNames)
         let cursor = try Row.fetchCursor(statement, arguments: arguments(binds))
         var rows: [SQLRow] = []
         while let row = try cursor.next() {
-            var values = [String: SQLValue](minimumCapacity: names.count)
-            for index in names.indices {
-                let dbValue: DatabaseValue = row[index]
-                let v: SQLValue
+            var values: [SQLValue] = []
+            values.reserveCapacity(row.count)
+            for dbValue in row.databaseValues {
                 switch dbValue.storage {
-                case .null: v = .null
-                case .int64(let i): v = .integer(i)
-                case .double(let d): v = .real(d)
-                case .string(let s): v = .text(s)
-                case .blob(let data): v = .text(String(decoding: data, as: UTF8.self))
+                case .null: values.append(.null)
+                case .int64(let i): values.append(.integer(i))
+                case .double(let d): values.append(.real(d))
+                case .string(let s): values.append(.text(s))
+                case .blob(let data): values.append(.text(String(decoding: data, as: UTF8.self)))
                 }
-                values[names[index]] = v
             }
-            rows.append(SQLRow(values: values))
+            rows.append(SQLRow(columns: columns, values: values))
         }
         return rows
     }
