@@ -50,13 +50,21 @@ struct LargeFleetIndexTests {
             let before = try await Self.indexNames(store)
             #expect(before.isDisjoint(with: Self.indexes + [Self.nameIndex(store.dialect)]))
             let t = Timestamp(microseconds: 1_764_000_000_000_000)
-            try await store.insertCluster(Cluster(uuid: "c1", name: "Prod-1", summary: nil, created: t, updated: t))
-            try await store.insertServices([
-                Service(
-                    clusterUUID: "c1", uuid: "s1", name: "n", summary: nil, templateUUID: "", flow: "[]", inputs: "null",
-                    stepMax: 1, priority: 0, webhook: nil, status: .regist, stepSeq: 0, cancelRequested: false, created: t,
-                    updated: t)
-            ])
+            // Rows as version 4 wrote them (the store's own inserts write later columns).
+            _ = try await store.database.transaction { db in
+                try await db.execute(
+                    """
+                    INSERT INTO cluster (uuid, name, summary, created, updated)
+                    VALUES ('c1', 'Prod-1', NULL, \(bind: .timestamp(t)), \(bind: .timestamp(t)))
+                    """)
+                try await db.execute(
+                    """
+                    INSERT INTO service (cluster_uuid, uuid, name, template_uuid, flow, inputs, step_max, priority,
+                        status, step_seq, created, updated)
+                    VALUES ('c1', 's1', 'n', '', '[]', 'null', 1, 0, \(bind: ServiceStatus.regist), 0,
+                        \(bind: .timestamp(t)), \(bind: .timestamp(t)))
+                    """)
+            }
 
             let applied = try await store.migrate()
             #expect(applied.first == 5)
