@@ -84,6 +84,29 @@ struct WebhookTests {
 
     static func payloads(_ r: Receiver) -> [JSONValue] { r.received.compactMap { try? JSONValue.parse($0.body) } }
 
+    @Test("a service that names no webhook does not wake the deliverer; one that names a webhook does")
+    func createWakesDelivererOnlyForWebhooks() async throws {
+        let receiver = try await Receiver.start()
+        try await TestServer.with { s in
+            _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
+            let hook = try await s.request(
+                .POST, "/api/v1/webhook", json: #"{"uuid":"h1","name":"ops","url":"\#(receiver.url)","method":"post"}"#)
+            #expect(hook.status == 200, "\(hook.body)")
+            let before = s.app.deliverer.pokes
+            let plain = try await s.request(
+                .POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"s1","flow":[{"$id":"a","$command":"claiflow.echo"}]}"#)
+            #expect(plain.status == 200, "\(plain.body)")
+            #expect(s.app.deliverer.pokes == before)
+            let hooked = try await s.request(
+                .POST, "/api/v1/cluster/c1/service",
+                json: #"{"uuid":"s2","flow":[{"$id":"a","$command":"claiflow.echo"}],"webhook":"h1"}"#)
+            #expect(hooked.status == 200, "\(hooked.body)")
+            #expect(s.app.deliverer.pokes > before)
+            #expect(try await waitUntil { receiver.received.count >= 1 })
+        }
+        await receiver.stop()
+    }
+
     @Test("every status change is delivered in order, signed the Standard Webhooks way, with the original's payload fields")
     func deliversSigned() async throws {
         let receiver = try await Receiver.start()

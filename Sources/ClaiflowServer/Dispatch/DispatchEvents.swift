@@ -14,10 +14,12 @@ public struct DispatchEvents: Sendable {
     func statusChanged() { deliverer.poke() }
 
     /// New services exist on these clusters (the `NOTIFY` went out with their transaction).
-    func servicesCreated(on clusters: [String], validUntil: Timestamp) {
+    /// `deliveries`: their status rows enqueued webhook deliveries (a service that names no
+    /// webhook enqueues none, and waking the deliverer for nothing costs it a claim transaction).
+    func servicesCreated(on clusters: [String], validUntil: Timestamp, deliveries: Bool) {
         hub.wake(clusters: clusters)
         agents.sweeper.note(deadline: validUntil)
-        deliverer.poke()
+        if deliveries { deliverer.poke() }
     }
 
     /// Held services of a run were released on these clusters (by a report, a sweep or a

@@ -130,7 +130,7 @@ public struct RunUseCases: Sendable {
         }
         let released = try await store.insertRun(
             RunCreation(run: run, clusters: clusters, services: created, timeoutShift: timeoutShift))
-        events?.servicesCreated(on: released, validUntil: now.adding(.seconds(1)))
+        events?.servicesCreated(on: released, validUntil: now.adding(.seconds(1)), deliveries: true)
         return try await detail(uuid: runUUID)
     }
 

@@ -176,7 +176,7 @@ public struct ServiceUseCases: Sendable {
                 cancelRequested: false, created: now, updated: now)
         }
         try await store.insertServices(services)
-        events?.servicesCreated(on: r.clusterUUIDs, validUntil: now.adding(.seconds(1)))
+        events?.servicesCreated(on: r.clusterUUIDs, validUntil: now.adding(.seconds(1)), deliveries: r.webhook != nil)
         return services.map { s in
             ServiceDetail(
                 service: s,

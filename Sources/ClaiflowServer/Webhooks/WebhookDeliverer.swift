@@ -65,8 +65,16 @@ public final class WebhookDeliverer: ServiceLifecycle.Service, Sendable {
         insecure = HTTPClient(eventLoopGroupProvider: .singleton, configuration: noVerify)
     }
 
+    private let pokeCount = Atomic<Int>(0)
+
+    /// How many times the deliverer was woken for new deliveries (diagnostics and tests).
+    public var pokes: Int { pokeCount.load(ordering: .relaxed) }
+
     /// New deliveries are waiting (this replica wrote them or an operator asked for a redelivery).
-    func poke() { wake.signal() }
+    func poke() {
+        pokeCount.add(1, ordering: .relaxed)
+        wake.signal()
+    }
 
     /// The delay before attempt `n + 1` after `n` failed attempts: initial × 2^(n−1), ±20 % jitter, at most an hour.
     func backoff(afterAttempts n: Int) -> Duration {
