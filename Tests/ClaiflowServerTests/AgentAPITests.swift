@@ -335,13 +335,15 @@ struct AgentAPITests {
         try await TestServer.with { s in
             let token = try await Self.setUp(s)
             let g = KnownGlobalVariable.clientSessionExpirationTime.uuid
-            #expect(try await s.request(.PUT, "/api/v1/global_variables/\(g)", json: #"{"value":"1s"}"#).status == 200)
+            // 3 s leases: the report below must reach the server before the lease of the poll
+            // lapses, which a 1 s lease did not leave room for while the whole suite ran.
+            #expect(try await s.request(.PUT, "/api/v1/global_variables/\(g)", json: #"{"value":"3s"}"#).status == 200)
             try await Self.create(s, "sent-only")
             try await Self.create(s, "running")
             let dead = try await TestAgent.connect(s, cluster: "c1", token: token)
             #expect(Set(dead.uuids(try await dead.poll(limit: 2))) == ["sent-only", "running"])
-            _ = try await dead.report("running", seq: 0, status: 2)
-            // The agent goes silent: its leases lapse after ~1s and the sweeper acts.
+            #expect(try await dead.report("running", seq: 0, status: 2).status == 200)
+            // The agent goes silent: its leases lapse after ~3s and the sweeper acts.
             #expect(try await waitUntil(timeout: .seconds(10)) { try await Self.statuses(s, "running").last == 8 })
             let d = try await s.request(.GET, "/api/v1/cluster/c1/service/running")
             guard case .array(let rows) = d.json?.field("statuses"), case .string(let msg) = rows.last?.field("message") else {
