@@ -30,11 +30,15 @@ public enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
 public enum StoreFixture {
     public static let logger = Logger(label: "test")
 
-    public static func withStore<T>(_ kind: StoreKind, _ body: (Store) async throws -> T) async throws -> T {
+    /// Runs `body` on a store over a new database of `kind` (migrated unless `migrate` is false),
+    /// then closes and removes it.
+    public static func withStore<T>(
+        _ kind: StoreKind, migrate: Bool = true, _ body: (Store) async throws -> T
+    ) async throws -> T {
         let (url, cleanup) = try await freshDatabaseURL(kind)
         let store = try Store.open(url: url, logger: logger)
         do {
-            try await store.migrate()
+            if migrate { try await store.migrate() }
             let result = try await body(store)
             await store.close()
             try await cleanup()

@@ -15,7 +15,7 @@ import Synchronization
 /// A real claiflow server on loopback, which can be stopped and started again on the same
 /// database and port.
 final class RunningServer: Sendable {
-    static let adminToken = "test-admin-token-0123456789abcdef"
+    static let adminToken = OperatorRequest.adminToken
 
     let port: Int
     let app: ClaiflowServerApp
@@ -59,32 +59,10 @@ final class RunningServer: Sendable {
         await app.store.close()
     }
 
-    /// A response as the tests see it.
-    struct Reply: Sendable {
-        let status: Int
-        let body: String
-        let headers: HTTPHeaders
-
-        var json: JSONValue? { try? JSONValue.parse(body) }
-        func string(_ key: String) -> String? {
-            if case .string(let s) = json?.field(key) { return s }
-            return nil
-        }
-    }
-
     /// Sends an operator request (admin key).
     @discardableResult
     func request(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> Reply {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(Self.adminToken)")
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
-        }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 16 << 20)
-        return Reply(status: Int(response.status.code), body: String(buffer: body), headers: response.headers)
+        try await OperatorRequest.send(port: port, method, path, json: json)
     }
 }
 

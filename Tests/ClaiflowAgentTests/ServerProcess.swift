@@ -12,7 +12,7 @@ import Glibc
 /// A real `claiflow server` process on a fixed loopback port, which a test can `kill -9` and
 /// start again on the same database and port (the agents keep their server URL).
 final class ServerProcess: ChildProcess, @unchecked Sendable {
-    static let adminToken = "test-admin-token-0123456789abcdef"
+    static let adminToken = OperatorRequest.adminToken
 
     let port: Int
     let databaseURL: String
@@ -112,35 +112,12 @@ final class ServerProcess: ChildProcess, @unchecked Sendable {
         try await waitUntilHealthy()
     }
 
-    /// A response as the tests see it.
-    struct Reply: Sendable {
-        let status: Int
-        let body: String
-
-        var json: JSONValue? { try? JSONValue.parse(body) }
-        func string(_ key: String) -> String? {
-            if case .string(let s) = json?.field(key) { return s }
-            return nil
-        }
-    }
-
     /// Sends an operator request (admin key).
     @discardableResult
     func request(
         _ method: HTTPMethod, _ path: String, json: String? = nil, timeout: Duration = .seconds(30)
-    ) async throws
-        -> Reply
-    {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(Self.adminToken)")
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
-        }
-        let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
-        let body = try await response.body.collect(upTo: 16 << 20)
-        return Reply(status: Int(response.status.code), body: String(buffer: body))
+    ) async throws -> Reply {
+        try await OperatorRequest.send(port: port, method, path, json: json, timeout: timeout)
     }
 
     /// The status rows of a service of cluster `cluster`: (step_seq, status, message, created).

@@ -29,18 +29,9 @@ struct LargeFleetIndexTests {
 
     /// Opens a new database migrated only up to version 4, as a server of the previous release left it.
     static func withVersion4Store<T>(_ kind: StoreKind, _ body: (Store) async throws -> T) async throws -> T {
-        let (url, cleanup) = try await StoreFixture.freshDatabaseURL(kind)
-        let store = try Store.open(url: url, logger: StoreFixture.logger)
-        do {
+        try await StoreFixture.withStore(kind, migrate: false) { store in
             #expect(try await Migrations.run(on: store.database, through: 4) == [1, 2, 3, 4])
-            let result = try await body(store)
-            await store.close()
-            try await cleanup()
-            return result
-        } catch {
-            await store.close()
-            try? await cleanup()
-            throw error
+            return try await body(store)
         }
     }
 
