@@ -83,10 +83,7 @@ public final class Store: Sendable {
     /// statement and `COMMIT`); on SQLite it is a transaction of one statement.
     @discardableResult
     func write(_ op: String, statement: SQL) async throws -> Int {
-        if let postgres = database as? PostgresDatabase {
-            return try await timed(op) { try await postgres.autocommit(statement) }
-        }
-        return try await write(op) { db in try await db.execute(statement) }
+        try await timed(op) { try await database.autocommit(statement) }
     }
 
     private func timed<T>(_ op: String, _ body: () async throws -> T) async throws -> T {

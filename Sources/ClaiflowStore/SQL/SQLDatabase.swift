@@ -24,6 +24,11 @@ public protocol SQLDatabase: Sendable {
     /// transaction (nor start a nested one). On SQLite concurrent transactions share a commit,
     /// so a body that waits on another caller's transaction would wait for itself.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    /// Runs one write statement as a transaction of its own and returns the rows it changed;
+    /// committed (durably) when it returns. A database may do this more cheaply than
+    /// `transaction` (PostgreSQL: one round trip without `BEGIN`/`COMMIT`).
+    @discardableResult
+    func autocommit(_ sql: SQL) async throws -> Int
     /// Closes the pool.
     func close() async
     /// How many statements ran so far (for the benchmark's idle-load figure and diagnostics).

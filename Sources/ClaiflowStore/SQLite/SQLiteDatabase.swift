@@ -71,6 +71,12 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
+    /// One statement in a transaction of its own (it still shares the group commit).
+    @discardableResult
+    public func autocommit(_ sql: SQL) async throws -> Int {
+        try await transaction { db in try await db.execute(sql) }
+    }
+
     public func close() async {
         writer.shutDown()
         try? pool.close()
