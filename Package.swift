@@ -123,13 +123,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
+        // Install manifests of the agent (issue 15 B): RBAC derived from the command catalog.
+        .target(name: "ClaiflowInstall", dependencies: ["ClaiflowAgent", "ClaiflowAgentCommands"]),
         .executableTarget(
             name: "claiflow",
             dependencies: [
                 "ClaiflowCore", "ClaiflowServer", "ClaiflowStore", "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowFlow",
-                "ClaiflowConfiguration",
+                "ClaiflowConfiguration", "ClaiflowInstall",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -193,6 +196,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "ClaiflowInstallTests",
+            dependencies: [
+                "ClaiflowInstall", "ClaiflowAgentCommands", "ClaiflowStore", "ClaiflowCore",
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "ClaiflowQueryTests", dependencies: ["ClaiflowQuery"]),

@@ -125,6 +125,10 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     /// The uuids of the services running now, sorted.
     public var runningServiceUUIDs: [String] { state.withLock { $0.running.keys.sorted() } }
 
+    /// Whether the agent holds a session with the server (it authenticated and the server has not
+    /// refused the session since): what the health endpoint's `/readyz` reports.
+    public var hasSession: Bool { sessions.holdsSession.withLock { $0 } }
+
     /// Runs the agent until a graceful shutdown (then it drains, see the type's documentation),
     /// until ``stop()``, or until a rebounce service completed. It does not return because the
     /// server is unreachable.

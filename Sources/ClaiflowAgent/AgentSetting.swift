@@ -11,6 +11,7 @@ public enum AgentSetting: String, ConfigurationSetting {
     case workers
     case kubeconfig
     case logLevel = "log_level"
+    case healthPort = "health_port"
 
     /// One line of help.
     public var help: String {
@@ -21,6 +22,7 @@ public enum AgentSetting: String, ConfigurationSetting {
         case .workers: "How many services run at once (1 to 1000)."
         case .kubeconfig: "A kubeconfig file to reach the Kubernetes API with."
         case .logLevel: "trace, debug, info, notice, warning, error or critical."
+        case .healthPort: "Serve /healthz and /readyz on this port (off to disable)."
         }
     }
 
@@ -31,6 +33,7 @@ public enum AgentSetting: String, ConfigurationSetting {
         case .workers: "4"
         case .kubeconfig: "in-cluster, else ~/.kube/config"
         case .logLevel: "info"
+        case .healthPort: "off"
         }
     }
 
@@ -46,6 +49,7 @@ public enum AgentSetting: String, ConfigurationSetting {
         case .workers: String(settings.agent.workers)
         case .kubeconfig: settings.kubeconfig ?? "(not set)"
         case .logLevel: settings.logLevel.rawValue
+        case .healthPort: settings.healthPort.map(String.init) ?? "off"
         }
     }
 }

@@ -13,12 +13,15 @@ public struct AgentSettings: Sendable {
     public var kubeconfig: String?
     /// The log level.
     public var logLevel: Logger.Level
+    /// The port of the health endpoint (`/healthz`, `/readyz`), nil when it is off.
+    public var healthPort: Int?
 
     /// Creates settings.
-    public init(agent: AgentConfiguration, kubeconfig: String? = nil, logLevel: Logger.Level = .info) {
+    public init(agent: AgentConfiguration, kubeconfig: String? = nil, logLevel: Logger.Level = .info, healthPort: Int? = nil) {
         self.agent = agent
         self.kubeconfig = kubeconfig
         self.logLevel = logLevel
+        self.healthPort = healthPort
     }
 
     /// The settings as `key=value` pairs for the start-up log, the token masked.
@@ -69,6 +72,13 @@ public struct AgentSettings: Sendable {
             }
             level = parsed
         }
+        var healthPort: Int?
+        if let p = try reader.value(.healthPort)?.text, p.lowercased() != "off" {
+            guard let n = Int(p), (1...65535).contains(n) else {
+                throw ClaiflowError(.invalidArgument, "health-port: must be a port from 1 to 65535 or off, got \"\(p)\"")
+            }
+            healthPort = n
+        }
         var kubeconfig = try reader.value(.kubeconfig)?.text
         if let path = kubeconfig {
             let expanded = (path as NSString).expandingTildeInPath
@@ -77,6 +87,6 @@ public struct AgentSettings: Sendable {
             }
             kubeconfig = expanded
         }
-        return AgentSettings(agent: agent, kubeconfig: kubeconfig, logLevel: level)
+        return AgentSettings(agent: agent, kubeconfig: kubeconfig, logLevel: level, healthPort: healthPort)
     }
 }

@@ -6,6 +6,9 @@ import Synchronization
 actor SessionKeeper {
     /// The session window the server announced at the last handshake (readable without the actor).
     nonisolated let window = Mutex<Duration?>(nil)
+    /// Whether a session is held: set by a handshake, cleared by a refused session or a failed
+    /// handshake (readable without the actor, for the agent's `/readyz`).
+    nonisolated let holdsSession = Mutex<Bool>(false)
     private let api: AgentAPI
     private let logger: Logger
     private var current: AgentSession?
@@ -44,6 +47,7 @@ actor SessionKeeper {
                 let session = try await api.authenticate()
                 current = session
                 window.withLock { $0 = session.window }
+                holdsSession.withLock { $0 = true }
                 lastFailure = nil
                 authenticating = false
                 signal.notify()
@@ -54,6 +58,7 @@ actor SessionKeeper {
                 return session
             } catch {
                 lastFailure = error
+                holdsSession.withLock { $0 = false }
                 authenticating = false
                 signal.notify()
                 failures += 1
@@ -84,5 +89,6 @@ actor SessionKeeper {
         logger.notice(
             "session no longer accepted; authenticating again", metadata: ["session_uuid": .string(session.sessionUUID)])
         current = nil
+        holdsSession.withLock { $0 = false }
     }
 }

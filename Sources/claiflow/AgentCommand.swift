@@ -7,11 +7,11 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// `claiflow agent`: the agent that runs a cluster's services, inside the cluster (or next to it
-/// with a kubeconfig).
+/// `claiflow agent [run]`: the agent that runs a cluster's services, inside the cluster (or next to
+/// it with a kubeconfig). The default subcommand of ``AgentGroupCommand``.
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = ArgumentParser.CommandConfiguration(
-        commandName: "agent",
+        commandName: "run",
         abstract: "Run the claiflow agent for one cluster: receive its services from the server and run them.",
         discussion: """
             \(AgentSetting.sourcesHelp) Prefer the environment or the file for the token: flags are visible in \
@@ -25,6 +25,11 @@ struct AgentCommand: AsyncParsableCommand {
             claiflow.client.upgrade service rolls the agent's own Deployment to a new image tag (the pod \
             is found by POD_NAME, else HOSTNAME) and, once the new pods are available, exits with \
             status 0.
+
+            --health-port serves GET /healthz (200 while the process runs) and GET /readyz (200 while \
+            the agent holds a session with the server, else 503) for Kubernetes probes.
+
+            `claiflow agent manifests` prints the Kubernetes objects that install an agent.
             """
     )
 
@@ -47,6 +52,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong(AgentSetting.logLevel.flagName), help: AgentSetting.logLevel.argumentHelp)
     var logLevel: String?
 
+    @Option(name: .customLong(AgentSetting.healthPort.flagName), help: AgentSetting.healthPort.argumentHelp)
+    var healthPort: String?
+
     @OptionGroup var configFile: ConfigFileOption
 
     /// The value given for a setting's flag (the switch makes a new setting without a flag a
@@ -59,6 +67,7 @@ struct AgentCommand: AsyncParsableCommand {
         case .workers: workers
         case .kubeconfig: kubeconfig
         case .logLevel: logLevel
+        case .healthPort: healthPort
         }
     }
 
@@ -102,9 +111,19 @@ struct AgentCommand: AsyncParsableCommand {
         for (key, value) in settings.redactedDescription where startup[key] == nil { startup[key] = .string(value) }
         logger.notice("starting claiflow agent", metadata: startup)
         let runtime = AgentRuntime(configuration: settings.agent, commands: catalog.commands, upgrader: upgrader, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let port = settings.healthPort {
+            let health = AgentHealthEndpoint.application(
+                port: port, isReady: { runtime.hasSession },
+                onServerRunning: { [logger] port in logger.notice("health endpoint listening", metadata: ["port": "\(port)"]) },
+                logger: logger)
+            services.append(.init(service: health))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

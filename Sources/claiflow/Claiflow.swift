@@ -7,7 +7,7 @@ struct Claiflow: AsyncParsableCommand {
         commandName: "claiflow",
         abstract: "Run standardized, templated tasks on many Kubernetes clusters.",
         version: ClaiflowVersion.current,
-        subcommands: [ServerCommand.self, AgentCommand.self, AdminCommand.self]
+        subcommands: [ServerCommand.self, AgentGroupCommand.self, AdminCommand.self]
     )
 }
 

@@ -72,8 +72,22 @@ struct AgentSettingsTests {
         let unknown = ConfigFile(name: "agent.yaml", values: ["workerz": "2", "token": "t"])
         #expect(
             Self.message { try AgentSettings.resolve(flags: [:], environment: Self.required, file: unknown) }
-                == "config file agent.yaml: unknown key \"workerz\" (known: cluster, kubeconfig, log_level, server, token, workers)"
+                == "config file agent.yaml: unknown key \"workerz\" (known: cluster, health_port, kubeconfig, log_level, server, token, workers)"
         )
+    }
+
+    @Test("health_port: off by default, a port from 1 to 65535 or off, anything else refused")
+    func healthPort() throws {
+        #expect(try AgentSettings.resolve(flags: [:], environment: Self.required, file: nil).healthPort == nil)
+        let set = try AgentSettings.resolve(
+            flags: [:], environment: Self.required.merging(["CLAIFLOW_HEALTH_PORT": "8098"]) { $1 }, file: nil)
+        #expect(set.healthPort == 8098)
+        #expect(try AgentSettings.resolve(flags: ["health_port": "OFF"], environment: Self.required, file: nil).healthPort == nil)
+        for bad in ["0", "65536", "http"] {
+            #expect(
+                Self.message { try AgentSettings.resolve(flags: ["health_port": bad], environment: Self.required, file: nil) }
+                    == "health-port: must be a port from 1 to 65535 or off, got \"\(bad)\"")
+        }
     }
 
     @Test("the start-up description lists every setting and masks the token")
