@@ -121,6 +121,10 @@ public actor FakeKubernetesAPIServer {
     public internal(set) var requests: [Seen] = []
     /// `"<verb> <resource>[/<subresource>]"` pairs RBAC refuses (``forbid(_:_:)``).
     private var forbidden: Set<String> = []
+    /// The RBAC check of ``authorize(_:)``.
+    private var authorizer: (@Sendable (Access) -> Bool)?
+    /// The requests ``authorize(_:)``'s check refused.
+    public private(set) var refusedAccesses: [Access] = []
     /// How Deployments roll out, by the image of their first container (FakeDeploymentController.swift).
     var rollouts: [String: Rollout] = [:]
     /// The exec sessions run so far (FakeKubernetesExec.swift).
@@ -180,12 +184,36 @@ public actor FakeKubernetesAPIServer {
     /// Makes RBAC refuse `verb` on `resource` (`"pods/exec"`, `"deployments"`) with a 403 `Forbidden` Status.
     public func forbid(_ verb: String, _ resource: String) { forbidden.insert("\(verb) \(resource)") }
 
+    /// What RBAC is asked about one request.
+    public struct Access: Sendable, Equatable {
+        /// `get`, `list`, `create`, `patch`, `delete`.
+        public var verb: String
+        /// The API group, empty for the core group.
+        public var group: String
+        /// The resource, with its subresource as `pods/exec`.
+        public var resource: String
+        /// The namespace, nil for cluster-scoped objects and lists across namespaces.
+        public var namespace: String?
+        /// The object's name, nil for lists and creations.
+        public var name: String?
+    }
+
+    /// Makes RBAC refuse every request `allows` does not allow (nil: back to allowing all but
+    /// ``forbid(_:_:)``'s pairs); each refused request is kept in ``refusedAccesses``.
+    public func authorize(_ allows: (@Sendable (Access) -> Bool)?) {
+        authorizer = allows
+        refusedAccesses = []
+    }
+
     /// The 403 the real API server answers when RBAC refuses a request.
     func refusal(
         _ verb: String, _ resource: Resource, subresource: String?, name: String?, namespace: String?
     ) -> (Int, String, JSONValue?)? {
         let full = subresource.map { "\(resource.name)/\($0)" } ?? resource.name
-        guard forbidden.contains("\(verb) \(full)") else { return nil }
+        let access = Access(verb: verb, group: resource.group, resource: full, namespace: namespace, name: name)
+        let refusedByAuthorizer = authorizer.map { !$0(access) } ?? false
+        if refusedByAuthorizer { refusedAccesses.append(access) }
+        guard forbidden.contains("\(verb) \(full)") || refusedByAuthorizer else { return nil }
         var message = name.map { "\(resource.qualifiedName) \"\($0)\" is forbidden" } ?? "\(resource.qualifiedName) is forbidden"
         message +=
             ": User \"system:serviceaccount:claiflow:agent\" cannot \(verb) resource \"\(full)\" in API group \"\(resource.group)\""
