@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "ClaiflowInstallTests",
             dependencies: [
-                "ClaiflowInstall", "ClaiflowAgentCommands", "ClaiflowStore", "ClaiflowCore",
+                "ClaiflowInstall", "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowServer", "ClaiflowStore", "ClaiflowCore",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

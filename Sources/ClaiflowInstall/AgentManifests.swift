@@ -17,6 +17,23 @@ public enum AgentManifests {
         documents(options).map { "---\n" + $0.text() }.joined()
     }
 
+    /// The RBAC rules of `level` as one YAML document with the keys `clusterRules` (the
+    /// ClusterRole's) and `namespaceRules` (the Role's in the agent's namespace). The Helm chart
+    /// ships them as `files/agent-rules/<level>.yaml`; a test keeps those files equal to this.
+    public static func rulesDocument(_ level: RBACLevel) -> String {
+        let rbac = AgentRBAC(level: level)
+        return ManifestYAML.map([
+            ("clusterRules", clusterRules(level, rbac)), ("namespaceRules", rules(rbac.namespaceRules)),
+        ]).text()
+    }
+
+    /// The ClusterRole's rules; `admin` adds every non-resource URL.
+    static func clusterRules(_ level: RBACLevel, _ rbac: AgentRBAC) -> ManifestYAML {
+        guard level == .admin, case .list(var items) = rules(rbac.clusterRules) else { return rules(rbac.clusterRules) }
+        items.append(.map([("nonResourceURLs", .list([.string("*")])), ("verbs", .list([.string("*")]))]))
+        return .list(items)
+    }
+
     /// The name of the ClusterRole and ClusterRoleBinding: cluster-wide, so the namespace is in it.
     static func clusterRoleName(_ options: AgentInstallOptions) -> String { "\(name)-\(options.namespace)" }
 
@@ -72,11 +89,6 @@ public enum AgentManifests {
     static func documents(_ options: AgentInstallOptions) -> [ManifestYAML] {
         let namespace = options.namespace
         let rbac = AgentRBAC(level: options.rbac)
-        var clusterRules = rules(rbac.clusterRules)
-        if options.rbac == .admin, case .list(var items) = clusterRules {
-            items.append(.map([("nonResourceURLs", .list([.string("*")])), ("verbs", .list([.string("*")]))]))
-            clusterRules = .list(items)
-        }
         let subject: ManifestYAML = .list([
             .map([("kind", .string("ServiceAccount")), ("name", .string(name)), ("namespace", .string(namespace))])
         ])
@@ -92,7 +104,7 @@ public enum AgentManifests {
             .map([
                 ("apiVersion", .string("rbac.authorization.k8s.io/v1")), ("kind", .string("ClusterRole")),
                 ("metadata", metadata(clusterRoleName(options), namespace: nil, options)),
-                ("rules", clusterRules),
+                ("rules", clusterRules(options.rbac, rbac)),
             ]),
             .map([
                 ("apiVersion", .string("rbac.authorization.k8s.io/v1")), ("kind", .string("ClusterRoleBinding")),
