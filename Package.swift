@@ -127,7 +127,7 @@ let package = Package(
             ]
         ),
         // Install manifests of the agent (issue 15 B): RBAC derived from the command catalog.
-        .target(name: "ClaiflowInstall", dependencies: ["ClaiflowAgent", "ClaiflowAgentCommands"]),
+        .target(name: "ClaiflowInstall", dependencies: ["ClaiflowCore", "ClaiflowAgent", "ClaiflowAgentCommands"]),
         .executableTarget(
             name: "claiflow",
             dependencies: [

@@ -1,3 +1,5 @@
+import ClaiflowCore
+
 /// A YAML value with ordered keys, written in block style the way `kubectl` users read it. Strings
 /// that YAML could read as something else (`true`, `8099`, `null`, `a: b`) are double-quoted.
 indirect enum ManifestYAML: Sendable {
@@ -70,23 +72,18 @@ indirect enum ManifestYAML: Sendable {
                 }
             }
         if plain { return value }
-        var quoted = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            case "\r": quoted += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
+        // A JSON string literal is a YAML double-quoted scalar; YAML also wants DEL and the C1
+        // controls escaped, which JSON leaves as they are.
+        var json = ""
+        JSONValue.writeString(value, into: &json)
+        var quoted = ""
+        for scalar in json.unicodeScalars {
+            if (0x7F...0x9F).contains(scalar.value) {
+                quoted += "\\u00" + String(scalar.value, radix: 16)
+            } else {
+                quoted.unicodeScalars.append(scalar)
             }
         }
-        return quoted + "\""
+        return quoted
     }
 }

@@ -115,10 +115,8 @@ struct AgentCommand: AsyncParsableCommand {
             .init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup)
         ]
         if let port = settings.healthPort {
-            let health = AgentHealthEndpoint.application(
-                port: port, isReady: { runtime.hasSession },
-                onServerRunning: { [logger] port in logger.notice("health endpoint listening", metadata: ["port": "\(port)"]) },
-                logger: logger)
+            // Hummingbird logs "Server started and listening on …".
+            let health = AgentHealthEndpoint.application(port: port, isReady: { runtime.hasSession }, logger: logger)
             services.append(.init(service: health))
         }
         let group = ServiceGroup(

@@ -237,6 +237,11 @@ struct AgentManifestsTests {
         #expect(env.first { $0["name"] as? String == "CLAIFLOW_SERVER" }?["value"] as? String == "http://h:1/x # y")
         let secret = try Self.document(documents, kind: "Secret")
         #expect((secret["stringData"] as? [String: String])?["token"] == "null")
+
+        var controls = options
+        controls.token = "a\u{7F}b\u{01}c\u{85}d\té"
+        let parsed = try Self.document(try Self.documents(controls), kind: "Secret")
+        #expect((parsed["stringData"] as? [String: String])?["token"] == controls.token)
     }
 }
 
