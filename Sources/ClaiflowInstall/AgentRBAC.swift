@@ -9,6 +9,12 @@ public struct AgentRBAC: Sendable {
     /// The rules of the Role in the agent's namespace.
     public var namespaceRules: [KubernetesRule]
 
+    /// Rules given as they are (for instance parsed back from a manifest).
+    public init(clusterRules: [KubernetesRule], namespaceRules: [KubernetesRule]) {
+        self.clusterRules = clusterRules
+        self.namespaceRules = namespaceRules
+    }
+
     /// The rules for `level`: every declared rule of the commands the level grants, merged into as
     /// few rules as possible (same group, verbs and names: one rule). `read-only` adds `watch`
     /// wherever it grants `list`; `admin` is `*` on every resource and non-resource URL.

@@ -140,9 +140,9 @@ struct AgentManifestsTests {
     @Test("the standard ClusterRole and Role cover every resource and verb of the default templates' commands")
     func standardCoversTemplates() throws {
         let documents = try Self.documents(Self.options)
-        let rbac = AgentRBACRules(
-            cluster: try Self.rules(try Self.document(documents, kind: "ClusterRole")),
-            namespace: try Self.rules(try Self.document(documents, kind: "Role")))
+        let rbac = AgentRBAC(
+            clusterRules: try Self.rules(try Self.document(documents, kind: "ClusterRole")),
+            namespaceRules: try Self.rules(try Self.document(documents, kind: "Role")))
         let templates = try DefaultTemplates.load()
         #expect(templates.count == 235)
         var adminOnly: Set<String> = []
@@ -159,7 +159,7 @@ struct AgentManifestsTests {
                         for resource in rule.resources {
                             for verb in rule.verbs {
                                 #expect(
-                                    rbac.allows(group, resource, verb, inAgentNamespace: false),
+                                    rbac.allows(group: group, resource: resource, verb: verb, inAgentNamespace: false),
                                     "\(template.name): \(verb) \(resource).\(group)")
                             }
                         }
@@ -172,7 +172,8 @@ struct AgentManifestsTests {
                                 let names = rule.resourceNames.isEmpty ? [nil] : rule.resourceNames.map(Optional.some)
                                 for name in names {
                                     #expect(
-                                        rbac.allows(group, resource, verb, inAgentNamespace: true, name: name),
+                                        rbac.allows(
+                                            group: group, resource: resource, verb: verb, inAgentNamespace: true, name: name),
                                         "\(template.name): \(verb) \(resource).\(group) in the agent's namespace")
                                 }
                             }
@@ -182,7 +183,9 @@ struct AgentManifestsTests {
                 // Independent of the declarations: the need a kubernetes.* command's name states.
                 if let need = Self.needFromName(command) {
                     for verb in need.verbs {
-                        #expect(rbac.allows(need.group, need.resource, verb, inAgentNamespace: false), "\(command)")
+                        #expect(
+                            rbac.allows(group: need.group, resource: need.resource, verb: verb, inAgentNamespace: false),
+                            "\(command)")
                     }
                 }
                 checked += 1
@@ -242,16 +245,5 @@ struct AgentManifestsTests {
         controls.token = "a\u{7F}b\u{01}c\u{85}d\té"
         let parsed = try Self.document(try Self.documents(controls), kind: "Secret")
         #expect((parsed["stringData"] as? [String: String])?["token"] == controls.token)
-    }
-}
-
-/// A ClusterRole's and Role's rules as parsed from the YAML.
-struct AgentRBACRules {
-    var cluster: [KubernetesRule]
-    var namespace: [KubernetesRule]
-
-    func allows(_ group: String, _ resource: String, _ verb: String, inAgentNamespace: Bool, name: String? = nil) -> Bool {
-        cluster.contains { $0.allows(group: group, resource: resource, verb: verb, name: name) }
-            || (inAgentNamespace && namespace.contains { $0.allows(group: group, resource: resource, verb: verb, name: name) })
     }
 }
