@@ -17,7 +17,8 @@ public struct AgentRBAC: Sendable {
 
     /// The rules for `level`: every declared rule of the commands the level grants, merged into as
     /// few rules as possible (same group, verbs and names: one rule). `read-only` adds `watch`
-    /// wherever it grants `list`; `admin` is `*` on every resource and non-resource URL.
+    /// wherever it grants `list`; `admin` is `*` on every resource (the ClusterRole of
+    /// ``AgentManifests`` adds every non-resource URL).
     public init(level: RBACLevel, permissions: [String: CommandPermission] = CommandCatalog.permissions) {
         let granted = permissions.values.filter { level.grants($0) }
         if level == .admin {
