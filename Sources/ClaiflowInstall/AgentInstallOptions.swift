@@ -1,4 +1,5 @@
 import ClaiflowAgent
+import ClaiflowCore
 
 /// What ``AgentManifests/render(_:)`` needs to install an agent in a cluster.
 ///
@@ -49,5 +50,34 @@ public struct AgentInstallOptions: Sendable {
         self.rbac = rbac
         self.labels = labels
         self.healthPort = healthPort
+    }
+
+    /// Checks what Kubernetes or the agent would refuse later; the error names the option.
+    ///
+    /// - Throws: ``ClaiflowCore/ClaiflowError`` `.invalidArgument`.
+    public func validate() throws(ClaiflowError) {
+        // The agent checks the same at start: better refused here than in a crash-looping pod.
+        try AgentConfiguration(serverURL: serverURL, clusterUUID: clusterUUID, token: token).validate()
+        guard Self.isDNSLabel(namespace) else {
+            throw ClaiflowError(
+                .invalidArgument,
+                "namespace: must be a DNS label (lowercase letters, digits and '-', at most 63, starting and ending alphanumeric), got \"\(namespace)\""
+            )
+        }
+        guard !image.isEmpty, !image.contains(where: \.isWhitespace) else {
+            throw ClaiflowError(.invalidArgument, "image: must be an image reference without spaces, got \"\(image)\"")
+        }
+        guard (1...65535).contains(healthPort) else {
+            throw ClaiflowError(.invalidArgument, "health port: must be from 1 to 65535, got \(healthPort)")
+        }
+    }
+
+    /// A DNS-1123 label, as namespace names are.
+    static func isDNSLabel(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last, text.unicodeScalars.count <= 63 else {
+            return false
+        }
+        func alphanumeric(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) }
+        return alphanumeric(first) && alphanumeric(last) && text.unicodeScalars.allSatisfy { alphanumeric($0) || $0 == "-" }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClaiflowCore
 import ClaiflowInstall
 
 /// `claiflow agent manifests`: prints the Kubernetes objects that install an agent for a cluster
@@ -50,9 +51,6 @@ struct AgentManifestsCommand: ParsableCommand {
         guard let level = RBACLevel(rawValue: rbac) else {
             throw ValidationError("--rbac: must be read-only, standard or admin, got \"\(rbac)\"")
         }
-        guard (1...65535).contains(healthPort) else {
-            throw ValidationError("--health-port: must be from 1 to 65535, got \(healthPort)")
-        }
         var extra: [String: String] = [:]
         for label in labels {
             guard let equals = label.firstIndex(of: "="), equals != label.startIndex else {
@@ -63,6 +61,11 @@ struct AgentManifestsCommand: ParsableCommand {
         let options = AgentInstallOptions(
             clusterName: clusterName ?? clusterUUID, clusterUUID: clusterUUID, token: token, serverURL: server,
             namespace: namespace, image: image, rbac: level, labels: extra, healthPort: healthPort)
+        do {
+            try options.validate()
+        } catch {
+            throw ValidationError(error.message)
+        }
         print(AgentManifests.render(options), terminator: "")
     }
 }

@@ -47,5 +47,11 @@ struct AgentManifestsCommandTests {
         ])
         #expect(bad == 64)
         #expect(error.contains("--rbac: must be read-only, standard or admin, got \"root\""))
+
+        let (invalid, _, reason) = try Self.run([
+            "agent", "manifests", "--cluster-uuid", "c", "--token", "t", "--server", "https://x", "--namespace", "Bad_NS",
+        ])
+        #expect(invalid == 64)
+        #expect(reason.contains("namespace: must be a DNS label"))
     }
 }

@@ -226,6 +226,28 @@ struct AgentManifestsTests {
         #expect(!standard.contains { $0.verbs.contains("*") || $0.resources.contains("*") })
     }
 
+    @Test("validate names the option Kubernetes or the agent would refuse")
+    func validate() throws {
+        try Self.options.validate()
+        func message(_ change: (inout AgentInstallOptions) -> Void) -> String? {
+            var options = Self.options
+            change(&options)
+            do {
+                try options.validate()
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        #expect(message { $0.namespace = "Claiflow" }?.hasPrefix("namespace: must be a DNS label") == true)
+        #expect(message { $0.namespace = String(repeating: "a", count: 64) }?.hasPrefix("namespace:") == true)
+        #expect(message { $0.serverURL = "ftp://x" }?.hasPrefix("server: ") == true)
+        #expect(message { $0.token = "" }?.hasPrefix("token: ") == true)
+        #expect(message { $0.clusterUUID = "" }?.hasPrefix("cluster: ") == true)
+        #expect(message { $0.image = "a b" }?.hasPrefix("image: ") == true)
+        #expect(message { $0.healthPort = 0 } == "health port: must be from 1 to 65535, got 0")
+    }
+
     @Test("YAML scalars that could be read as something else are quoted")
     func quoting() throws {
         let options = AgentInstallOptions(
