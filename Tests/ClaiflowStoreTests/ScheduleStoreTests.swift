@@ -1,0 +1,58 @@
+import ClaiflowCore
+import ClaiflowQuery
+import ClaiflowStore
+import ClaiflowTestSupport
+import Testing
+
+@Suite("Schedules in the store (both stores)")
+struct ScheduleStoreTests {
+    static func schedule(_ uuid: String, next: Timestamp, paused: Bool = false) throws -> Schedule {
+        Schedule(
+            uuid: uuid, name: "nightly \(uuid)", summary: nil, cron: try CronSchedule(parsing: "@every 10s"),
+            timezone: "Europe/Berlin", run: .object(["name": .string("r")]), concurrencyPolicy: .forbid, paused: paused,
+            startingDeadline: .seconds(90), nextTime: next, created: Timestamp(microseconds: 1), updated: Timestamp(microseconds: 1))
+    }
+
+    @Test("a schedule round-trips, lists with q, changes under a lock and is deleted", arguments: StoreKind.available)
+    func roundTrip(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store in
+            let t = Timestamp(microseconds: 1_764_000_000_123_457)
+            let s = try Self.schedule("s1", next: t)
+            try await store.insertSchedule(s)
+            #expect(try await store.schedule(uuid: "s1") == s)
+            await #expect(throws: ClaiflowError.self) { try await store.insertSchedule(s) }
+            try await store.insertSchedule(try Self.schedule("s2", next: t, paused: true))
+            let q = try ListQueryParser(schema: Tables.schedule).parse(q: #"{"eq":{"paused":1}}"#, o: nil, p: nil)
+            #expect(try await store.schedules(q).map(\.uuid) == ["s2"])
+            let changed = try await store.updateSchedule(uuid: "s1") { $0.name = "renamed" }
+            #expect(changed?.name == "renamed")
+            #expect(try await store.schedule(uuid: "s1")?.name == "renamed")
+            #expect(try await store.updateSchedule(uuid: "nope") { $0.name = "x" } == nil)
+            #expect(try await store.deleteSchedule(uuid: "s2"))
+            #expect(try await store.deleteSchedule(uuid: "s2") == false)
+        }
+    }
+
+    @Test(
+        "due schedules skip the paused ones; a tick is skipped by exactly one of two concurrent claims",
+        arguments: StoreKind.available)
+    func dueAndSkip(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store in
+            let t = Timestamp(microseconds: 1_764_000_000_000_000)
+            try await store.insertSchedule(try Self.schedule("s1", next: t))
+            try await store.insertSchedule(try Self.schedule("s2", next: t, paused: true))
+            try await store.insertSchedule(try Self.schedule("s3", next: t.adding(.seconds(60))))
+            #expect(try await store.dueSchedules(now: t, limit: 10).map(\.uuid) == ["s1"])
+            #expect(try await store.nextScheduleTime() == t)
+            let claim = ScheduleTickClaim(schedule: "s1", expected: t, tick: t, next: t.adding(.seconds(10)))
+            async let a = store.skipScheduleTick(claim, reason: "why", now: t)
+            async let b = store.skipScheduleTick(claim, reason: "why", now: t)
+            let results = try await [a, b]
+            #expect(results.filter { $0 }.count == 1)
+            let s1 = try #require(try await store.schedule(uuid: "s1"))
+            #expect(s1.nextTime == t.adding(.seconds(10)) && s1.lastSkipped == t && s1.lastSkipReason == "why")
+            #expect(try await store.dueSchedules(now: t, limit: 10).isEmpty)
+            #expect(try await store.scheduleRuns(schedule: "s1", limit: 10).isEmpty)
+        }
+    }
+}
