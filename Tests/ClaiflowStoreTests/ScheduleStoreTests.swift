@@ -10,7 +10,8 @@ struct ScheduleStoreTests {
         Schedule(
             uuid: uuid, name: "nightly \(uuid)", summary: nil, cron: try CronSchedule(parsing: "@every 10s"),
             timezone: "Europe/Berlin", run: .object(["name": .string("r")]), concurrencyPolicy: .forbid, paused: paused,
-            startingDeadline: .seconds(90), nextTime: next, created: Timestamp(microseconds: 1), updated: Timestamp(microseconds: 1))
+            startingDeadline: .seconds(90), nextTime: next, created: Timestamp(microseconds: 1),
+            updated: Timestamp(microseconds: 1))
     }
 
     @Test("a schedule round-trips, lists with q, changes under a lock and is deleted", arguments: StoreKind.available)
@@ -53,6 +54,32 @@ struct ScheduleStoreTests {
             #expect(s1.nextTime == t.adding(.seconds(10)) && s1.lastSkipped == t && s1.lastSkipReason == "why")
             #expect(try await store.dueSchedules(now: t, limit: 10).isEmpty)
             #expect(try await store.scheduleRuns(schedule: "s1", limit: 10).isEmpty)
+        }
+    }
+
+    @Test(
+        "a run claims its tick in its own transaction: a second run for the same tick writes nothing",
+        arguments: StoreKind.available)
+    func claimWithRun(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store in
+            let t = Timestamp(microseconds: 1_764_000_000_000_000)
+            try await store.insertSchedule(try Self.schedule("s1", next: t))
+            func creation(_ uuid: String) -> RunCreation {
+                let run = Run(
+                    uuid: uuid, name: "x", summary: nil, templateUUID: "", selector: nil, strategy: RunStrategy(),
+                    webhook: nil, includePaused: false, serviceUUID: "sv-\(uuid)",
+                    progress: RunProgress(total: 0, skipped: 0, strategy: RunStrategy()), created: t, updated: t, ended: nil)
+                return RunCreation(
+                    run: run, clusters: [], services: [], timeoutShift: 0,
+                    scheduleTick: ScheduleTickClaim(schedule: "s1", expected: t, tick: t, next: t.adding(.seconds(10))))
+            }
+            _ = try await store.insertRun(creation("r1"))
+            await #expect(throws: ScheduleTickTaken.self) { _ = try await store.insertRun(creation("r2")) }
+            #expect(try await store.run(uuid: "r2") == nil)
+            let runs = try await store.scheduleRuns(schedule: "s1", limit: 10)
+            #expect(runs.map(\.uuid) == ["r1"] && runs.first?.tick == t)
+            let s1 = try #require(try await store.schedule(uuid: "s1"))
+            #expect(s1.nextTime == t.adding(.seconds(10)) && s1.lastTick == t)
         }
     }
 }

@@ -43,7 +43,8 @@ struct ScheduleController {
             } else {
                 guard let duration = GoDuration(parsing: d), duration >= .seconds(1) else {
                     throw ClaiflowError.invalidField(
-                        "starting_deadline", "must be a duration of at least 1s like \"30s\" or \"5m\" (\"\" for none), got \"\(d)\"")
+                        "starting_deadline",
+                        "must be a duration of at least 1s like \"30s\" or \"5m\" (\"\" for none), got \"\(d)\"")
                 }
                 f.startingDeadline = .some(duration)
             }
