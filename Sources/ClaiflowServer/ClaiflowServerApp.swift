@@ -96,7 +96,7 @@ public struct ClaiflowServerApp: Sendable {
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             var background: [any ServiceLifecycle.Service] = [
                 refresher, keepAlive, sweeper, deliverer, EventListener(store: store, events: events, logger: logger),
-                HubCloser(hub: hub), Scheduler(useCases: schedules, wake: schedulerWake, logger: logger),
+                HubCloser(hub: hub), Scheduler(useCases: schedules, wake: schedulerWake, logger: logger, metrics: metrics),
             ]
             let resealer = SecretResealer(store: store, box: box, logger: logger)
             if box.isRotating { background.append(resealer) }

@@ -66,7 +66,11 @@ struct ScheduleController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let uuid = try Handlers.pathID(context, "uuid", entity: "schedule")
+        try await detail(uuid: try Handlers.pathID(context, "uuid", entity: "schedule"), request: request)
+    }
+
+    /// A schedule with its most recent runs.
+    private func detail(uuid: String, request: Request) async throws -> Response {
         let (s, runs) = try await useCases.detail(uuid: uuid)
         return try JSONResponse.make(
             s.json(lastRuns: runs.map { ($0.uuid, $0.state.rawValue, $0.created) }), request: request)
@@ -76,9 +80,7 @@ struct ScheduleController {
         let uuid = try Handlers.pathID(context, "uuid", entity: "schedule")
         let body = try await RequestBody.read(request, context: context)
         _ = try await useCases.update(uuid: uuid, try Self.fields(body, creating: false))
-        let (s, runs) = try await useCases.detail(uuid: uuid)
-        return try JSONResponse.make(
-            s.json(lastRuns: runs.map { ($0.uuid, $0.state.rawValue, $0.created) }), request: request)
+        return try await detail(uuid: uuid, request: request)
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
