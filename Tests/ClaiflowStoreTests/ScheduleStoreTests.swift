@@ -82,4 +82,26 @@ struct ScheduleStoreTests {
             #expect(s1.nextTime == t.adding(.seconds(10)) && s1.lastTick == t)
         }
     }
+
+    @Test("a schedule's run body (inputs may be secrets) is sealed at rest like service inputs", arguments: StoreKind.available)
+    func sealedAtRest(kind: StoreKind) async throws {
+        try await StoreFixture.withStore(kind) { store in
+            store.useCipher(try SecretBox(base64Key: SecretBox.newKey()))
+            var s = try Self.schedule("s1", next: Timestamp(microseconds: 1_764_000_000_000_000))
+            s.run = .object(["name": .string("r"), "inputs": .object(["password": .string("hunter2")])])
+            try await store.insertSchedule(s)
+            func stored() async throws -> String {
+                try await store.database.read { db in
+                    try await db.first("SELECT run FROM schedule WHERE uuid = 's1'")?.text("run") ?? ""
+                }
+            }
+            #expect(try await stored().hasPrefix("v1:"))
+            #expect(try await !stored().contains("hunter2"))
+            #expect(try await store.schedule(uuid: "s1") == s)
+            _ = try await store.updateSchedule(uuid: "s1") { $0.summary = "changed" }
+            #expect(try await stored().hasPrefix("v1:"))
+            #expect(try await store.schedules(ListQuery()).first?.run == s.run)
+            #expect(try await store.dueSchedules(now: s.nextTime, limit: 1).first?.run == s.run)
+        }
+    }
 }

@@ -35,7 +35,24 @@ public struct ScheduleRunSummary: Sendable, Equatable {
 }
 
 extension Store {
-    static func schedule(_ r: SQLRow) throws -> Schedule {
+    /// Maps schedule rows, opening run bodies sealed with the cipher (a run body holds inputs,
+    /// which may be secrets, as a service's inputs do).
+    var scheduleMapper: @Sendable (SQLRow) throws -> Schedule {
+        let box = inputsCipher
+        return { r in
+            var text = try r.text("run")
+            if let box, text.hasPrefix("v1:") { text = try box.open(text) }
+            return try Store.schedule(r, run: try JSONValue.parse(text))
+        }
+    }
+
+    /// A run body as stored: sealed when a cipher is set.
+    func sealedRun(_ run: JSONValue) throws -> String {
+        let text = run.serialized()
+        return try inputsCipher?.seal(text) ?? text
+    }
+
+    static func schedule(_ r: SQLRow, run: JSONValue) throws -> Schedule {
         guard let policy = ScheduleConcurrencyPolicy(rawValue: try r.text("concurrency_policy")) else {
             throw StoreError.corrupt("unknown schedule concurrency policy")
         }
@@ -48,7 +65,7 @@ extension Store {
         }
         return Schedule(
             uuid: try r.text("uuid"), name: try r.text("name"), summary: r.optionalText("summary"), cron: cron,
-            timezone: try r.text("timezone"), run: try JSONValue.parse(try r.text("run")), concurrencyPolicy: policy,
+            timezone: try r.text("timezone"), run: run, concurrencyPolicy: policy,
             paused: try r.integer("paused") != 0,
             startingDeadline: r.optionalInteger("starting_deadline").map { GoDuration(nanoseconds: $0 * 1000) },
             nextTime: try r.timestamp("next_time"), lastTick: r.optionalTimestamp("last_tick"),
@@ -58,6 +75,7 @@ extension Store {
 
     /// Inserts a schedule; 409 when the uuid exists.
     public func insertSchedule(_ s: Schedule) async throws {
+        let run = try sealedRun(s.run)
         do {
             try await write(
                 "schedule.insert",
@@ -65,7 +83,7 @@ extension Store {
                     INSERT INTO schedule (uuid, name, summary, cron, timezone, run, concurrency_policy, paused,
                         starting_deadline, next_time, created, updated)
                     VALUES (\(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.cron.text), \(bind: s.timezone),
-                        \(bind: s.run.serialized()), \(bind: s.concurrencyPolicy.rawValue), \(bind: s.paused ? 1 : 0),
+                        \(bind: run), \(bind: s.concurrencyPolicy.rawValue), \(bind: s.paused ? 1 : 0),
                         \(bind: s.startingDeadline.map { .integer($0.nanoseconds / 1000) } ?? .null),
                         \(bind: .timestamp(s.nextTime)), \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)))
                     """)
@@ -76,14 +94,15 @@ extension Store {
 
     /// One schedule, or nil.
     public func schedule(uuid: String) async throws -> Schedule? {
-        try await read("schedule.get") { db in
-            try await db.first("SELECT * FROM schedule WHERE uuid = \(bind: uuid)").map(Self.schedule)
+        let map = scheduleMapper
+        return try await read("schedule.get") { db in
+            try await db.first("SELECT * FROM schedule WHERE uuid = \(bind: uuid)").map(map)
         }
     }
 
     /// Lists schedules, newest first unless the query orders them.
     public func schedules(_ query: ListQuery) async throws -> [Schedule] {
-        try await list("schedule.list", table: "schedule", query: query, newestFirst: true, map: Self.schedule)
+        try await list("schedule.list", table: "schedule", query: query, newestFirst: true, map: scheduleMapper)
     }
 
     /// Changes a schedule in one transaction (the row locked on PostgreSQL, so that a tick claim
@@ -92,14 +111,16 @@ extension Store {
         uuid: String, _ change: @escaping @Sendable (inout Schedule) throws -> Void
     ) async throws -> Schedule? {
         let lock = lockClause()
+        let map = scheduleMapper
         return try await write("schedule.update") { db in
-            guard var s = try await db.first("SELECT * FROM schedule WHERE uuid = \(bind: uuid)\(lock)").map(Self.schedule)
+            guard var s = try await db.first("SELECT * FROM schedule WHERE uuid = \(bind: uuid)\(lock)").map(map)
             else { return nil }
             try change(&s)
+            let run = try self.sealedRun(s.run)
             try await db.execute(
                 """
                 UPDATE schedule SET name = \(bind: s.name), summary = \(bind: s.summary), cron = \(bind: s.cron.text),
-                    timezone = \(bind: s.timezone), run = \(bind: s.run.serialized()),
+                    timezone = \(bind: s.timezone), run = \(bind: run),
                     concurrency_policy = \(bind: s.concurrencyPolicy.rawValue), paused = \(bind: s.paused ? 1 : 0),
                     starting_deadline = \(bind: s.startingDeadline.map { .integer($0.nanoseconds / 1000) } ?? .null),
                     next_time = \(bind: .timestamp(s.nextTime)), updated = \(bind: .timestamp(s.updated))
@@ -116,13 +137,14 @@ extension Store {
 
     /// The schedules not paused whose next tick is at or before `now`, earliest first.
     public func dueSchedules(now: Timestamp, limit: Int) async throws -> [Schedule] {
-        try await read("schedule.due") { db in
+        let map = scheduleMapper
+        return try await read("schedule.due") { db in
             try await db.query(
                 """
                 SELECT * FROM schedule WHERE paused = 0 AND next_time <= \(bind: .timestamp(now))
                 ORDER BY next_time LIMIT \(bind: limit)
                 """
-            ).map(Self.schedule)
+            ).map(map)
         }
     }
 
