@@ -16,6 +16,8 @@ public struct ClaiflowServerApp: Sendable {
     public let agents: AgentUseCases
     /// The webhook outbox sender.
     public let deliverer: WebhookDeliverer
+    /// The schedules' use cases; ``ScheduleUseCases/tick(now:)`` is the scheduler's step.
+    public let schedules: ScheduleUseCases
     /// The Hummingbird application; run it with `runService()`.
     public let application: Application<RouterResponder<AppRequestContext>>
     /// An admin API key generated at this start (first start without any key), to be shown once.
@@ -83,14 +85,18 @@ public struct ClaiflowServerApp: Sendable {
             let services = ServiceUseCases(store: store, checker: checker, events: events)
             let runs = RunUseCases(store: store, services: services, settings: settings, events: events)
             store.onRunRelease { clusters in events.runServicesReleased(on: clusters) }
+            let schedulerWake = WakeSignal()
+            let schedules = ScheduleUseCases(
+                store: store, runs: runs, readRun: { try RunController.request(RequestBody(json: $0)) }, logger: logger,
+                changed: { schedulerWake.signal() })
             let router = buildRouter(
                 useCases: useCases, services: services, runs: runs, agents: agents, webhooks: webhooks, registry: registry,
-                metrics: metrics, config: config)
+                metrics: metrics, config: config, schedules: schedules)
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             var background: [any ServiceLifecycle.Service] = [
                 refresher, keepAlive, sweeper, deliverer, EventListener(store: store, events: events, logger: logger),
-                HubCloser(hub: hub),
+                HubCloser(hub: hub), Scheduler(useCases: schedules, wake: schedulerWake, logger: logger, metrics: metrics),
             ]
             let resealer = SecretResealer(store: store, box: box, logger: logger)
             if box.isRotating { background.append(resealer) }
@@ -117,7 +123,8 @@ public struct ClaiflowServerApp: Sendable {
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                 logger: logger)
             return ClaiflowServerApp(
-                store: store, settings: settings, agents: agents, deliverer: deliverer, application: app,
+                store: store, settings: settings, agents: agents, deliverer: deliverer, schedules: schedules,
+                application: app,
                 generatedAdminKey: generated,
                 routes: router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted(), resealer: resealer,
                 connections: limiter)
@@ -131,7 +138,7 @@ public struct ClaiflowServerApp: Sendable {
         useCases: OperatorUseCases, services: ServiceUseCases, runs: RunUseCases, agents: AgentUseCases,
         webhooks: WebhookUseCases,
         registry: PrometheusCollectorRegistry,
-        metrics: PrometheusMetricsFactory, config: ServerConfiguration
+        metrics: PrometheusMetricsFactory, config: ServerConfiguration, schedules: ScheduleUseCases
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -161,6 +168,7 @@ public struct ClaiflowServerApp: Sendable {
         TemplateController(useCases: services).register(on: operatorGroup)
         ServiceController(useCases: services).register(on: operatorGroup)
         RunController(useCases: runs).register(on: operatorGroup)
+        ScheduleController(useCases: schedules).register(on: operatorGroup)
         WebhookController(webhooks: webhooks).register(on: operatorGroup)
         let globals = GlobalVariableController(useCases: useCases)
         globals.registerReads(on: operatorGroup)

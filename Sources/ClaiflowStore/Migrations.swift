@@ -197,6 +197,28 @@ enum Migrations {
                 "CREATE INDEX service_run ON service (run_uuid)",
             ]
         ),
+        Migration(
+            version: 8, name: "schedules",
+            statements: [
+                // A schedule: its run body (JSON) started at each tick of `cron` in `timezone`.
+                // `next_time` is the next tick not yet handled; a replica claims a tick by moving
+                // it on with a conditional UPDATE in the transaction that inserts the tick's run.
+                """
+                CREATE TABLE schedule (
+                    id {ID}, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL, summary TEXT, cron TEXT NOT NULL,
+                    timezone TEXT NOT NULL, run TEXT NOT NULL, concurrency_policy TEXT NOT NULL,
+                    paused BIGINT NOT NULL DEFAULT 0, starting_deadline BIGINT, next_time BIGINT NOT NULL,
+                    last_tick BIGINT, last_skipped BIGINT, last_skip_reason TEXT,
+                    created BIGINT NOT NULL, updated BIGINT NOT NULL)
+                """,
+                // The due schedules, earliest first, without reading the paused ones.
+                "CREATE INDEX schedule_due ON schedule (next_time) WHERE paused = 0",
+                // The runs a schedule started, and the tick each was started for.
+                "ALTER TABLE run ADD COLUMN schedule_uuid TEXT",
+                "ALTER TABLE run ADD COLUMN schedule_tick BIGINT",
+                "CREATE INDEX run_schedule ON run (schedule_uuid, created)",
+            ]
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {

@@ -73,6 +73,15 @@ public enum Tables {
             ("created", .timestamp), ("updated", .timestamp), ("ended", .timestamp),
         ])
 
+    /// `GET /api/v1/schedule`. `paused` is 0 or 1.
+    public static let schedule = TableSchema(
+        name: "schedule",
+        columns: [
+            ("id", .integer), ("uuid", .text), ("name", .text), ("summary", .text), ("cron", .text), ("timezone", .text),
+            ("concurrency_policy", .text), ("paused", .integer), ("next_time", .timestamp), ("last_tick", .timestamp),
+            ("last_skipped", .timestamp), ("created", .timestamp), ("updated", .timestamp),
+        ])
+
     /// `GET /api/v1/webhook`. `headers` and `secret` are not filterable.
     public static let webhook = TableSchema(
         name: "webhook",

@@ -63,6 +63,20 @@ public struct RunUseCases: Sendable {
     /// lists the clusters whose inputs fail), then writes the run, its clusters and one service
     /// per started cluster in one transaction, the first wave released.
     public func create(_ r: CreateRun) async throws -> (Run, [RunCluster]) {
+        let creation = try await prepare(r)
+        try await commit(creation)
+        return try await detail(uuid: creation.run.uuid)
+    }
+
+    /// Writes a prepared run in one transaction and wakes its first wave's agents.
+    func commit(_ creation: RunCreation) async throws {
+        let released = try await store.insertRun(creation)
+        events?.servicesCreated(on: released, validUntil: creation.run.created.adding(.seconds(1)), deliveries: true)
+    }
+
+    /// Checks a run create request and builds what ``commit(_:)`` writes, without writing
+    /// anything: every error a create would answer (a schedule's run body is checked by this).
+    func prepare(_ r: CreateRun) async throws -> RunCreation {
         let source = try await services.source(templateUUID: r.templateUUID, flow: r.flow)
         if let hook = r.webhook, try await store.webhook(uuid: hook) == nil {
             throw ClaiflowError.invalidField("webhook", "webhook \"\(hook)\" does not exist")
@@ -128,10 +142,7 @@ public struct RunUseCases: Sendable {
             let validity = settings.settings.serviceValidityPeriod
             timeoutShift = (timeout.nanoseconds - validity.nanoseconds) / 1000
         }
-        let released = try await store.insertRun(
-            RunCreation(run: run, clusters: clusters, services: created, timeoutShift: timeoutShift))
-        events?.servicesCreated(on: released, validUntil: now.adding(.seconds(1)), deliveries: true)
-        return try await detail(uuid: runUUID)
+        return RunCreation(run: run, clusters: clusters, services: created, timeoutShift: timeoutShift)
     }
 
     /// One cluster's inputs: references resolved, then checked against the template's schema.

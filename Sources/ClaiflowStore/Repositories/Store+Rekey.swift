@@ -2,13 +2,13 @@ import ClaiflowCore
 
 extension Store {
     /// Seals again with the current key every stored secret that a previous key of `box` sealed
-    /// (service inputs, webhook headers and signing secrets), and seals values stored before
+    /// (service inputs, webhook headers and signing secrets, schedules' run bodies), and seals values stored before
     /// encryption existed, in batches of `batch` rows, each
     /// batch one short transaction. Returns how many values changed. Values already under the
     /// current key are left alone, so running it again (or on several replicas) is harmless.
     public func reseal(with box: SecretBox, batch: Int = 500) async throws -> Int {
         var changed = 0
-        for (table, columns) in [("service", ["inputs"]), ("webhook", ["headers", "secret"])] {
+        for (table, columns) in [("service", ["inputs"]), ("webhook", ["headers", "secret"]), ("schedule", ["run"])] {
             var after: Int64 = 0
             while true {
                 let from = after

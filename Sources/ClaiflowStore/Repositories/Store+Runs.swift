@@ -13,12 +13,18 @@ public struct RunCreation: Sendable {
     /// minus the validity period, so that the validity sweep expires it `cluster_timeout` after
     /// its release; 0 without a `cluster_timeout`.
     public var timeoutShift: Int64
+    /// The schedule tick this run is for: claimed in the run's transaction (none is written
+    /// when another replica claimed it first, see ``ScheduleTickTaken``).
+    public var scheduleTick: ScheduleTickClaim?
 
-    public init(run: Run, clusters: [RunCluster], services: [Service], timeoutShift: Int64) {
+    public init(
+        run: Run, clusters: [RunCluster], services: [Service], timeoutShift: Int64, scheduleTick: ScheduleTickClaim? = nil
+    ) {
         self.run = run
         self.clusters = clusters
         self.services = services
         self.timeoutShift = timeoutShift
+        self.scheduleTick = scheduleTick
     }
 }
 
@@ -136,6 +142,7 @@ extension Store {
                 try await Self.insertServiceRows(
                     db, c.services, sealedInputs: sealed,
                     placement: { i in i < firstWave ? (false, c.timeoutShift) : (true, 0) })
+                if let tick = c.scheduleTick { try await Self.claimTick(db, tick, run: finished.uuid) }
                 for n in wakeups { _ = try await db.query(n) }
                 if finished.ended != nil { try await Self.enqueueRunDelivery(db, finished) }
             }
