@@ -82,7 +82,7 @@ public struct ClaiflowServerApp: Sendable {
             let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator, events: events)
             let services = ServiceUseCases(store: store, checker: checker, events: events)
             let runs = RunUseCases(store: store, services: services, settings: settings, events: events)
-            store.onRunRelease { clusters in events.runServicesReleased(on: clusters) }
+            store.onRunProgress { released, deliveries in events.runProgressed(released: released, deliveries: deliveries) }
             let router = buildRouter(
                 useCases: useCases, services: services, runs: runs, agents: agents, webhooks: webhooks, registry: registry,
                 metrics: metrics, config: config)

@@ -290,8 +290,10 @@ public final class AgentUseCases: Sendable {
             throw ClaiflowError(.conflict, "service \"\(uuid)\" is not delivered to this session")
         case .duplicate(_, let cancel):
             return cancel
-        case .recorded(_, let cancel):
-            deliverer.poke()
+        case .recorded(let change, let cancel):
+            // Its status row enqueued a delivery only if the service names a webhook (a run's
+            // end enqueues its own, announced through `Store.onRunProgress`).
+            if change.service.webhook != nil { deliverer.poke() }
             if report.sequence >= 0 { sweeper.note(deadline: now.adding(s.sessionExpiration)) }
             return cancel
         }

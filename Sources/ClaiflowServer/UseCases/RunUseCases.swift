@@ -130,7 +130,10 @@ public struct RunUseCases: Sendable {
         }
         let released = try await store.insertRun(
             RunCreation(run: run, clusters: clusters, services: created, timeoutShift: timeoutShift))
-        events?.servicesCreated(on: released, validUntil: now.adding(.seconds(1)), deliveries: true)
+        // A run enqueues a delivery at creation only when it has ended at once (every cluster
+        // skipped) and names a webhook.
+        events?.servicesCreated(
+            on: released, validUntil: now.adding(.seconds(1)), deliveries: created.isEmpty && r.webhook != nil)
         return try await detail(uuid: runUUID)
     }
 
@@ -239,10 +242,13 @@ public struct RunUseCases: Sendable {
     /// 409 when it has already ended.
     public func cancel(uuid: String) async throws -> (Run, [RunCluster]) {
         guard let outcome = try await store.cancelRun(uuid: uuid, now: .now()) else { throw ClaiflowError.notFound("run", uuid) }
-        if case .alreadyEnded(let run) = outcome {
+        switch outcome {
+        case .alreadyEnded(let run):
             throw ClaiflowError(.conflict, "run \"\(uuid)\" has already ended (\(run.progress.state.rawValue))")
+        case .canceled(let run):
+            // Its services name no webhook: only the run's end enqueues a delivery.
+            if run.ended != nil, run.webhook != nil { events?.statusChanged() }
         }
-        events?.statusChanged()
         return try await detail(uuid: uuid)
     }
 }

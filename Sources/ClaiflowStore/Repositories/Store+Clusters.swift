@@ -142,13 +142,16 @@ extension Store {
     /// results) in one transaction. Returns false when it did not exist.
     public func deleteCluster(uuid: String) async throws -> Bool {
         try await write("cluster.delete") { db in
+            // The cluster's row first: its lock makes a run being written for it (which takes a
+            // key-share lock on it, `insertRun`) finish first, so its services are deleted below.
+            let deleted = try await db.execute("DELETE FROM cluster WHERE uuid = \(bind: uuid)") > 0
             try await db.execute("DELETE FROM service_result WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM service_status WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM service WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_session WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_token WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_label WHERE cluster_uuid = \(bind: uuid)")
-            return try await db.execute("DELETE FROM cluster WHERE uuid = \(bind: uuid)") > 0
+            return deleted
         }
     }
 }

@@ -22,6 +22,17 @@ public struct RunCreation: Sendable {
     }
 }
 
+/// What the status changes of one transaction did to runs (``Store/advanceRuns(_:_:)``).
+struct RunAdvance: Sendable {
+    /// The clusters whose held run services were released (their polls should wake).
+    var released: [String] = []
+    /// A run ended with a webhook delivery enqueued (the deliverer should wake).
+    var deliveries = false
+
+    /// Nothing changed.
+    static let none = RunAdvance()
+}
+
 /// The stored form of a run cluster's status: `held` and `released` become `pending` or
 /// `running` by its service's status when shown.
 enum RunClusterRow {
@@ -84,6 +95,12 @@ extension Store {
     /// Creates a run in one transaction: the run, its clusters, and its services — the first
     /// `max_parallel` released, the others held (agents cannot claim them). Returns the clusters
     /// whose services were released (their polls should wake).
+    ///
+    /// Every target cluster must still exist when the run is written: one deleted since the
+    /// target was resolved is a 409 naming it, and nothing is written. On PostgreSQL the check
+    /// takes a `FOR KEY SHARE` lock on the clusters' rows, so that a delete committing meanwhile
+    /// waits for the run (and then deletes its services with the cluster) instead of leaving
+    /// services of a cluster that no longer exists.
     public func insertRun(_ c: RunCreation) async throws -> [String] {
         let box = inputsCipher
         let sealed = try c.services.map { try box?.seal($0.inputs) ?? $0.inputs }
@@ -98,8 +115,24 @@ extension Store {
         let released = Array(c.services.prefix(firstWave).map(\.clusterUUID))
         let wakeups = Self.notifySQL(released.map { .wake(cluster: $0) }, dialect: dialect)
         let finished = run
+        let targets = c.clusters.map(\.clusterUUID)
+        let keyShare: SQL = dialect == .postgres ? " FOR KEY SHARE" : ""
         do {
             try await write("run.insert") { db in
+                for chunk in stride(from: 0, to: targets.count, by: 500) {
+                    let ids = targets[chunk..<min(chunk + 500, targets.count)]
+                    let found = Set(
+                        try await db.query(
+                            "SELECT uuid FROM cluster WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ")
+                                + ")\(keyShare)"
+                        ).map { try $0.text("uuid") })
+                    if let missing = ids.first(where: { !found.contains($0) }) {
+                        throw ClaiflowError(
+                            .conflict,
+                            "cluster \"\(missing)\" of the run's target was deleted while the run was being created; "
+                                + "nothing was written")
+                    }
+                }
                 let p = finished.progress
                 try await db.execute(
                     """
@@ -312,15 +345,15 @@ extension Store {
     /// row, the run's counters, the next held services released (or, past the failure
     /// threshold, all of them canceled), and the run's webhook delivery when it ends. Work per
     /// ended service is constant, whatever the size of the run. Returns the clusters whose
-    /// services were released.
-    static func advanceRuns(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws -> [String] {
+    /// services were released and whether a run delivery was enqueued.
+    static func advanceRuns(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws -> RunAdvance {
         var ended = changes.filter { $0.service.runUUID != nil && $0.record.status.isTerminal }
-        guard !ended.isEmpty else { return [] }
+        guard !ended.isEmpty else { return .none }
         // A service's last terminal change is its end (a report stored, then canceled).
         var seen = Set<String>()
         ended = ended.reversed().filter { seen.insert($0.service.clusterUUID + "/" + $0.service.uuid).inserted }.reversed()
         let lock: SQL = db.dialect == .postgres ? " FOR UPDATE" : ""
-        var released: [String] = []
+        var advance = RunAdvance()
         for c in ended {
             guard let runUUID = c.service.runUUID else { continue }
             let now = c.record.created
@@ -343,22 +376,24 @@ extension Store {
             run.updated = now
             switch run.progress.serviceEnded(c.record.status, wasHeld: stored == RunClusterRow.held) {
             case .none: break
-            case .release(let n): released += try await release(db, &run, n, now: now)
+            case .release(let n): advance.released += try await release(db, &run, n, now: now)
             case .cancelHeld: try await cancelHeld(db, &run, now: now)
             }
             if run.progress.isFinished, run.ended == nil { run.ended = now }
             try await updateRun(db, run)
-            if run.ended == now { try await enqueueRunDelivery(db, run) }
+            if run.ended == now, try await enqueueRunDelivery(db, run) { advance.deliveries = true }
         }
-        return released
+        return advance
     }
 
     /// The run's one webhook delivery when it ends (transactional outbox), with the run object
     /// as its payload. Its `cluster_uuid` is empty and its `service_uuid` is the run's uuid.
-    static func enqueueRunDelivery(_ db: any SQLExecutor, _ run: Run) async throws {
+    /// Returns whether it was enqueued (the run names a webhook that exists).
+    @discardableResult
+    static func enqueueRunDelivery(_ db: any SQLExecutor, _ run: Run) async throws -> Bool {
         guard let hook = run.webhook,
             try await db.first("SELECT uuid FROM webhook WHERE uuid = \(bind: hook)") != nil
-        else { return }
+        else { return false }
         let now = run.ended ?? run.updated
         let payload = run.json(clusters: try await runClusters(db, run)).serialized()
         try await db.execute(
@@ -368,5 +403,6 @@ extension Store {
             VALUES (\(bind: Identifier.generate()), \(bind: hook), '', \(bind: run.uuid), \(bind: payload), 'pending', 0,
                 \(bind: .timestamp(now)), \(bind: .timestamp(now)), \(bind: .timestamp(now)))
             """)
+        return true
     }
 }

@@ -169,15 +169,15 @@ extension Store {
     /// delivered one gets `cancel_requested`; nil when it does not exist.
     public func cancelService(clusterUUID: String, uuid: String, now: Timestamp) async throws -> CancelOutcome? {
         let mapService = serviceMapper
-        let (outcome, released) = try await write("service.cancel") { db -> (CancelOutcome?, [String]) in
+        let (outcome, released) = try await write("service.cancel") { db -> (CancelOutcome?, RunAdvance) in
             guard
                 let s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
                 ).map(mapService)
-            else { return (nil, []) }
+            else { return (nil, .none) }
             switch ServiceCancelRule.decide(s, now: now) {
             case .alreadyFinished:
-                return (.alreadyFinished(s), [])
+                return (.alreadyFinished(s), .none)
             case .canceled(let after, let record):
                 try await db.execute(
                     """
@@ -193,7 +193,7 @@ extension Store {
                         updated = \(bind: .timestamp(after.updated))
                     WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
                     """)
-                return (.requested(after), [])
+                return (.requested(after), .none)
             }
         }
         announceReleases(released)
