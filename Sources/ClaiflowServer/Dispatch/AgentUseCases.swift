@@ -174,7 +174,8 @@ public final class AgentUseCases: Sendable {
                         await release(claimed.map(\.service), session: current)
                         throw CancellationError()
                     }
-                    deliverer.poke()
+                    // Their `sent` rows enqueued deliveries only for services that name a webhook.
+                    if claimed.contains(where: { $0.service.webhook != nil }) { deliverer.poke() }
                     sweeper.note(deadline: now.adding(settings.sessionExpiration))
                     return claimed.map(\.service)
                 }

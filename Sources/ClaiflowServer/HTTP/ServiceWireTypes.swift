@@ -83,7 +83,7 @@ struct ServiceWire: Encodable {
     let cancel_requested: Bool?
     let created: Timestamp
     let updated: Timestamp
-    let run_uuid: String?
+    let run_uuid: JSONValue
     let statuses: [StatusWire]?
     let results: [ResultWire]?
 
@@ -105,7 +105,7 @@ struct ServiceWire: Encodable {
         cancel_requested = s.cancelRequested ? true : nil
         created = s.created
         updated = s.updated
-        run_uuid = s.runUUID
+        run_uuid = s.runUUID.map { .string($0) } ?? .null
         statuses = d.statuses.isEmpty ? nil : d.statuses.map(StatusWire.init)
         results = d.result.map { [ResultWire($0)] }
     }

@@ -116,22 +116,13 @@ extension Store {
         let wakeups = Self.notifySQL(released.map { .wake(cluster: $0) }, dialect: dialect)
         let finished = run
         let targets = c.clusters.map(\.clusterUUID)
-        let keyShare: SQL = dialect == .postgres ? " FOR KEY SHARE" : ""
         do {
             try await write("run.insert") { db in
-                for chunk in stride(from: 0, to: targets.count, by: 500) {
-                    let ids = targets[chunk..<min(chunk + 500, targets.count)]
-                    let found = Set(
-                        try await db.query(
-                            "SELECT uuid FROM cluster WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ")
-                                + ")\(keyShare)"
-                        ).map { try $0.text("uuid") })
-                    if let missing = ids.first(where: { !found.contains($0) }) {
-                        throw ClaiflowError(
-                            .conflict,
-                            "cluster \"\(missing)\" of the run's target was deleted while the run was being created; "
-                                + "nothing was written")
-                    }
+                if let missing = try await Self.firstMissingCluster(db, targets, lock: true) {
+                    throw ClaiflowError(
+                        .conflict,
+                        "cluster \"\(missing)\" of the run's target was deleted while the run was being created; "
+                            + "nothing was written")
                 }
                 let p = finished.progress
                 try await db.execute(
@@ -245,7 +236,20 @@ extension Store {
     public func cancelRun(uuid: String, now: Timestamp) async throws -> RunCancelOutcome? {
         let lock = lockClause()
         let mapService = serviceMapper
+        let unfinished: [ServiceStatus] = [.regist, .sent, .processing]
         return try await write("run.cancel") { db in
+            // PostgreSQL: the run's released services are locked before the run, the order in
+            // which a report locks them (its service, then — as it ends — its run), so that a
+            // cancel and the reports of the same run wait for each other instead of deadlocking.
+            // (A service released meanwhile by a report is locked after the run, below; should
+            // that deadlock, PostgreSQL aborts one side and ``PostgresDatabase`` runs it again.)
+            if db.dialect == .postgres {
+                _ = try await db.query(
+                    """
+                    SELECT id FROM service WHERE run_uuid = \(bind: uuid) AND held = 0 AND status IN (\(bind: unfinished))
+                    ORDER BY id FOR UPDATE
+                    """)
+            }
             guard var run = try await db.first("SELECT * FROM run WHERE uuid = \(bind: uuid)\(lock)").map(Self.run) else {
                 return nil
             }
@@ -259,7 +263,7 @@ extension Store {
             let running = try await db.query(
                 """
                 SELECT * FROM service WHERE run_uuid = \(bind: uuid) AND held = 0
-                    AND status IN (\(bind: [ServiceStatus.regist, .sent, .processing]))\(lock)
+                    AND status IN (\(bind: unfinished))\(lock)
                 """
             ).map(mapService)
             for s in running {

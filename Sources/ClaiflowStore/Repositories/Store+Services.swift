@@ -50,16 +50,8 @@ extension Store {
             try await write("service.insert") { db in
                 for n in wakeups { _ = try await db.query(n) }
                 let wanted = Array(Set(services.map(\.clusterUUID))).sorted()
-                for chunk in stride(from: 0, to: wanted.count, by: 500) {
-                    let ids = wanted[chunk..<min(chunk + 500, wanted.count)]
-                    let found = Set(
-                        try await db.query(
-                            "SELECT uuid FROM cluster WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ")
-                                + ")"
-                        ).map { try $0.text("uuid") })
-                    if let missing = ids.first(where: { !found.contains($0) }) {
-                        throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
-                    }
+                if let missing = try await Self.firstMissingCluster(db, wanted, lock: false) {
+                    throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
                 }
                 try await Self.insertServiceRows(db, services, sealedInputs: sealedInputs)
             }
