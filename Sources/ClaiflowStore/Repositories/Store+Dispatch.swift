@@ -76,10 +76,17 @@ extension Store {
         now: Timestamp
     ) async throws -> [StatusChange] {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        // PostgreSQL: the cluster's row is read with a share lock, so that a claim running while
-        // a pause commits waits for it and then sees the cluster paused (read committed would
-        // otherwise let a claim whose snapshot predates the pause deliver once after it).
-        let shareLock: SQL = dialect == .postgres ? " FOR SHARE" : ""
+        // PostgreSQL: an unpaused cluster's row is read with a share lock, so that a claim running
+        // while a pause commits waits for it and then, re-reading the row, finds it paused (read
+        // committed would otherwise let a claim whose snapshot predates the pause deliver once
+        // after it commits). A service whose cluster row is gone stays claimable, as before.
+        let notPaused: SQL =
+            dialect == .postgres
+            ? """
+            (EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 0 FOR SHARE)
+                OR NOT EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID)))
+            """
+            : "NOT EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 1)"
         let mapService = serviceMapper
         return try await write("dispatch.claim") { db in
             let rows = try await db.query(
@@ -89,7 +96,7 @@ extension Store {
                 WHERE id IN (
                     SELECT id FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist)
                         AND held = 0 AND created + validity_shift > \(bind: .timestamp(validAfter))
-                        AND EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 0\(shareLock))
+                        AND \(notPaused)
                     ORDER BY priority DESC, created ASC, id ASC LIMIT \(bind: limit)\(skipLocked))
                 RETURNING *
                 """)
