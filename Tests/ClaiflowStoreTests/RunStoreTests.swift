@@ -157,7 +157,7 @@ struct RunStoreTests {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()
             try await store.insertCluster(Cluster(uuid: "c1", name: "c1", summary: nil, created: now, updated: now))
-            try await store.database.transaction { db in
+            _ = try await store.database.transaction { db in
                 try await db.execute(
                     """
                     INSERT INTO service (cluster_uuid, uuid, name, template_uuid, flow, inputs, step_max, priority,
