@@ -64,6 +64,16 @@ struct Bench: AsyncParsableCommand {
     @Flag(name: .customLong("dispatch-only"), help: "Run only the dispatch benchmark.")
     var dispatchOnly = false
 
+    @Flag(
+        name: .customLong("dispatch-run"),
+        help:
+            "Run only the fleet-run dispatch benchmark: --dispatch-agents REST agents, one run over all of them with --run-max-parallel."
+    )
+    var dispatchRun = false
+
+    @Option(name: .customLong("run-max-parallel"), help: "The run's max_parallel in the fleet-run dispatch benchmark.")
+    var runMaxParallel: Int = 200
+
     @Flag(name: .customLong("webhooks-only"), help: "Run only the webhook benchmark.")
     var webhooksOnly = false
 
@@ -134,6 +144,10 @@ struct Bench: AsyncParsableCommand {
         )
         if largeFleet {
             try await runLargeFleet(databases)
+            return
+        }
+        if dispatchRun {
+            try await runDispatchRun(databases)
             return
         }
         if agentOnly {
@@ -238,6 +252,28 @@ struct Bench: AsyncParsableCommand {
                         + pad(String(format: "%.2f", m.driven.p50), 9) + pad(String(format: "%.2f", m.driven.p99), 9)
                         + String(m.driven.errors))
             }
+        }
+    }
+
+    /// The fleet-run dispatch benchmark on each database (``RunDispatchBench``).
+    func runDispatchRun(_ databases: [String]) async throws {
+        print("fleet run: \(dispatchAgents) REST agents, one run over all of them, max_parallel \(runMaxParallel), one-step flow")
+        let columns = [
+            ("store", 10), ("create run ms", 15), ("complete s", 12), ("(server s)", 12), ("services/s", 12),
+            ("reduce p50 ms", 15), ("max ms", 8), ("GET run ms", 12), ("peak held", 11), ("state", 11),
+        ]
+        print(columns.map { pad($0.0, $0.1) }.joined() + "errors")
+        for db in databases {
+            let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
+            let f = try await RunDispatchBench(databaseURL: db, agents: dispatchAgents, maxParallel: runMaxParallel).run()
+            let rate = Double(dispatchAgents) / max(f.completeSeconds, 1e-9)
+            var line = pad(kind, 10) + pad(String(format: "%.1f", f.createMilliseconds), 15)
+            line += pad(String(format: "%.2f", f.completeSeconds), 12) + pad(String(format: "%.2f", f.serverSeconds), 12)
+            line += pad(String(format: "%.0f", rate), 12) + pad(String(format: "%.1f", f.reduceP50), 15)
+            line += pad(String(format: "%.1f", f.reduceMax), 8) + pad(String(format: "%.1f", f.detailP50), 12)
+            line += pad(String(f.peakInFlight), 11) + pad(f.state, 11) + String(f.errors.values.reduce(0, +))
+            print(line)
+            for (kind, n) in f.errors.sorted(by: { $0.value > $1.value }) { print("  error \(n)× \(kind)") }
         }
     }
 

@@ -26,9 +26,6 @@ struct DispatchBench {
 
     enum Transport: String, Sendable { case rest, grpc }
 
-    /// How many agents start at once.
-    static let wave = 1000
-
     struct Figures {
         var idleStatementsPerSecond: Double
         var parked: Int
@@ -49,7 +46,18 @@ struct DispatchBench {
     final class Pickups: Sendable {
         private let state = Mutex<[String: ContinuousClock.Instant]>([:])
         private let done = Mutex<Int>(0)
-        func picked(_ uuid: String) { state.withLock { $0[uuid] = ContinuousClock.now } }
+        private let inFlight = Mutex<(now: Int, peak: Int)>((0, 0))
+        func picked(_ uuid: String) {
+            state.withLock { $0[uuid] = ContinuousClock.now }
+            inFlight.withLock {
+                $0.now += 1
+                $0.peak = max($0.peak, $0.now)
+            }
+        }
+        /// An agent is about to report a service it picked up `succeeded`.
+        func ending() { inFlight.withLock { $0.now -= 1 } }
+        /// The most services the agents held at once (picked up, `succeeded` not yet sent).
+        var peakInFlight: Int { inFlight.withLock { $0.peak } }
         func time(_ uuid: String) -> ContinuousClock.Instant? { state.withLock { $0[uuid] } }
         func finished() { done.withLock { $0 += 1 } }
         private let failures = Mutex<[String: Int]>([:])
@@ -71,79 +79,10 @@ struct DispatchBench {
 
     func run() async throws -> Figures {
         let server = try await BenchServerProcess.start(databaseURL: databaseURL, withGRPC: transport == .grpc)
-        let base = server.base
+        let fleet = try await BenchFleet.enroll(on: server, count: agents, transport: transport)
         let admin = server.auth
-        var clientConfig = HTTPClient.Configuration()
-        clientConfig.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: agents + 64)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
-
-        @Sendable func call(_ method: HTTPMethod, _ path: String, _ body: String?, auth: String) async throws -> (Int, ByteBuffer)
-        {
-            var r = HTTPClientRequest(url: base + path)
-            r.method = method
-            r.headers.add(name: "Authorization", value: auth)
-            if let body {
-                r.headers.add(name: "Content-Type", value: "application/json")
-                r.body = .bytes(ByteBuffer(string: body))
-            }
-            let response = try await client.execute(r, timeout: .seconds(120))
-            return (Int(response.status.code), try await response.body.collect(upTo: 1 << 24))
-        }
-
-        // gRPC agents share one client (HTTP/2 connection) per 100 agents.
-        let grpcClients: [GRPCClient<HTTP2ClientTransport.Posix>] =
-            if transport == .grpc, let port = server.grpcPort {
-                try (0..<(agents + 99) / 100).map { _ in
-                    GRPCClient(
-                        transport: try .http2NIOPosix(
-                            target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext,
-                            config: .defaults { $0.compression.enabledAlgorithms = .all }))
-                }
-            } else {
-                []
-            }
-        let connections = Task {
-            await withTaskGroup(of: Void.self) { g in
-                for c in grpcClients { g.addTask { try? await c.runConnections() } }
-            }
-        }
-
-        // Fleet: one cluster, token and agent session per agent (16 set up at a time).
-        let run = Identifier.generate().prefix(6)
-        @Sendable func enroll(_ i: Int) async throws -> any BenchAgent {
-            let c = "b\(run)-\(i)"
-            _ = try await call(.POST, "/api/v1/cluster", #"{"uuid":"\#(c)","name":"\#(c)"}"#, auth: admin)
-            let secret = "secret-\(run)-\(i)-0123456789"
-            _ = try await call(
-                .POST, "/api/v1/cluster_token", #"{"name":"a","cluster_uuid":"\#(c)","token":"\#(secret)"}"#, auth: admin)
-            switch transport {
-            case .rest:
-                let (status, body) = try await call(
-                    .POST, "/api/v1/client/auth", #"{"cluster_uuid":"\#(c)","assertion":"\#(secret)","client_version":"bench"}"#,
-                    auth: "")
-                guard status == 200, case .string(let jwt) = try JSONValue.parse(body.readableBytesView).field("access_token")
-                else {
-                    throw FlowBenchError("agent auth failed: \(status)")
-                }
-                return RESTBenchAgent(auth: "Bearer \(jwt)", call: call)
-            case .grpc:
-                let api = Pkg_Server_Api_Client_ClientService.Client(wrapping: grpcClients[i / 100])
-                var m = Pkg_Server_Api_Client_AuthRequest_v1()
-                m.clusterUuid = c
-                m.assertion = secret
-                m.clientVersion = "bench"
-                let jwt = try await api.auth_v1(m).token
-                return GRPCBenchAgent(api: api, metadata: ["authorization": "Bearer \(jwt)"])
-            }
-        }
-        let fleet = try await withThrowingTaskGroup(of: [(Int, any BenchAgent)].self) { g in
-            for w in 0..<16 {
-                g.addTask { try await stride(from: w, to: agents, by: 16).asyncMap { ($0, try await enroll($0)) } }
-            }
-            var all: [(Int, any BenchAgent)] = []
-            for try await part in g { all += part }
-            return all.sorted { $0.0 < $1.0 }.map(\.1)
-        }
+        let call = fleet.call
+        let clusters = fleet.clusters
         // The server's memory with the fleet enrolled and none of it connected for a poll.
         try await Task.sleep(for: .seconds(1))
         try await server.trimHeap()
@@ -151,56 +90,10 @@ struct DispatchBench {
 
         // Agents: poll, report processing and succeeded for each service, poll again.
         let pickups = Pickups()
-        let agentTasks = Task {
-            await withTaskGroup(of: Void.self) { g in
-                for (i, agent) in fleet.enumerated() {
-                    g.addTask {
-                        while !Task.isCancelled {
-                            do {
-                                for uuid in try await agent.poll() {
-                                    pickups.picked(uuid)
-                                    let started = Timestamp.now()
-                                    let processing = try await agent.report(
-                                        uuid, status: 2, result: "", started: started, ended: nil)
-                                    if processing != 200 { pickups.failed("report processing: HTTP \(processing)") }
-                                    let succeeded = try await agent.report(
-                                        uuid, status: 4, result: "{}", started: started, ended: .now())
-                                    if succeeded == 200 {
-                                        pickups.finished()
-                                    } else {
-                                        pickups.failed("report succeeded: HTTP \(succeeded)")
-                                    }
-                                }
-                            } catch {
-                                if Task.isCancelled { return }
-                                pickups.failed(String(describing: error))
-                            }
-                        }
-                    }
-                    // Agents connect in waves of 1,000, each wave parked before the next starts: one
-                    // client process opening 10,000 connections at once on this machine sends some
-                    // of its requests later than the server's 10 s header timeout (docs/benchmarks.md).
-                    if (i + 1) % Self.wave == 0 || i + 1 == fleet.count {
-                        let until = ContinuousClock.now + .seconds(20)
-                        while let s = try? await server.stats(), s.parkedPolls < i + 1, ContinuousClock.now < until {
-                            try? await Task.sleep(for: .milliseconds(20))
-                        }
-                    }
-                }
-                pickups.allStarted()
-            }
-        }
+        let agentTasks = fleet.start(pickups)
 
         // Idle: every agent parked; count the statements over 10 s.
-        let parkStart = ContinuousClock.now
-        let parkDeadline = parkStart + .seconds(60 + 20 * agents / Self.wave)
-        // (One caller of `stats()` at a time: the waves ask it until the last one is parked.)
-        while !pickups.isStarted { try await Task.sleep(for: .milliseconds(50)) }
-        while try await server.stats().parkedPolls < agents, ContinuousClock.now < parkDeadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let parkTime = seconds(ContinuousClock.now - parkStart)
-        let parked = try await server.stats().parkedPolls
+        let (parked, parkTime) = try await fleet.waitParked(pickups)
         try await Task.sleep(for: .seconds(2))
         let kibUntrimmed = server.residentKiB()
         try await server.trimHeap()
@@ -220,11 +113,11 @@ struct DispatchBench {
         var latencies: [Double] = []
         for i in 0..<latencySamples {
             let uuid = "lat\(i)"
-            let cluster = "b\(run)-\(Int.random(in: 0..<agents))"
+            let cluster = clusters[Int.random(in: 0..<agents)]
             let sent = ContinuousClock.now
             _ = try await call(
                 .POST, "/api/v1/cluster/\(cluster)/service", #"{"uuid":"\#(uuid)","flow":[{"$id":"s","$command":"noop"}]}"#,
-                auth: admin)
+                admin)
             var picked = pickups.time(uuid)
             let until = ContinuousClock.now + .seconds(10)
             while picked == nil, ContinuousClock.now < until {
@@ -247,12 +140,12 @@ struct DispatchBench {
                 g.addTask {
                     var i = w
                     while i < cycles {
-                        let cluster = "b\(run)-\(i % agents)"
+                        let cluster = clusters[i % agents]
                         do {
                             let (status, _) = try await call(
                                 .POST, "/api/v1/cluster/\(cluster)/service",
                                 #"{"uuid":"cyc\#(i)","flow":[{"$id":"s","$command":"noop"}]}"#,
-                                auth: admin)
+                                admin)
                             if status != 201 && status != 200 { pickups.failed("create service: HTTP \(status)") }
                         } catch {
                             pickups.failed("create service: \(error)")
@@ -275,12 +168,7 @@ struct DispatchBench {
                 "  the server closed \(last.headerTimeouts) connections whose request head did not arrive within the header timeout"
             )
         }
-        agentTasks.cancel()
-        await server.stop()
-        _ = await agentTasks.value
-        for c in grpcClients { c.beginGracefulShutdown() }
-        _ = await connections.value
-        try? await client.shutdown()
+        await fleet.stop(agentTasks)
         for (kind, n) in pickups.failureKinds.sorted(by: { $0.value > $1.value }) { print("  error \(n)× \(kind)") }
         return Figures(
             idleStatementsPerSecond: idle, parked: parked, pickupP50: pct(0.5), pickupP99: pct(0.99), cyclesPerSecond: rate,
@@ -289,7 +177,7 @@ struct DispatchBench {
             peakConnections: peakConnections)
     }
 
-    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    func seconds(_ d: Duration) -> Double { BenchFleet.seconds(d) }
 }
 
 /// One simulated agent's protocol calls.

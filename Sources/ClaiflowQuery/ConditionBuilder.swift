@@ -66,6 +66,14 @@ struct ConditionBuilder {
                     "operator like on column \(quoted(column)) expects a string pattern, got \(value.display)")
             }
             try RawValue.checkNoNUL(pattern, column: column)
+            // `\` escapes the next character; one with nothing after it is refused here, the same
+            // on both stores (PostgreSQL's matcher fails on it, SQLite matches nothing).
+            guard pattern.reversed().prefix(while: { $0 == "\\" }).count % 2 == 0 else {
+                throw ClaiflowError(
+                    .invalidArgument,
+                    "operator like on column \(quoted(column)): the pattern ends in an unpaired escape character '\\' "
+                        + "(write '\\\\' for a backslash)")
+            }
             return .compare(column: column, op: .like, value: .text(pattern))
         }
         return .compare(column: column, op: op, value: try value.coerce(to: type, column: column))

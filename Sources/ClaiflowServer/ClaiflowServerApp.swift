@@ -84,7 +84,7 @@ public struct ClaiflowServerApp: Sendable {
             let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator, events: events)
             let services = ServiceUseCases(store: store, checker: checker, events: events)
             let runs = RunUseCases(store: store, services: services, settings: settings, events: events)
-            store.onRunRelease { clusters in events.runServicesReleased(on: clusters) }
+            store.onRunProgress { released, deliveries in events.runProgressed(released: released, deliveries: deliveries) }
             let schedulerWake = WakeSignal()
             let schedules = ScheduleUseCases(
                 store: store, runs: runs, readRun: { try RunController.request(RequestBody(json: $0)) }, logger: logger,

@@ -15,18 +15,20 @@ public final class Store: Sendable {
     private let metrics: (any MetricsFactory)?
     private let cipher = Mutex<SecretBox?>(nil)
 
-    private let releaseHandler = Mutex<(@Sendable ([String]) -> Void)?>(nil)
+    private let releaseHandler = Mutex<(@Sendable (_ released: [String], _ deliveries: Bool) -> Void)?>(nil)
 
-    /// Tells `handler`, after each commit that released held run services, their clusters (their
-    /// agents' polls should wake). On PostgreSQL the other replicas hear of it by `NOTIFY`.
-    public func onRunRelease(_ handler: @escaping @Sendable ([String]) -> Void) {
+    /// Tells `handler`, after each commit in which services' ends moved runs on, the clusters
+    /// whose held run services were released (their agents' polls should wake; on PostgreSQL the
+    /// other replicas hear of it by `NOTIFY`) and whether a run ended with a webhook delivery
+    /// enqueued (the deliverer should wake).
+    public func onRunProgress(_ handler: @escaping @Sendable (_ released: [String], _ deliveries: Bool) -> Void) {
         releaseHandler.withLock { $0 = handler }
     }
 
-    /// Calls the ``onRunRelease(_:)`` handler when clusters were released.
-    func announceReleases(_ clusters: [String]) {
-        guard !clusters.isEmpty, let handler = releaseHandler.withLock({ $0 }) else { return }
-        handler(clusters)
+    /// Calls the ``onRunProgress(_:)`` handler when clusters were released or a run delivery enqueued.
+    func announceReleases(_ advance: RunAdvance) {
+        guard !advance.released.isEmpty || advance.deliveries, let handler = releaseHandler.withLock({ $0 }) else { return }
+        handler(advance.released, advance.deliveries)
     }
 
     /// Encrypts service inputs at rest from now on (rows written before stay readable).

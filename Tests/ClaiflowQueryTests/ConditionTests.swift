@@ -268,6 +268,18 @@ struct JSONConditionErrorTests {
         expectBadRequest(q: #"{"like":{"name":true}}"#, mentions: ["string pattern", "got true"])
     }
 
+    @Test("a like pattern ending in an unpaired escape character is a 400 naming the column; escaped ones parse")
+    func likeDanglingEscape() throws {
+        for pattern in [#"a\\"#, #"\\"#, #"a\\\\\\"#] {
+            expectBadRequest(
+                q: #"{"like":{"name":"\#(pattern)"}}"#, mentions: ["operator like", #""name""#, "unpaired escape character"])
+        }
+        for pattern in [#"a\\\\"#, #"a\\%b"#, ""] {
+            let parsed = try service.parse(q: #"{"like":{"name":"\#(pattern)"}}"#, o: nil, p: nil)
+            #expect(parsed.condition != nil, "pattern \(pattern)")
+        }
+    }
+
     @Test func isnullErrors() {
         expectBadRequest(cluster, q: #"{"isnull":5}"#, mentions: ["isnull", "got a number"])
         expectBadRequest(cluster, q: #"{"isnull":{}}"#, mentions: ["isnull", "empty object"])

@@ -174,7 +174,8 @@ public final class AgentUseCases: Sendable {
                         await release(claimed.map(\.service), session: current)
                         throw CancellationError()
                     }
-                    deliverer.poke()
+                    // Their `sent` rows enqueued deliveries only for services that name a webhook.
+                    if claimed.contains(where: { $0.service.webhook != nil }) { deliverer.poke() }
                     sweeper.note(deadline: now.adding(settings.sessionExpiration))
                     return claimed.map(\.service)
                 }
@@ -290,8 +291,10 @@ public final class AgentUseCases: Sendable {
             throw ClaiflowError(.conflict, "service \"\(uuid)\" is not delivered to this session")
         case .duplicate(_, let cancel):
             return cancel
-        case .recorded(_, let cancel):
-            deliverer.poke()
+        case .recorded(let change, let cancel):
+            // Its status row enqueued a delivery only if the service names a webhook (a run's
+            // end enqueues its own, announced through `Store.onRunProgress`).
+            if change.service.webhook != nil { deliverer.poke() }
             if report.sequence >= 0 { sweeper.note(deadline: now.adding(s.sessionExpiration)) }
             return cancel
         }

@@ -22,13 +22,17 @@ public struct DispatchEvents: Sendable {
         if deliveries { deliverer.poke() }
     }
 
-    /// Held services of a run were released on these clusters (by a report, a sweep or a
-    /// cancel that ended another of its services; the `NOTIFY` went out with their transaction):
-    /// wake their polls, and let the sweeper learn their validity deadlines.
-    func runServicesReleased(on clusters: [String]) {
-        hub.wake(clusters: clusters)
-        agents.sweeper.note(deadline: .now())
-        deliverer.poke()
+    /// Services' ends moved runs on (a report, a sweep or a cancel): held services were
+    /// released on the `released` clusters (the `NOTIFY` went out with their transaction) — wake
+    /// their polls and let the sweeper learn their validity deadlines —, and `deliveries`: a run
+    /// ended with its webhook delivery enqueued. Releasing writes no status rows, so it enqueues
+    /// no delivery and does not wake the deliverer.
+    func runProgressed(released: [String], deliveries: Bool) {
+        if !released.isEmpty {
+            hub.wake(clusters: released)
+            agents.sweeper.note(deadline: .now())
+        }
+        if deliveries { deliverer.poke() }
     }
 
     /// A paused cluster was resumed: its queued services may go out now, and their validity

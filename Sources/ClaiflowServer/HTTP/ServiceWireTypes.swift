@@ -63,7 +63,9 @@ struct ResultWire: Encodable {
 
 /// `ServiceResponse`: the original's fields (`flow` as JSON text, `inputs` always present,
 /// `subscribed_channel`) plus `webhook` (the same value), the current `status` and `step_seq`,
-/// `cancel_requested` when set, and `updated`.
+/// `cancel_requested` when set, `updated`, and `run_uuid` (the fleet run the service belongs to,
+/// `null` when none; operator responses only: the agent protocol's ``PolledService`` is the
+/// original's).
 struct ServiceWire: Encodable {
     let cluster_uuid: String
     let uuid: String
@@ -81,6 +83,7 @@ struct ServiceWire: Encodable {
     let cancel_requested: Bool?
     let created: Timestamp
     let updated: Timestamp
+    let run_uuid: JSONValue
     let statuses: [StatusWire]?
     let results: [ResultWire]?
 
@@ -102,6 +105,7 @@ struct ServiceWire: Encodable {
         cancel_requested = s.cancelRequested ? true : nil
         created = s.created
         updated = s.updated
+        run_uuid = s.runUUID.map { .string($0) } ?? .null
         statuses = d.statuses.isEmpty ? nil : d.statuses.map(StatusWire.init)
         results = d.result.map { [ResultWire($0)] }
     }
@@ -109,7 +113,7 @@ struct ServiceWire: Encodable {
     func encode(to encoder: Encoder) throws {
         enum K: String, CodingKey {
             case cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max, subscribed_channel, webhook
-            case priority, status, step_seq, cancel_requested, created, updated, statuses, results
+            case priority, status, step_seq, cancel_requested, created, updated, run_uuid, statuses, results
         }
         var c = encoder.container(keyedBy: K.self)
         try c.encode(cluster_uuid, forKey: .cluster_uuid)
@@ -128,6 +132,7 @@ struct ServiceWire: Encodable {
         try c.encodeIfPresent(cancel_requested, forKey: .cancel_requested)
         try c.encode(created, forKey: .created)
         try c.encode(updated, forKey: .updated)
+        try c.encode(run_uuid, forKey: .run_uuid)  // `null` when the service belongs to no run
         try c.encodeIfPresent(statuses, forKey: .statuses)
         try c.encodeIfPresent(results, forKey: .results)
     }

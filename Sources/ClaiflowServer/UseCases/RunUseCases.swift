@@ -71,7 +71,11 @@ public struct RunUseCases: Sendable {
     /// Writes a prepared run in one transaction and wakes its first wave's agents.
     func commit(_ creation: RunCreation) async throws {
         let released = try await store.insertRun(creation)
-        events?.servicesCreated(on: released, validUntil: creation.run.created.adding(.seconds(1)), deliveries: true)
+        // A run enqueues a delivery at creation only when it has ended at once (every cluster
+        // skipped) and names a webhook.
+        events?.servicesCreated(
+            on: released, validUntil: creation.run.created.adding(.seconds(1)),
+            deliveries: creation.services.isEmpty && creation.run.webhook != nil)
     }
 
     /// Checks a run create request and builds what ``commit(_:)`` writes, without writing
@@ -250,10 +254,13 @@ public struct RunUseCases: Sendable {
     /// 409 when it has already ended.
     public func cancel(uuid: String) async throws -> (Run, [RunCluster]) {
         guard let outcome = try await store.cancelRun(uuid: uuid, now: .now()) else { throw ClaiflowError.notFound("run", uuid) }
-        if case .alreadyEnded(let run) = outcome {
+        switch outcome {
+        case .alreadyEnded(let run):
             throw ClaiflowError(.conflict, "run \"\(uuid)\" has already ended (\(run.progress.state.rawValue))")
+        case .canceled(let run):
+            // Its services name no webhook: only the run's end enqueues a delivery.
+            if run.ended != nil, run.webhook != nil { events?.statusChanged() }
         }
-        events?.statusChanged()
         return try await detail(uuid: uuid)
     }
 }

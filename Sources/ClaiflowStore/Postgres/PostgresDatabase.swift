@@ -14,6 +14,10 @@ public final class PostgresDatabase: SQLDatabase {
     let counter = StatementCounter()
     let catalog: PreparedStatementCatalog?
     public var statementsExecuted: Int { counter.value }
+    private let retried = Atomic<Int>(0)
+    /// Transactions run again after PostgreSQL aborted them for a deadlock or a serialization
+    /// failure (``transaction(_:)``), since the start.
+    public var transactionsRetried: Int { retried.load(ordering: .relaxed) }
 
     /// The pool size when the URL names none. With `fsync` on, a commit waits for the WAL flush,
     /// and PostgreSQL flushes the commits that are waiting together: the throughput of writes is
@@ -106,7 +110,33 @@ public final class PostgresDatabase: SQLDatabase {
         } catch let e as PSQLError { throw Self.map(e) }
     }
 
+    /// How often a transaction that PostgreSQL aborted to resolve a deadlock or a serialization
+    /// failure is run again before its error is returned.
+    static let conflictRetries = 3
+
+    /// Runs `body` in a transaction. When PostgreSQL aborts it to break a deadlock (`40P01`: two
+    /// transactions locking the same rows in different orders, e.g. a run's cancel and a report
+    /// that releases its next wave) or for a serialization failure (`40001`), nothing of it was
+    /// kept, and it runs again from the start, up to ``conflictRetries`` times, after a short
+    /// random pause. A write's body only computes from its inputs and what it reads, so running
+    /// it again is safe.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await transactionOnce(body)
+            } catch StoreError.transactionConflict(let message) where attempt < Self.conflictRetries {
+                attempt += 1
+                retried.add(1, ordering: .relaxed)
+                logger.info(
+                    "transaction aborted by PostgreSQL, running it again",
+                    metadata: ["attempt": "\(attempt)", "error": .string(message)])
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...10) * attempt))
+            }
+        }
+    }
+
+    private func transactionOnce<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { conn in
                 // BEGIN is sent now and not awaited: the body's first statement queues behind it
@@ -163,6 +193,9 @@ public final class PostgresDatabase: SQLDatabase {
         if let info = e.serverInfo {
             if info[.sqlState] == "23505" {
                 return .uniqueViolation((info[.constraintName] ?? "") + " " + (info[.detail] ?? info[.message] ?? ""))
+            }
+            if let state = info[.sqlState], state == "40P01" || state == "40001" {
+                return .transactionConflict("\(state) \(info[.message] ?? "")")
             }
             return .database("\(info[.sqlState] ?? "") \(info[.message] ?? "")")
         }

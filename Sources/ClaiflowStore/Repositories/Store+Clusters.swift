@@ -142,13 +142,35 @@ extension Store {
     /// results) in one transaction. Returns false when it did not exist.
     public func deleteCluster(uuid: String) async throws -> Bool {
         try await write("cluster.delete") { db in
+            // The cluster's row first: its lock makes a run being written for it (which takes a
+            // key-share lock on it, `insertRun`) finish first, so its services are deleted below.
+            let deleted = try await db.execute("DELETE FROM cluster WHERE uuid = \(bind: uuid)") > 0
             try await db.execute("DELETE FROM service_result WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM service_status WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM service WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_session WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_token WHERE cluster_uuid = \(bind: uuid)")
             try await db.execute("DELETE FROM cluster_label WHERE cluster_uuid = \(bind: uuid)")
-            return try await db.execute("DELETE FROM cluster WHERE uuid = \(bind: uuid)") > 0
+            return deleted
         }
+    }
+
+    /// The first of `uuids` that names no cluster, in the caller's transaction (500 per
+    /// statement); nil when all exist. With `lock`, on PostgreSQL, the clusters' rows are read
+    /// with a key-share lock: a delete of one of them (which takes the cluster's row first,
+    /// ``deleteCluster(uuid:)``) waits until the caller's services are committed, and then
+    /// deletes them with it.
+    static func firstMissingCluster(_ db: any SQLExecutor, _ uuids: [String], lock: Bool) async throws -> String? {
+        let keyShare: SQL = lock && db.dialect == .postgres ? " FOR KEY SHARE" : ""
+        for chunk in stride(from: 0, to: uuids.count, by: 500) {
+            let ids = uuids[chunk..<min(chunk + 500, uuids.count)]
+            let found = Set(
+                try await db.query(
+                    "SELECT uuid FROM cluster WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ") + ")"
+                        + keyShare
+                ).map { try $0.text("uuid") })
+            if let missing = ids.first(where: { !found.contains($0) }) { return missing }
+        }
+        return nil
     }
 }

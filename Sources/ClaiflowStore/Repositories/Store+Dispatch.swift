@@ -40,9 +40,9 @@ extension Store {
 
     /// Writes status rows and what follows from them in the same transaction: the webhook
     /// deliveries (outbox) and the progress of the runs whose services ended
-    /// (``advanceRuns(_:_:)``). Returns the clusters whose held run services were released.
+    /// (``advanceRuns(_:_:)``). Returns what that did to runs.
     @discardableResult
-    static func insertStatusRows(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws -> [String] {
+    static func insertStatusRows(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws -> RunAdvance {
         try await insertStatusRecords(db, changes)
         return try await advanceRuns(db, changes)
     }
@@ -76,6 +76,17 @@ extension Store {
         now: Timestamp
     ) async throws -> [StatusChange] {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        // PostgreSQL: an unpaused cluster's row is read with a share lock, so that a claim running
+        // while a pause commits waits for it and then, re-reading the row, finds it paused (read
+        // committed would otherwise let a claim whose snapshot predates the pause deliver once
+        // after it commits). A service whose cluster row is gone stays claimable, as before.
+        let notPaused: SQL =
+            dialect == .postgres
+            ? """
+            (EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 0 FOR SHARE)
+                OR NOT EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID)))
+            """
+            : "NOT EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 1)"
         let mapService = serviceMapper
         return try await write("dispatch.claim") { db in
             let rows = try await db.query(
@@ -85,7 +96,7 @@ extension Store {
                 WHERE id IN (
                     SELECT id FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist)
                         AND held = 0 AND created + validity_shift > \(bind: .timestamp(validAfter))
-                        AND NOT EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 1)
+                        AND \(notPaused)
                     ORDER BY priority DESC, created ASC, id ASC LIMIT \(bind: limit)\(skipLocked))
                 RETURNING *
                 """)
@@ -183,12 +194,12 @@ extension Store {
     ) async throws -> ReportOutcome {
         let lock = lockClause()
         let mapService = serviceMapper
-        let (outcome, released) = try await write("dispatch.report") { db -> (ReportOutcome, [String]) in
+        let (outcome, released) = try await write("dispatch.report") { db -> (ReportOutcome, RunAdvance) in
             guard
                 let s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)\(lock)"
                 ).map(mapService)
-            else { return (.notFound, []) }
+            else { return (.notFound, .none) }
             let latest = try await db.first(
                 """
                 SELECT * FROM service_status WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
@@ -205,9 +216,9 @@ extension Store {
             }
             let accepted: ServiceReportRule.Acceptance
             switch decision {
-            case .duplicate(let cancel): return (.duplicate(s, cancel: cancel), [])
-            case .finished: return (.finished(s), [])
-            case .notHeld, .heldByAnotherSession: return (.notHeld(s), [])
+            case .duplicate(let cancel): return (.duplicate(s, cancel: cancel), .none)
+            case .finished: return (.finished(s), .none)
+            case .notHeld, .heldByAnotherSession: return (.notHeld(s), .none)
             case .accepted(let a): accepted = a
             }
             var changes = [
@@ -247,7 +258,7 @@ extension Store {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let mapService = serviceMapper
         let transitions = ServiceSweepRule(maxAttempts: maxAttempts).transitions
-        let (changes, released) = try await write("dispatch.sweep") { db -> ([StatusChange], [String]) in
+        let (changes, released) = try await write("dispatch.sweep") { db -> ([StatusChange], RunAdvance) in
             var changes: [StatusChange] = []
             for t in transitions {
                 let rows = try await db.query(

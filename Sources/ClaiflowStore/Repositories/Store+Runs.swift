@@ -28,6 +28,17 @@ public struct RunCreation: Sendable {
     }
 }
 
+/// What the status changes of one transaction did to runs (``Store/advanceRuns(_:_:)``).
+struct RunAdvance: Sendable {
+    /// The clusters whose held run services were released (their polls should wake).
+    var released: [String] = []
+    /// A run ended with a webhook delivery enqueued (the deliverer should wake).
+    var deliveries = false
+
+    /// Nothing changed.
+    static let none = RunAdvance()
+}
+
 /// The stored form of a run cluster's status: `held` and `released` become `pending` or
 /// `running` by its service's status when shown.
 enum RunClusterRow {
@@ -90,6 +101,12 @@ extension Store {
     /// Creates a run in one transaction: the run, its clusters, and its services — the first
     /// `max_parallel` released, the others held (agents cannot claim them). Returns the clusters
     /// whose services were released (their polls should wake).
+    ///
+    /// Every target cluster must still exist when the run is written: one deleted since the
+    /// target was resolved is a 409 naming it, and nothing is written. On PostgreSQL the check
+    /// takes a `FOR KEY SHARE` lock on the clusters' rows, so that a delete committing meanwhile
+    /// waits for the run (and then deletes its services with the cluster) instead of leaving
+    /// services of a cluster that no longer exists.
     public func insertRun(_ c: RunCreation) async throws -> [String] {
         let box = inputsCipher
         let sealed = try c.services.map { try box?.seal($0.inputs) ?? $0.inputs }
@@ -104,8 +121,15 @@ extension Store {
         let released = Array(c.services.prefix(firstWave).map(\.clusterUUID))
         let wakeups = Self.notifySQL(released.map { .wake(cluster: $0) }, dialect: dialect)
         let finished = run
+        let targets = c.clusters.map(\.clusterUUID)
         do {
             try await write("run.insert") { db in
+                if let missing = try await Self.firstMissingCluster(db, targets, lock: true) {
+                    throw ClaiflowError(
+                        .conflict,
+                        "cluster \"\(missing)\" of the run's target was deleted while the run was being created; "
+                            + "nothing was written")
+                }
                 let p = finished.progress
                 try await db.execute(
                     """
@@ -219,7 +243,20 @@ extension Store {
     public func cancelRun(uuid: String, now: Timestamp) async throws -> RunCancelOutcome? {
         let lock = lockClause()
         let mapService = serviceMapper
+        let unfinished: [ServiceStatus] = [.regist, .sent, .processing]
         return try await write("run.cancel") { db in
+            // PostgreSQL: the run's released services are locked before the run, the order in
+            // which a report locks them (its service, then — as it ends — its run), so that a
+            // cancel and the reports of the same run wait for each other instead of deadlocking.
+            // (A service released meanwhile by a report is locked after the run, below; should
+            // that deadlock, PostgreSQL aborts one side and ``PostgresDatabase`` runs it again.)
+            if db.dialect == .postgres {
+                _ = try await db.query(
+                    """
+                    SELECT id FROM service WHERE run_uuid = \(bind: uuid) AND held = 0 AND status IN (\(bind: unfinished))
+                    ORDER BY id FOR UPDATE
+                    """)
+            }
             guard var run = try await db.first("SELECT * FROM run WHERE uuid = \(bind: uuid)\(lock)").map(Self.run) else {
                 return nil
             }
@@ -233,7 +270,7 @@ extension Store {
             let running = try await db.query(
                 """
                 SELECT * FROM service WHERE run_uuid = \(bind: uuid) AND held = 0
-                    AND status IN (\(bind: [ServiceStatus.regist, .sent, .processing]))\(lock)
+                    AND status IN (\(bind: unfinished))\(lock)
                 """
             ).map(mapService)
             for s in running {
@@ -319,15 +356,15 @@ extension Store {
     /// row, the run's counters, the next held services released (or, past the failure
     /// threshold, all of them canceled), and the run's webhook delivery when it ends. Work per
     /// ended service is constant, whatever the size of the run. Returns the clusters whose
-    /// services were released.
-    static func advanceRuns(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws -> [String] {
+    /// services were released and whether a run delivery was enqueued.
+    static func advanceRuns(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws -> RunAdvance {
         var ended = changes.filter { $0.service.runUUID != nil && $0.record.status.isTerminal }
-        guard !ended.isEmpty else { return [] }
+        guard !ended.isEmpty else { return .none }
         // A service's last terminal change is its end (a report stored, then canceled).
         var seen = Set<String>()
         ended = ended.reversed().filter { seen.insert($0.service.clusterUUID + "/" + $0.service.uuid).inserted }.reversed()
         let lock: SQL = db.dialect == .postgres ? " FOR UPDATE" : ""
-        var released: [String] = []
+        var advance = RunAdvance()
         for c in ended {
             guard let runUUID = c.service.runUUID else { continue }
             let now = c.record.created
@@ -350,22 +387,24 @@ extension Store {
             run.updated = now
             switch run.progress.serviceEnded(c.record.status, wasHeld: stored == RunClusterRow.held) {
             case .none: break
-            case .release(let n): released += try await release(db, &run, n, now: now)
+            case .release(let n): advance.released += try await release(db, &run, n, now: now)
             case .cancelHeld: try await cancelHeld(db, &run, now: now)
             }
             if run.progress.isFinished, run.ended == nil { run.ended = now }
             try await updateRun(db, run)
-            if run.ended == now { try await enqueueRunDelivery(db, run) }
+            if run.ended == now, try await enqueueRunDelivery(db, run) { advance.deliveries = true }
         }
-        return released
+        return advance
     }
 
     /// The run's one webhook delivery when it ends (transactional outbox), with the run object
     /// as its payload. Its `cluster_uuid` is empty and its `service_uuid` is the run's uuid.
-    static func enqueueRunDelivery(_ db: any SQLExecutor, _ run: Run) async throws {
+    /// Returns whether it was enqueued (the run names a webhook that exists).
+    @discardableResult
+    static func enqueueRunDelivery(_ db: any SQLExecutor, _ run: Run) async throws -> Bool {
         guard let hook = run.webhook,
             try await db.first("SELECT uuid FROM webhook WHERE uuid = \(bind: hook)") != nil
-        else { return }
+        else { return false }
         let now = run.ended ?? run.updated
         let payload = run.json(clusters: try await runClusters(db, run)).serialized()
         try await db.execute(
@@ -375,5 +414,6 @@ extension Store {
             VALUES (\(bind: Identifier.generate()), \(bind: hook), '', \(bind: run.uuid), \(bind: payload), 'pending', 0,
                 \(bind: .timestamp(now)), \(bind: .timestamp(now)), \(bind: .timestamp(now)))
             """)
+        return true
     }
 }

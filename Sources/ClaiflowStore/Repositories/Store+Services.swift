@@ -50,16 +50,8 @@ extension Store {
             try await write("service.insert") { db in
                 for n in wakeups { _ = try await db.query(n) }
                 let wanted = Array(Set(services.map(\.clusterUUID))).sorted()
-                for chunk in stride(from: 0, to: wanted.count, by: 500) {
-                    let ids = wanted[chunk..<min(chunk + 500, wanted.count)]
-                    let found = Set(
-                        try await db.query(
-                            "SELECT uuid FROM cluster WHERE uuid IN (" + SQL.join(ids.map { "\(bind: $0)" }, separator: ", ")
-                                + ")"
-                        ).map { try $0.text("uuid") })
-                    if let missing = ids.first(where: { !found.contains($0) }) {
-                        throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
-                    }
+                if let missing = try await Self.firstMissingCluster(db, wanted, lock: false) {
+                    throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
                 }
                 try await Self.insertServiceRows(db, services, sealedInputs: sealedInputs)
             }
@@ -169,15 +161,15 @@ extension Store {
     /// delivered one gets `cancel_requested`; nil when it does not exist.
     public func cancelService(clusterUUID: String, uuid: String, now: Timestamp) async throws -> CancelOutcome? {
         let mapService = serviceMapper
-        let (outcome, released) = try await write("service.cancel") { db -> (CancelOutcome?, [String]) in
+        let (outcome, released) = try await write("service.cancel") { db -> (CancelOutcome?, RunAdvance) in
             guard
                 let s = try await db.first(
                     "SELECT * FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)"
                 ).map(mapService)
-            else { return (nil, []) }
+            else { return (nil, .none) }
             switch ServiceCancelRule.decide(s, now: now) {
             case .alreadyFinished:
-                return (.alreadyFinished(s), [])
+                return (.alreadyFinished(s), .none)
             case .canceled(let after, let record):
                 try await db.execute(
                     """
@@ -193,7 +185,7 @@ extension Store {
                         updated = \(bind: .timestamp(after.updated))
                     WHERE cluster_uuid = \(bind: clusterUUID) AND uuid = \(bind: uuid)
                     """)
-                return (.requested(after), [])
+                return (.requested(after), .none)
             }
         }
         announceReleases(released)

@@ -116,6 +116,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case uniqueViolation(String)
     /// The database could not be reached or answered with an error.
     case database(String)
+    /// PostgreSQL aborted the transaction to resolve a deadlock (`40P01`) or a serialization
+    /// failure (`40001`); running it again may succeed (``PostgresDatabase`` does, a few times).
+    case transactionConflict(String)
     /// The configuration of the store is invalid.
     case configuration(String)
 
@@ -124,6 +127,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .corrupt(let s): "corrupt row: \(s)"
         case .uniqueViolation(let s): "unique constraint violated: \(s)"
         case .database(let s): "database error: \(s)"
+        case .transactionConflict(let s): "transaction aborted by the database: \(s)"
         case .configuration(let s): "store configuration: \(s)"
         }
     }
