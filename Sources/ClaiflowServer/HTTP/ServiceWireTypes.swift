@@ -79,6 +79,7 @@ struct ServiceWire: Encodable {
     let status: Int
     let step_seq: Int
     let cancel_requested: Bool?
+    let timeout: String?
     let created: Timestamp
     let updated: Timestamp
     let statuses: [StatusWire]?
@@ -100,6 +101,7 @@ struct ServiceWire: Encodable {
         status = s.status.rawValue
         step_seq = s.stepSeq
         cancel_requested = s.cancelRequested ? true : nil
+        timeout = s.timeout?.description
         created = s.created
         updated = s.updated
         statuses = d.statuses.isEmpty ? nil : d.statuses.map(StatusWire.init)
@@ -109,7 +111,7 @@ struct ServiceWire: Encodable {
     func encode(to encoder: Encoder) throws {
         enum K: String, CodingKey {
             case cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max, subscribed_channel, webhook
-            case priority, status, step_seq, cancel_requested, created, updated, statuses, results
+            case priority, status, step_seq, cancel_requested, timeout, created, updated, statuses, results
         }
         var c = encoder.container(keyedBy: K.self)
         try c.encode(cluster_uuid, forKey: .cluster_uuid)
@@ -126,6 +128,7 @@ struct ServiceWire: Encodable {
         try c.encode(status, forKey: .status)
         try c.encode(step_seq, forKey: .step_seq)
         try c.encodeIfPresent(cancel_requested, forKey: .cancel_requested)
+        try c.encodeIfPresent(timeout, forKey: .timeout)
         try c.encode(created, forKey: .created)
         try c.encode(updated, forKey: .updated)
         try c.encodeIfPresent(statuses, forKey: .statuses)
