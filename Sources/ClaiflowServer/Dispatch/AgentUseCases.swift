@@ -62,6 +62,9 @@ public final class AgentUseCases: Sendable {
     /// The number of polls parked now.
     public var parkedPolls: Int { hub.parkedCount }
 
+    /// The number of cancellation watches parked now.
+    public var parkedCancellationWatches: Int { cancelWatches.parkedCount }
+
     /// `ClientSession/ExpirationTime`: how long a session (and the leases of its services) lives
     /// without hearing from its agent.
     public var sessionWindow: GoDuration { settings.settings.sessionExpiration }
