@@ -56,7 +56,8 @@ struct TimeoutAndCancelTests {
             let asked = ContinuousClock.now
             #expect(try await server.request(.POST, "/api/v1/cluster/c1/service/long/cancel").status == 200)
             let canceled = try await waitUntil(timeout: .seconds(3)) { try await Self.state(server, "long").status == 16 }
-            #expect(canceled, "still running \(ContinuousClock.now - asked) after the cancel:\n\(agent.logText)")
+            let after = try await Self.state(server, "long")
+            #expect(canceled, "not canceled \(ContinuousClock.now - asked) after the cancel: \(after)\n\(agent.logText)")
             let messages = try await Self.state(server, "long").messages
             #expect(messages.contains("canceled by an operator"), "\(messages)")
         }
