@@ -63,13 +63,15 @@ struct TimeoutAndCancelTests {
         }
     }
 
-    @Test("the agent stops a service past its timeout and reports it failed \"timed out after 2s\"")
+    @Test("the agent (which runs v2 flows) stops a service past its timeout and reports it failed \"timed out after 2s\"")
     func agentTimeout() async throws {
         try await Self.withServer { server, token in
             let agent = try AgentProcess(serverPort: server.port, cluster: "c1", token: token)
             defer { agent.stop() }
+            // A v2 flow (a step `$timeout`, longer than the service's): delivered to this agent.
+            let flow = #"[{"$id":"s","$command":"claiflow.sleep","inputs":{"seconds":120},"$timeout":"60s"}]"#
             let created = try await server.request(
-                .POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"slow","flow":\#(Self.longSleep),"timeout":"2s"}"#)
+                .POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"slow","flow":\#(flow),"timeout":"2s"}"#)
             #expect(created.status == 200, "\(created.body)")
             #expect(try await waitUntil(timeout: .seconds(30)) { try await Self.state(server, "slow").status == 2 })
             let started = ContinuousClock.now

@@ -30,7 +30,10 @@ struct FlowFeaturesTests {
     func keys() {
         #expect(
             FlowFeatures.v2Keys
-                == ["$if", "$condition", "$retry", "$timeout", "$parallel", "$max_concurrency", "$on_failure", "$continue", "$result"])
+                == [
+                    "$if", "$condition", "$retry", "$timeout", "$parallel", "$max_concurrency", "$on_failure", "$continue",
+                    "$result",
+                ])
         #expect(!FlowFeatures.usesV2(text: "not json"))
     }
 }

@@ -61,7 +61,8 @@ struct TimeoutsAndGatingTests {
             let token = try await AgentAPITests.setUp(s)
             let original = try await Self.connect(s, token: token, library: "0.1.0")
             let created = try await s.request(
-                .POST, "/api/v1/run", json: #"{"uuid":"r1","name":"r","flow":\#(Self.v2Flow),"cluster_uuids":["c1"],"timeout":"1h"}"#)
+                .POST, "/api/v1/run",
+                json: #"{"uuid":"r1","name":"r","flow":\#(Self.v2Flow),"cluster_uuids":["c1"],"timeout":"1h"}"#)
             #expect(created.status == 200, "\(created.body)")
             #expect(original.uuids(try await original.poll(wait: 0)) == [])
             let run = try await s.request(.GET, "/api/v1/run/r1")
@@ -78,7 +79,9 @@ struct TimeoutsAndGatingTests {
         }
     }
 
-    @Test("a bad timeout is a 400 naming timeout, and nothing is written", arguments: [#""abc""#, "30", #""0s""#, #""9000h""#, "true"])
+    @Test(
+        "a bad timeout is a 400 naming timeout, and nothing is written",
+        arguments: [#""abc""#, "30", #""0s""#, #""9000h""#, "true"])
     func badTimeout(value: String) async throws {
         try await TestServer.with { s in
             _ = try await AgentAPITests.setUp(s)
@@ -88,7 +91,8 @@ struct TimeoutsAndGatingTests {
             #expect(service.message.contains("\"timeout\""), "\(service.message)")
             #expect(try await s.request(.GET, "/api/v1/cluster/c1/service/x").status == 404)
             let run = try await s.request(
-                .POST, "/api/v1/run", json: #"{"uuid":"r","name":"r","flow":\#(Self.v1Flow),"cluster_uuids":["c1"],"timeout":\#(value)}"#)
+                .POST, "/api/v1/run",
+                json: #"{"uuid":"r","name":"r","flow":\#(Self.v1Flow),"cluster_uuids":["c1"],"timeout":\#(value)}"#)
             #expect(run.status == 400)
             #expect(run.message.contains("\"timeout\""), "\(run.message)")
             #expect(try await s.request(.GET, "/api/v1/run/r").status == 404)

@@ -33,8 +33,9 @@ struct ServiceTimeoutStoreTests {
         try await store.serviceDetail(clusterUUID: "c1", uuid: uuid)?.statuses.compactMap(\.message) ?? []
     }
 
-    @Test("the timeout round-trips; a processing service past its timeout plus the grace fails \"timed out\"",
-          arguments: StoreKind.available)
+    @Test(
+        "the timeout round-trips; a processing service past its timeout plus the grace fails \"timed out\"",
+        arguments: StoreKind.available)
     func timeoutSweep(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()
@@ -69,8 +70,9 @@ struct ServiceTimeoutStoreTests {
         }
     }
 
-    @Test("v2 services are not claimed by an original agent's session, and say why once; ours claim them",
-          arguments: StoreKind.available)
+    @Test(
+        "v2 services are not claimed by an original agent's session, and say why once; ours claim them",
+        arguments: StoreKind.available)
     func flowV2Gating(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in
             let now = Timestamp.now()

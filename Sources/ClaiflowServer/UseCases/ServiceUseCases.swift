@@ -226,7 +226,8 @@ public struct ServiceUseCases: Sendable {
                 throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")
             }
             return Source(
-                flow: t.flow, stepMax: info.stepMax, templateUUID: t.uuid, template: t, schema: schema, needsFlowV2: info.usesFlowV2)
+                flow: t.flow, stepMax: info.stepMax, templateUUID: t.uuid, template: t, schema: schema,
+                needsFlowV2: info.usesFlowV2)
         case (.none, .some(let flow)):
             let info: FlowInfo
             do {

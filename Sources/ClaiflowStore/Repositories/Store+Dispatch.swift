@@ -351,7 +351,8 @@ extension Store {
             condition += " AND held = 0 AND created + validity_shift <= \(bind: .timestamp(validAfter))"
             condition += " AND \(raw: Self.notPausedCondition)"
         case .lease: condition += " AND lease_expires < \(bind: .timestamp(now))"
-        case .timeout(let grace): condition += " AND timeout_at < \(bind: now.adding(GoDuration(nanoseconds: -grace.nanoseconds)).microseconds)"
+        case .timeout(let grace):
+            condition += " AND timeout_at < \(bind: now.adding(GoDuration(nanoseconds: -grace.nanoseconds)).microseconds)"
         }
         if let limit = t.attemptsBelow { condition += " AND attempts < \(bind: limit)" }
         return condition
