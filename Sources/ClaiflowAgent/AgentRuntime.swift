@@ -410,7 +410,7 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
     // MARK: - Cancellation watch
 
     /// While services run, keeps one cancellation watch parked on the server naming them (a
-    /// new one whenever the set changes); the services it answers are interrupted at once. A
+    /// new one when services start); the services it answers are interrupted at once. A
     /// server without the endpoint (the original's: 404) is not asked again; operator cancels
     /// then reach the agent at its next report (`X-Claiflow-Cancel`).
     private func cancellationLoop() async {
@@ -439,10 +439,19 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
                     return .failure(error)
                 }
             }
-            // A service started or ended meanwhile: watch the new set instead.
+            // A service started meanwhile: watch the new set instead (one that ended may stay
+            // named: a watch per poll batch, not per service end).
+            let named = Set(uuids)
             let restart = Task {
-                await self.signal.wait(after: seen)
-                watch.cancel()
+                var seen = seen
+                while !Task.isCancelled {
+                    await self.signal.wait(after: seen)
+                    seen = self.signal.generation
+                    if self.state.withLock({ $0.running.keys.contains { !named.contains($0) } }) {
+                        watch.cancel()
+                        return
+                    }
+                }
             }
             let result = await withTaskCancellationHandler {
                 await watch.value
