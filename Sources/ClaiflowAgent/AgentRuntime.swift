@@ -249,20 +249,8 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
 
     /// One poll (with the handshake if needed), in a task that stopping the runtime cancels.
     private func pollOnce(limit: Int) async -> Result<[PolledService], AgentCallError> {
-        let api = self.api
-        let sessions = self.sessions
         let wait = configuration.pollWait
-        let task = Task { () -> Result<[PolledService], AgentCallError> in
-            var current: AgentSession?
-            do throws(AgentCallError) {
-                let session = try await sessions.session()
-                current = session
-                return .success(try await api.poll(session, limit: limit, wait: wait))
-            } catch {
-                if case .unauthorized = error, let current { await sessions.invalidate(current) }
-                return .failure(error)
-            }
-        }
+        let task = sessionCall { api, session throws(AgentCallError) in try await api.poll(session, limit: limit, wait: wait) }
         let proceed = state.withLock { s -> Bool in
             guard case .running = s.phase else { return false }
             s.pollTask = task
@@ -282,6 +270,25 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             if case .success = result { s.lastContact = .now }
         }
         return result
+    }
+
+    /// Runs `call` with the session (authenticating first when there is none) in a task of its
+    /// own, which canceling ends; a 401 forgets the session, so that the next call authenticates again.
+    private func sessionCall<T: Sendable>(
+        _ call: @escaping @Sendable (AgentAPI, AgentSession) async throws(AgentCallError) -> T
+    ) -> Task<Result<T, AgentCallError>, Never> {
+        let (api, sessions) = (self.api, self.sessions)
+        return Task {
+            var current: AgentSession?
+            do throws(AgentCallError) {
+                let session = try await sessions.session()
+                current = session
+                return .success(try await call(api, session))
+            } catch {
+                if case .unauthorized = error, let current { await sessions.invalidate(current) }
+                return .failure(error)
+            }
+        }
     }
 
     // MARK: - Running services
@@ -426,18 +433,10 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
                 await signal.wait(after: seen)
                 continue
             }
-            let (api, sessions, wait) = (self.api, self.sessions, configuration.pollWait)
+            let wait = configuration.pollWait
             let uuids = watched.map(\.uuid).sorted()
-            let watch = Task { () -> Result<[String], AgentCallError> in
-                var current: AgentSession?
-                do throws(AgentCallError) {
-                    let session = try await sessions.session()
-                    current = session
-                    return .success(try await api.cancellations(session, uuids: uuids, wait: wait))
-                } catch {
-                    if case .unauthorized = error, let current { await sessions.invalidate(current) }
-                    return .failure(error)
-                }
+            let watch = sessionCall { api, session throws(AgentCallError) in
+                try await api.cancellations(session, uuids: uuids, wait: wait)
             }
             // A service started meanwhile: watch the new set instead (one that ended may stay
             // named: a watch per poll batch, not per service end).

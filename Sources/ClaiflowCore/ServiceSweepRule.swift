@@ -9,8 +9,9 @@
 /// - `sent`, lease lapsed (no report from the agent: it never received the poll's answer, or it
 ///   stopped before starting it; keep-alives do not extend a `sent` lease) → `regist` again while
 ///   it was delivered fewer than `maxAttempts` times, else `failed`;
-/// - `processing`, its `timeout` plus ``timeoutGrace`` passed since it was delivered (the agent
-///   stops a service at its timeout, so it did not: it hung or vanished) → `failed`, "timed out";
+/// - delivered (`sent` or `processing`), its `timeout` plus ``timeoutGrace`` passed since it was
+///   delivered (the agent stops a service at its timeout, so it did not: it hung or vanished) →
+///   `failed`, "timed out";
 /// - `processing`, lease lapsed (the agent stopped reporting) → `failed`, "agent lost".
 ///
 /// The store turns each transition into one atomic statement, applied in this order; no
@@ -121,7 +122,7 @@ public struct ServiceSweepRule: Sendable, Equatable {
                 from: [.sent, .processing], cancelRequested: true, deadline: .lease, attemptsBelow: nil, to: .canceled,
                 releasesSession: false, message: ServiceCancelRule.message),
             Transition(
-                from: [.processing], cancelRequested: nil, deadline: .timeout(grace: timeoutGrace), attemptsBelow: nil,
+                from: [.sent, .processing], cancelRequested: nil, deadline: .timeout(grace: timeoutGrace), attemptsBelow: nil,
                 to: .failed, releasesSession: false, message: timeoutMessage),
             Transition(
                 from: [.sent], cancelRequested: false, deadline: .lease, attemptsBelow: maxAttempts, to: .regist,

@@ -133,6 +133,10 @@ struct ServiceSweepRuleTests {
         // Its agent vanished too (lease lapsed): the timeout is the reason given.
         let both = state(timeoutAt: Self.now.adding(.seconds(-60)), lease: Self.lapsed)
         #expect(rule.transition(for: both, now: Self.now, validAfter: Self.validAfter)?.message.hasPrefix("timed out") == true)
+        // Delivered, never started: the same.
+        var sent = state(timeoutAt: Self.now.adding(.seconds(-31)))
+        sent.status = .sent
+        #expect(outcome(sent) == .failed)
         // A queued service has no timeout running.
         var queued = state(timeoutAt: Self.now.adding(.seconds(-60)), lease: nil)
         queued.status = .regist

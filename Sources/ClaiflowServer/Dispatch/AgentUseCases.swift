@@ -188,25 +188,14 @@ public final class AgentUseCases: Sendable {
                     }
                     deliverer.poke()
                     sweeper.note(deadline: now.adding(settings.sessionExpiration))
+                    for timeout in Set(claimed.compactMap(\.service.timeout)) {
+                        sweeper.note(deadline: now.adding(timeout.duration).adding(sweeper.timeoutGrace))
+                    }
                     return claimed.map(\.service)
                 }
                 hub.markEmpty(cluster, generation: generation, runsFlowV2: runsFlowV2)
             }
-            let remaining = deadline - ContinuousClock.now
-            let untilTokenExpiry = Duration.microseconds(current.tokenExpires.microseconds - Timestamp.now().microseconds)
-            let park = min(remaining, untilTokenExpiry)
-            if park <= .zero { return [] }
-            let hub = self.hub
-            let token = current.claims.tokenUUID
-            // When the transport serving this poll stops, end the wait now rather than when it
-            // times out (only this poll: the other transport may still be serving). A handler,
-            // not `cancelWhenGracefulShutdown`: that costs a task group and two tasks per parked poll.
-            let handle = WaitHandle()
-            let wake = await withGracefulShutdownHandler {
-                await hub.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park, handle: handle)
-            } onGracefulShutdown: {
-                hub.end(handle)
-            }
+            guard let wake = await Self.park(on: hub, current, generation: generation, until: deadline) else { return [] }
             switch wake {
             case .work: continue
             case .timeout, .shutdown:
@@ -218,6 +207,27 @@ public final class AgentUseCases: Sendable {
                 tokenCache.invalidate(uuid: current.claims.tokenUUID)
                 current = try await check(current.claims)
             }
+        }
+    }
+
+    /// Parks on `hub` for the session's cluster until it is woken, `deadline` passes, the
+    /// session's cluster token expires or the transport serving the call shuts down; nil when
+    /// no time is left.
+    static func park(
+        on hub: DispatchHub, _ session: AgentSession, generation: UInt64, until deadline: ContinuousClock.Instant
+    ) async -> DispatchHub.Wake? {
+        let untilTokenExpiry = Duration.microseconds(session.tokenExpires.microseconds - Timestamp.now().microseconds)
+        let park = min(deadline - ContinuousClock.now, untilTokenExpiry)
+        if park <= .zero { return nil }
+        let (cluster, token) = (session.claims.clusterUUID, session.claims.tokenUUID)
+        // When the transport serving this call stops, end the wait now rather than when it
+        // times out (only this call: the other transport may still be serving). A handler,
+        // not `cancelWhenGracefulShutdown`: that costs a task group and two tasks per parked poll.
+        let handle = WaitHandle()
+        return await withGracefulShutdownHandler {
+            await hub.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park, handle: handle)
+        } onGracefulShutdown: {
+            hub.end(handle)
         }
     }
 
@@ -278,16 +288,7 @@ public final class AgentUseCases: Sendable {
             // In a child task: this task may park next, keeping its deepest frames meanwhile.
             let found = try await ChildTask.run { try await store.cancelRequested(clusterUUID: cluster, uuids: uuids) }
             if !found.isEmpty { return found }
-            let untilTokenExpiry = Duration.microseconds(current.tokenExpires.microseconds - Timestamp.now().microseconds)
-            let park = min(deadline - ContinuousClock.now, untilTokenExpiry)
-            if park <= .zero { return [] }
-            let handle = WaitHandle()
-            let token = current.claims.tokenUUID
-            let wake = await withGracefulShutdownHandler {
-                await watches.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park, handle: handle)
-            } onGracefulShutdown: {
-                watches.end(handle)
-            }
+            guard let wake = await Self.park(on: watches, current, generation: generation, until: deadline) else { return [] }
             switch wake {
             case .work: continue
             case .timeout, .shutdown: return []

@@ -299,7 +299,7 @@ extension Store {
     /// older than `validAfter` become `expired`; `sent` ones whose lease lapsed go back to the
     /// queue (at most `maxAttempts` deliveries, then `failed`); `processing` ones whose lease
     /// lapsed become `failed` with "agent lost"; canceled-while-running ones become `canceled`;
-    /// `processing` ones still running `timeoutGrace` after their timeout ended become `failed`
+    /// delivered ones still running `timeoutGrace` after their timeout ended become `failed`
     /// with "timed out". Safe to run from several replicas at once: each row changes in one
     /// atomic UPDATE.
     public func sweep(
@@ -371,7 +371,7 @@ extension Store {
                 "SELECT MIN(lease_expires) AS t FROM service WHERE status IN (\(bind: Self.heldStatuses))")?
                 .optionalTimestamp("t")
             let timeout = try await db.first(
-                "SELECT MIN(timeout_at) AS t FROM service WHERE status = \(bind: ServiceStatus.processing)")?
+                "SELECT MIN(timeout_at) AS t FROM service WHERE status IN (\(bind: Self.heldStatuses))")?
                 .optionalTimestamp("t")
             let queued = try await db.first(
                 """
