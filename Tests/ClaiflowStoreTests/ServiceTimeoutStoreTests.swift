@@ -29,6 +29,15 @@ struct ServiceTimeoutStoreTests {
         ).map(\.service.uuid).sorted()
     }
 
+    /// A store of `kind` with cluster `c1`, and the time it was made.
+    static func withCluster(_ kind: StoreKind, _ body: (Store, Timestamp) async throws -> Void) async throws {
+        try await StoreFixture.withStore(kind) { store in
+            let now = Timestamp.now()
+            try await store.insertCluster(Cluster(uuid: "c1", name: "c1", summary: nil, created: now, updated: now))
+            try await body(store, now)
+        }
+    }
+
     static func messages(_ store: Store, _ uuid: String) async throws -> [String] {
         try await store.serviceDetail(clusterUUID: "c1", uuid: uuid)?.statuses.compactMap(\.message) ?? []
     }
@@ -37,9 +46,7 @@ struct ServiceTimeoutStoreTests {
         "the timeout round-trips; a processing service past its timeout plus the grace fails \"timed out\"",
         arguments: StoreKind.available)
     func timeoutSweep(kind: StoreKind) async throws {
-        try await StoreFixture.withStore(kind) { store in
-            let now = Timestamp.now()
-            try await store.insertCluster(Cluster(uuid: "c1", name: "c1", summary: nil, created: now, updated: now))
+        try await Self.withCluster(kind) { store, now in
             let ten = try #require(ServiceTimeout(.seconds(10)))
             try await store.insertServices([Self.service("slow", at: now, timeout: ten), Self.service("plain", at: now)])
             #expect(try await store.serviceDetail(clusterUUID: "c1", uuid: "slow")?.service.timeout == ten)
@@ -74,9 +81,7 @@ struct ServiceTimeoutStoreTests {
         "v2 services are not claimed by an original agent's session, and say why once; ours claim them",
         arguments: StoreKind.available)
     func flowV2Gating(kind: StoreKind) async throws {
-        try await StoreFixture.withStore(kind) { store in
-            let now = Timestamp.now()
-            try await store.insertCluster(Cluster(uuid: "c1", name: "c1", summary: nil, created: now, updated: now))
+        try await Self.withCluster(kind) { store, now in
             try await store.insertServices([Self.service("v2", at: now, v2: true)])
             #expect(try await store.serviceDetail(clusterUUID: "c1", uuid: "v2")?.service.needsFlowV2 == true)
             try await store.upsertSession(Self.session("old", lib: "0.1.0", at: now))
@@ -94,9 +99,7 @@ struct ServiceTimeoutStoreTests {
 
     @Test("no waiting note while an agent that runs v2 flows has a session on the cluster", arguments: StoreKind.available)
     func noNoteWithOurAgent(kind: StoreKind) async throws {
-        try await StoreFixture.withStore(kind) { store in
-            let now = Timestamp.now()
-            try await store.insertCluster(Cluster(uuid: "c1", name: "c1", summary: nil, created: now, updated: now))
+        try await Self.withCluster(kind) { store, now in
             try await store.insertServices([Self.service("v2", at: now, v2: true)])
             try await store.upsertSession(Self.session("ours", lib: "0.3.0", at: now))
             #expect(try await Self.claim(store, session: "old", at: now, v2: false) == [])
@@ -106,9 +109,7 @@ struct ServiceTimeoutStoreTests {
 
     @Test("the cancellation lookup names the services of the list an operator asked to cancel", arguments: StoreKind.available)
     func cancelRequested(kind: StoreKind) async throws {
-        try await StoreFixture.withStore(kind) { store in
-            let now = Timestamp.now()
-            try await store.insertCluster(Cluster(uuid: "c1", name: "c1", summary: nil, created: now, updated: now))
+        try await Self.withCluster(kind) { store, now in
             try await store.insertServices([Self.service("a", at: now), Self.service("b", at: now), Self.service("c", at: now)])
             #expect(try await Self.claim(store, session: "s1", at: now, v2: true) == ["a", "b", "c"])
             #expect(try await store.cancelRequested(clusterUUID: "c1", uuids: ["a", "b"]).isEmpty)
