@@ -64,6 +64,8 @@ struct PolledService: Sendable {
     let inputs: JSONValue
     /// The number of top-level steps as the server counts them.
     let stepMax: Int?
+    /// How long the service may run (the poll item's `timeout`, a Go duration; nil: no limit).
+    var timeout: GoDuration? = nil
 }
 
 /// The agent API over REST (`/api/v1/client/*`, see `docs/dispatch.md`).
@@ -96,8 +98,7 @@ struct AgentAPI: Sendable {
 
     /// `GET /api/v1/client/service?limit=N&wait=S`: claims up to `limit` services, parking up to `wait`.
     func poll(_ session: AgentSession, limit: Int, wait: Duration) async throws(AgentCallError) -> [PolledService] {
-        let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
-        let waitText = String(format: "%.3f", max(0, seconds))
+        let waitText = Self.seconds(wait)
         let (status, _, reply) = try await call(
             .get, "/api/v1/client/service?limit=\(max(1, limit))&wait=\(waitText)", jwt: session.token, body: nil,
             timeout: wait + configuration.requestTimeout)
@@ -110,6 +111,29 @@ struct AgentAPI: Sendable {
         }
         guard case .array(let items) = json else { throw .unavailable("the poll reply is not an array") }
         return items.compactMap(Self.polledService)
+    }
+
+    /// `POST /api/v1/client/service/cancellations?wait=S`: which of the services `uuids` an
+    /// operator asked to cancel, at once or within the wait (then `[]`).
+    func cancellations(_ session: AgentSession, uuids: [String], wait: Duration) async throws(AgentCallError) -> [String] {
+        let body = JSONValue.object(["uuids": .array(uuids.map(JSONValue.string))]).serialized()
+        let (status, _, reply) = try await call(
+            .post, "/api/v1/client/service/cancellations?wait=\(Self.seconds(wait))", jwt: session.token, body: body,
+            timeout: wait + configuration.requestTimeout)
+        guard status == 200 else { throw Self.classify(status: status, body: reply, refusable: false) }
+        guard case .array(let items)? = (try? JSONValue.parse(reply))?.field("canceled") else {
+            throw .unavailable("the cancellations reply has no \"canceled\" array")
+        }
+        return items.compactMap { item in
+            if case .string(let uuid) = item { return uuid }
+            return nil
+        }
+    }
+
+    /// A wait in seconds with millisecond precision, as the `wait` parameter.
+    static func seconds(_ wait: Duration) -> String {
+        let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
+        return String(format: "%.3f", max(0, seconds))
     }
 
     /// `PUT /api/v1/client/service`: sends a step report; returns whether the server asks the
@@ -151,7 +175,10 @@ struct AgentAPI: Sendable {
         }
         var stepMax: Int?
         if case .integer(let n)? = item.field("step_max") { stepMax = Int(exactly: n) }
-        return PolledService(uuid: uuid, name: name, flow: flow, inputs: item.field("inputs") ?? .null, stepMax: stepMax)
+        var timeout: GoDuration?
+        if case .string(let text)? = item.field("timeout"), let d = GoDuration(parsing: text), d.nanoseconds > 0 { timeout = d }
+        return PolledService(
+            uuid: uuid, name: name, flow: flow, inputs: item.field("inputs") ?? .null, stepMax: stepMax, timeout: timeout)
     }
 
     /// Maps a non-200 reply to an error.

@@ -27,6 +27,11 @@ import Synchronization
 ///   before the flow goes on; a report that cannot be delivered is retried with backoff for up
 ///   to ``AgentConfiguration/reportRetryLimit``. A 404 or 409 stops the service (the server no
 ///   longer wants it); `X-Claiflow-Cancel: true` stops it at once.
+/// - **Cancellation and timeouts.** While services run, a cancellation watch is parked on the
+///   server (`POST /api/v1/client/service/cancellations`): an operator's cancel interrupts the
+///   running command within milliseconds and the step is reported failed ("canceled by an
+///   operator"; the server ends the service canceled). A service with a `timeout` is stopped the
+///   same way when it runs past it and reported failed ("timed out after 10m").
 /// - **Server restarts.** Failed calls are retried with jittered exponential backoff; a 401
 ///   authenticates again. The runtime never stops by itself because the server is away.
 /// - **Graceful shutdown** (``run()`` in a `ServiceGroup`, or ``stop()``): polling stops,
@@ -43,8 +48,10 @@ import Synchronization
 ///   resumes; a graceful shutdown after the change was made (the rollout replacing this pod)
 ///   reports it succeeded. Other services of the same poll run normally.
 public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
-    /// The version of this agent library (`client_lib_version`).
-    public static let libraryVersion = "0.2.0"
+    /// The version of this agent library (`client_lib_version`): 0.3.0 and later run the flow
+    /// language v2 and honour a service's `timeout`, and the server delivers v2 flows only to
+    /// them (`AgentVersion.flowV2Minimum`).
+    public static let libraryVersion = "0.3.0"
     /// The system command that restarts the agent.
     public static let rebounceCommand = "claiflow.client_pod.rebounce"
     /// The system command that upgrades the agent (through the runtime's ``AgentUpgrader``).
@@ -161,6 +168,7 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.keepAliveLoop() }
+                group.addTask { await self.cancellationLoop() }
                 await self.pollLoop(engine)
                 let interruption = await self.awaitRunningServices()
                 // Nothing is kept alive any more: a keep-alive in flight would hold the report
@@ -245,20 +253,8 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
 
     /// One poll (with the handshake if needed), in a task that stopping the runtime cancels.
     private func pollOnce(limit: Int) async -> Result<[PolledService], AgentCallError> {
-        let api = self.api
-        let sessions = self.sessions
         let wait = configuration.pollWait
-        let task = Task { () -> Result<[PolledService], AgentCallError> in
-            var current: AgentSession?
-            do throws(AgentCallError) {
-                let session = try await sessions.session()
-                current = session
-                return .success(try await api.poll(session, limit: limit, wait: wait))
-            } catch {
-                if case .unauthorized = error, let current { await sessions.invalidate(current) }
-                return .failure(error)
-            }
-        }
+        let task = sessionCall { api, session throws(AgentCallError) in try await api.poll(session, limit: limit, wait: wait) }
         let proceed = state.withLock { s -> Bool in
             guard case .running = s.phase else { return false }
             s.pollTask = task
@@ -278,6 +274,25 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             if case .success = result { s.lastContact = .now }
         }
         return result
+    }
+
+    /// Runs `call` with the session (authenticating first when there is none) in a task of its
+    /// own, which canceling ends; a 401 forgets the session, so that the next call authenticates again.
+    private func sessionCall<T: Sendable>(
+        _ call: @escaping @Sendable (AgentAPI, AgentSession) async throws(AgentCallError) -> T
+    ) -> Task<Result<T, AgentCallError>, Never> {
+        let (api, sessions) = (self.api, self.sessions)
+        return Task {
+            var current: AgentSession?
+            do throws(AgentCallError) {
+                let session = try await sessions.session()
+                current = session
+                return .success(try await call(api, session))
+            } catch {
+                if case .unauthorized = error, let current { await sessions.invalidate(current) }
+                return .failure(error)
+            }
+        }
     }
 
     // MARK: - Running services
@@ -316,9 +331,20 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
             // Detached: a service is interrupted only by the runtime (after the shutdown grace,
             // or when the server says so), never by the graceful-shutdown signal itself.
             let task = Task.detached {
+                // Its timeout counts from its start here; past it the command is interrupted.
+                let timer = service.timeout.map { timeout in
+                    Task {
+                        try? await Task.sleep(for: timeout.swiftDuration)
+                        if Task.isCancelled { return }
+                        let reason = "timed out after \(ServiceTimeout.short(timeout))"
+                        await run.interrupt(.timedOut(reason), reason: reason)
+                    }
+                }
                 await AgentRuntime.$currentService.withValue(service.uuid) {
                     await self.execute(service, flow, run, engine)
                 }
+                timer?.cancel()
+                await run.settled()
                 self.finished(run)
             }
             await run.attach(task)
@@ -390,6 +416,83 @@ public final class AgentRuntime: ServiceLifecycle.Service, Sendable {
 
     private func noteContact() {
         state.withLock { $0.lastContact = .now }
+    }
+
+    // MARK: - Cancellation watch
+
+    /// While services run, keeps one cancellation watch parked on the server naming them (a
+    /// new one when services start); the services it answers are interrupted at once. A
+    /// server without the endpoint (the original's: 404) is not asked again; operator cancels
+    /// then reach the agent at its next report (`X-Claiflow-Cancel`).
+    private func cancellationLoop() async {
+        var backoff = Backoff(initial: configuration.initialBackoff, maximum: configuration.maximumBackoff)
+        var failures = 0
+        while !Task.isCancelled {
+            let seen = signal.generation
+            var watched: [ServiceRun] = []
+            for run in state.withLock({ Array($0.running.values) }) {
+                if await !run.isStopped { watched.append(run) }
+            }
+            if watched.isEmpty {
+                await signal.wait(after: seen)
+                continue
+            }
+            let wait = configuration.pollWait
+            let uuids = watched.map(\.uuid).sorted()
+            let watch = sessionCall { api, session throws(AgentCallError) in
+                try await api.cancellations(session, uuids: uuids, wait: wait)
+            }
+            // A service started meanwhile: watch the new set instead (one that ended may stay
+            // named: a watch per poll batch, not per service end).
+            let named = Set(uuids)
+            let restart = Task {
+                var seen = seen
+                while !Task.isCancelled {
+                    await self.signal.wait(after: seen)
+                    seen = self.signal.generation
+                    if self.state.withLock({ $0.running.keys.contains { !named.contains($0) } }) {
+                        watch.cancel()
+                        return
+                    }
+                }
+            }
+            let result = await withTaskCancellationHandler {
+                await watch.value
+            } onCancel: {
+                watch.cancel()
+            }
+            restart.cancel()
+            switch result {
+            case .success(let canceled):
+                failures = 0
+                backoff.reset()
+                let runs = state.withLock { s in canceled.compactMap { s.running[$0] } }
+                for run in runs {
+                    logger.notice("canceled by an operator: stopping the service", metadata: ["service_uuid": .string(run.uuid)])
+                    await run.interrupt(.canceled, reason: "canceled by an operator")
+                }
+            case .failure(.cancelled):
+                continue
+            case .failure(.rejected(let status, let message)) where status == 404 || status == 405:
+                logger.notice(
+                    "the server has no cancellation watch: operator cancels take effect at the next report",
+                    metadata: ["error": .string("\(status): \(message)")])
+                return
+            case .failure(let error):
+                failures += 1
+                if failures == 1 || failures % 10 == 0 {
+                    logger.warning(
+                        "cancellation watch failed; retrying",
+                        metadata: ["error": .string(error.description), "attempt": .stringConvertible(failures)])
+                }
+                let delay = backoff.next()
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    return
+                }
+            }
+        }
     }
 
     // MARK: - Keep-alive

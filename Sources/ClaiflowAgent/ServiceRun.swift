@@ -15,6 +15,8 @@ actor ServiceRun {
         case gaveUp(String)
         /// The agent stopped (shutdown, rebounce) and reported it failed.
         case abandoned(String)
+        /// It ran past its `timeout`: the agent stopped it and reported it failed.
+        case timedOut(String)
 
         /// The status the server records for a service stopped this way, when the agent knows
         /// it: `failed` for an interrupted service (reported failed, or failed by the server when
@@ -23,15 +25,17 @@ actor ServiceRun {
         var recordedStatus: String? {
             switch self {
             case .canceled: "canceled"
-            case .abandoned: "failed"
+            case .abandoned, .timedOut: "failed"
             case .refused, .gaveUp: nil
             }
         }
 
         /// The error the server records with ``recordedStatus``, when the agent sent it.
         var recordedError: String? {
-            if case .abandoned(let reason) = self { return reason }
-            return nil
+            switch self {
+            case .abandoned(let reason), .timedOut(let reason): reason
+            case .canceled, .refused, .gaveUp: nil
+            }
         }
     }
 
@@ -62,6 +66,8 @@ actor ServiceRun {
     private var lockWaiters: [CheckedContinuation<Void, Never>] = []
     private(set) var lastSent: ContinuousClock.Instant = .now
     private var cancelNoticed = false
+    /// The report of an ``interrupt(_:reason:)`` being sent.
+    private var interruption: Task<Void, Never>?
 
     init(
         service: PolledService, api: AgentAPI, sessions: SessionKeeper, configuration: AgentConfiguration, logger: Logger,
@@ -169,6 +175,28 @@ actor ServiceRun {
         guard stopCause == nil else { return }
         stopCause = .abandoned(reason)
         task?.cancel()
+        await reportInterrupted(reason, until: deadline)
+    }
+
+    /// Stops the service now for `cause` (an operator's cancel the agent learned of from its
+    /// cancellation watch, or its timeout): its task is canceled, which interrupts a running
+    /// command, and its current step is reported failed with `reason` in a task of its own
+    /// (retried as any report; ``settled()`` waits for it). Does nothing once it stopped.
+    func interrupt(_ cause: StopCause, reason: String) {
+        guard stopCause == nil else { return }
+        stopCause = cause
+        task?.cancel()
+        logger.notice("stopping the service", metadata: ["error": .string(reason)])
+        let deadline = ContinuousClock.now + configuration.reportRetryLimit
+        interruption = Task { await self.reportInterrupted(reason, until: deadline) }
+    }
+
+    /// Returns once the report of an ``interrupt(_:reason:)`` was sent or given up.
+    func settled() async { await interruption?.value }
+
+    /// Reports the step that was running (or the next one) failed with `reason`, unless the
+    /// service already ended.
+    private func reportInterrupted(_ reason: String, until deadline: ContinuousClock.Instant) async {
         await lock()
         defer { unlock() }
         let now = Timestamp.now()

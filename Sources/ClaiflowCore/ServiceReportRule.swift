@@ -7,7 +7,7 @@
 /// overtook, changes nothing. A finished service refuses reports; so does a service that is not
 /// delivered to the reporting session (unless that session is a newer one of the holder's
 /// cluster token). A report for a service an operator canceled is stored, then the service ends
-/// `canceled` and the agent is told to stop.
+/// `canceled` and the agent is told to stop — unless the report ends the service by succeeding.
 public struct ServiceReportRule: Sendable, Equatable {
     /// The service as stored before the report.
     public var service: Service
@@ -121,7 +121,9 @@ public struct ServiceReportRule: Sendable, Equatable {
             stepMax: s.stepMax, stepSeq: report.sequence, status: stored, started: report.started, ended: report.ended,
             message: report.error.flatMap { $0.isEmpty ? nil : $0 }, created: now)
         var canceled: ServiceStatusRecord?
-        if service.cancelRequested, !stored.isTerminal {
+        // A failure after a cancel was asked for ends the service canceled too: the claiflow agent
+        // interrupts the running step when it learns of the cancel and reports it failed.
+        if service.cancelRequested, !stored.isTerminal || stored == .failed {
             s.status = .canceled
             canceled = ServiceStatusRecord(
                 stepMax: s.stepMax, stepSeq: report.sequence, status: .canceled, started: nil, ended: now,

@@ -9,6 +9,9 @@
 /// - `sent`, lease lapsed (no report from the agent: it never received the poll's answer, or it
 ///   stopped before starting it; keep-alives do not extend a `sent` lease) → `regist` again while
 ///   it was delivered fewer than `maxAttempts` times, else `failed`;
+/// - delivered (`sent` or `processing`), its `timeout` plus ``timeoutGrace`` passed since it was
+///   delivered (the agent stops a service at its timeout, so it did not: it hung or vanished) →
+///   `failed`, "timed out";
 /// - `processing`, lease lapsed (the agent stopped reporting) → `failed`, "agent lost".
 ///
 /// The store turns each transition into one atomic statement, applied in this order; no
@@ -18,8 +21,15 @@ public struct ServiceSweepRule: Sendable, Equatable {
     /// How many deliveries a service gets before a lapsed `sent` lease fails it.
     public var maxAttempts: Int
 
-    /// The rule with a delivery limit.
-    public init(maxAttempts: Int) { self.maxAttempts = maxAttempts }
+    /// How long past a service's timeout the server waits for the agent's own report before it
+    /// fails the service.
+    public var timeoutGrace: GoDuration
+
+    /// The rule with a delivery limit and the grace after a service's timeout.
+    public init(maxAttempts: Int, timeoutGrace: GoDuration = .seconds(30)) {
+        self.maxAttempts = maxAttempts
+        self.timeoutGrace = timeoutGrace
+    }
 
     /// One change the sweep makes: which services it applies to, and what they become.
     public struct Transition: Sendable, Equatable {
@@ -30,6 +40,9 @@ public struct ServiceSweepRule: Sendable, Equatable {
             case validityPeriod
             /// The lease: it expired before the sweep's `now` (a service without a lease never lapses).
             case lease
+            /// The service's timeout: it ended, plus `grace`, before the sweep's `now` (a service
+            /// without a timeout never times out).
+            case timeout(grace: GoDuration)
         }
 
         /// The statuses it applies to.
@@ -55,6 +68,7 @@ public struct ServiceSweepRule: Sendable, Equatable {
             switch deadline {
             case .validityPeriod: return !state.clusterPaused && state.validFrom <= validAfter
             case .lease: return state.leaseExpires.map { $0 < now } ?? false
+            case .timeout(let grace): return state.timeoutAt.map { $0.adding(grace) < now } ?? false
             }
         }
     }
@@ -72,11 +86,14 @@ public struct ServiceSweepRule: Sendable, Equatable {
         public var leaseExpires: Timestamp?
         /// Whether its cluster is paused now.
         public var clusterPaused: Bool
+        /// When its timeout ends (its delivery plus its `timeout`; nil without one).
+        public var timeoutAt: Timestamp?
 
         public init(
             status: ServiceStatus, cancelRequested: Bool, attempts: Int, validFrom: Timestamp, leaseExpires: Timestamp?,
-            clusterPaused: Bool = false
+            clusterPaused: Bool = false, timeoutAt: Timestamp? = nil
         ) {
+            self.timeoutAt = timeoutAt
             self.status = status
             self.cancelRequested = cancelRequested
             self.attempts = attempts
@@ -105,6 +122,9 @@ public struct ServiceSweepRule: Sendable, Equatable {
                 from: [.sent, .processing], cancelRequested: true, deadline: .lease, attemptsBelow: nil, to: .canceled,
                 releasesSession: false, message: ServiceCancelRule.message),
             Transition(
+                from: [.sent, .processing], cancelRequested: nil, deadline: .timeout(grace: timeoutGrace), attemptsBelow: nil,
+                to: .failed, releasesSession: false, message: timeoutMessage),
+            Transition(
                 from: [.sent], cancelRequested: false, deadline: .lease, attemptsBelow: maxAttempts, to: .regist,
                 releasesSession: true, message: "requeued: no report from the agent it was sent to within its lease"),
             Transition(
@@ -114,6 +134,11 @@ public struct ServiceSweepRule: Sendable, Equatable {
                 from: [.processing], cancelRequested: false, deadline: .lease, attemptsBelow: nil, to: .failed,
                 releasesSession: false, message: "agent lost: the agent running it stopped reporting"),
         ]
+    }
+
+    /// The message of a service the server ended past its timeout.
+    public var timeoutMessage: String {
+        "timed out: still running \(ServiceTimeout.short(timeoutGrace)) after its timeout ended; its agent did not stop it"
     }
 
     /// The transition a sweep at `now` applies to a service in `state` (the first that matches),

@@ -116,6 +116,12 @@ public struct Service: Sendable, Equatable {
     public var sessionUUID: String? = nil
     /// The fleet run it belongs to, if any.
     public var runUUID: String? = nil
+    /// How long the agent may run it once delivered (nil: no limit); past it the agent stops it
+    /// and reports it failed, and past it plus the server's grace period the server fails it.
+    public var timeout: ServiceTimeout? = nil
+    /// Whether its flow uses a construct of the flow language v2 (`FlowFeatures` in
+    /// ClaiflowFlow), so that only an agent that runs v2 flows may receive it (``AgentVersion``).
+    public var needsFlowV2: Bool = false
     public var created: Timestamp
     public var updated: Timestamp
 

@@ -75,7 +75,8 @@ public struct ClaiflowServerApp: Sendable {
             let webhooks = WebhookUseCases(store: store, box: box, deliverer: deliverer)
             let hub = DispatchHub()
             let sweeper = DispatchSweeper(
-                store: store, settings: settings, hub: hub, deliverer: deliverer, logger: logger, metrics: metrics)
+                store: store, settings: settings, hub: hub, deliverer: deliverer, logger: logger, metrics: metrics,
+                timeoutGrace: config.serviceTimeoutGrace)
             let keepAlive = KeepAliveBatcher(store: store, logger: logger)
             let agents = AgentUseCases(
                 store: store, settings: settings, hub: hub, sweeper: sweeper, keepAlive: keepAlive, deliverer: deliverer,
@@ -96,7 +97,8 @@ public struct ClaiflowServerApp: Sendable {
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             var background: [any ServiceLifecycle.Service] = [
                 refresher, keepAlive, sweeper, deliverer, EventListener(store: store, events: events, logger: logger),
-                HubCloser(hub: hub), Scheduler(useCases: schedules, wake: schedulerWake, logger: logger, metrics: metrics),
+                HubCloser(hub: hub), HubCloser(hub: agents.cancelWatches),
+                Scheduler(useCases: schedules, wake: schedulerWake, logger: logger, metrics: metrics),
             ]
             let resealer = SecretResealer(store: store, box: box, logger: logger)
             if box.isRotating { background.append(resealer) }

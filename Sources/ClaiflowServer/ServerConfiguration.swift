@@ -36,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     public var previousEncryptionKeys: [String] = []
     /// The delay before the first webhook retry; it doubles with each attempt.
     public var webhookRetryInitial: GoDuration = .seconds(5)
+    /// How long a `processing` service may run past its `timeout` before the server fails it
+    /// ("timed out"), whether or not its agent is still there.
+    public var serviceTimeoutGrace: GoDuration = .seconds(30)
     /// How long finished services, finished webhook deliveries and expired sessions are kept;
     /// nil keeps everything (the original's behaviour).
     public var retention: GoDuration?

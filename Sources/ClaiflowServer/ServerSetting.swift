@@ -27,6 +27,7 @@ public enum ServerSetting: String, ConfigurationSetting {
     case grpcPort = "grpc_port"
     case grpcTLSCertificate = "grpc_tls_certificate"
     case grpcTLSKey = "grpc_tls_key"
+    case serviceTimeoutGrace = "service_timeout_grace"
 
     /// One line of help.
     public var help: String {
@@ -55,6 +56,8 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .grpcPort: "gRPC port of the agent API (off to disable)."
         case .grpcTLSCertificate: "PEM certificate chain file: serve gRPC over TLS (with --grpc-tls-key)."
         case .grpcTLSKey: "PEM private key file of --grpc-tls-certificate."
+        case .serviceTimeoutGrace:
+            "How long a running service may outlast its timeout before the server fails it (its agent stops it at the timeout)."
         }
     }
 
@@ -74,6 +77,7 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .webhookRetryInitial: "5s"
         case .retention: "off"
         case .grpcPort: "18099"
+        case .serviceTimeoutGrace: "30s"
         }
     }
 
@@ -180,6 +184,10 @@ public enum ServerSetting: String, ConfigurationSetting {
                 throw ClaiflowError(.invalidArgument, "\(source): cannot read the file \"\(v)\"")
             }
             c.grpcTLSKey = v
+        case .serviceTimeoutGrace:
+            c.serviceTimeoutGrace =
+                try parsed("a duration from 0s to 1h (e.g. 30s)") { Self.duration($0, from: 0, to: 3_600_000_000_000) }
+                ?? c.serviceTimeoutGrace
         }
     }
 
@@ -204,6 +212,7 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .grpcPort: c.grpcPort.map(String.init) ?? "off"
         case .grpcTLSCertificate: c.grpcTLSCertificate ?? "(not set: plaintext)"
         case .grpcTLSKey: c.grpcTLSKey ?? "(not set)"
+        case .serviceTimeoutGrace: ServiceTimeout.short(c.serviceTimeoutGrace)
         }
     }
 

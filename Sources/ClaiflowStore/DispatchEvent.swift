@@ -11,6 +11,9 @@ public enum DispatchEvent: Sendable, Hashable {
     case tokenChanged(token: String)
     /// A cluster was deleted: its agents stop.
     case clusterDeleted(cluster: String)
+    /// An operator asked to cancel running services of a cluster: its agents' cancellation
+    /// watches look again.
+    case cancel(cluster: String)
 
     /// The `NOTIFY` payload: `<kind>:<id>`. The words are those of the untyped events earlier
     /// versions sent, so replicas of both can run side by side during an upgrade.
@@ -19,6 +22,7 @@ public enum DispatchEvent: Sendable, Hashable {
         case .wake(let cluster): "wake:" + cluster
         case .tokenChanged(let token): "token:" + token
         case .clusterDeleted(let cluster): "cluster:" + cluster
+        case .cancel(let cluster): "cancel:" + cluster
         }
     }
 
@@ -32,6 +36,7 @@ public enum DispatchEvent: Sendable, Hashable {
         case "wake": self = .wake(cluster: id)
         case "token": self = .tokenChanged(token: id)
         case "cluster": self = .clusterDeleted(cluster: id)
+        case "cancel": self = .cancel(cluster: id)
         default: return nil
         }
     }

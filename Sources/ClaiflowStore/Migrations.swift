@@ -219,6 +219,20 @@ enum Migrations {
                 "CREATE INDEX run_schedule ON run (schedule_uuid, created)",
             ]
         ),
+        Migration(
+            version: 9, name: "service timeouts and flow v2 gating",
+            statements: [
+                // The service's `timeout` in microseconds (0: none), and when it ends: set at each
+                // delivery (the claim), read by the sweep past it plus the grace period.
+                "ALTER TABLE service ADD COLUMN timeout BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE service ADD COLUMN timeout_at BIGINT",
+                "CREATE INDEX service_timeout ON service (status, timeout_at)",
+                // Whether the flow uses the flow language v2 (FlowFeatures), computed at creation:
+                // 0 no, 1 yes (only agents that run v2 flows may claim it), 2 yes and its status
+                // history already says that it waits for such an agent.
+                "ALTER TABLE service ADD COLUMN flow_v2 BIGINT NOT NULL DEFAULT 0",
+            ]
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {

@@ -63,6 +63,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong(ServerSetting.grpcTLSKey.flagName), help: ServerSetting.grpcTLSKey.argumentHelp)
     var grpcTLSKey: String?
 
+    @Option(name: .customLong(ServerSetting.serviceTimeoutGrace.flagName), help: ServerSetting.serviceTimeoutGrace.argumentHelp)
+    var serviceTimeoutGrace: String?
+
     @OptionGroup var configFile: ConfigFileOption
 
     /// The value given for a setting's flag (the switch makes a new setting without a flag a
@@ -85,6 +88,7 @@ struct ServerCommand: AsyncParsableCommand {
         case .grpcPort: grpcPort
         case .grpcTLSCertificate: grpcTLSCertificate
         case .grpcTLSKey: grpcTLSKey
+        case .serviceTimeoutGrace: serviceTimeoutGrace
         }
     }
 

@@ -70,7 +70,7 @@ struct AgentRuntimeTests {
         }
     }
 
-    @Test("cancel: the report after the cancel tells the agent to stop; the next step never runs")
+    @Test("cancel: the running step is interrupted and the service ends canceled; the next step never runs")
     func cancel() async throws {
         try await Harness.with { h in
             let agent = h.startAgent(h.configuration())
@@ -88,7 +88,10 @@ struct AgentRuntimeTests {
             #expect(try await h.waitForStatus("long", [4, 8, 16]))
             let state = try await h.state("long")
             #expect(state.status == 16)
-            #expect(state.statuses == [0, 1, 2, 2, 16])
+            // The cancellation watch interrupts the waiting step at once: it is reported failed
+            // ("canceled by an operator"), then the service ends canceled.
+            #expect(state.statuses == [0, 1, 2, 8, 16])
+            #expect(state.messages.contains("canceled by an operator"))
             #expect(try await waitUntil { agent.runtime.runningServiceUUIDs.isEmpty })
             #expect(!h.gates.reached("after-cancel"))
             try await agent.shutdown()

@@ -29,8 +29,10 @@ final class RunningServer: Sendable {
         self.task = task
     }
 
-    /// Starts a server on `databaseURL`; port 0 lets the OS choose.
-    static func start(databaseURL: String, port: Int = 0) async throws -> RunningServer {
+    /// Starts a server on `databaseURL`; port 0 lets the OS choose; `configure` changes the configuration.
+    static func start(
+        databaseURL: String, port: Int = 0, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> RunningServer {
         var config = ServerConfiguration()
         config.host = "127.0.0.1"
         config.port = port
@@ -39,6 +41,7 @@ final class RunningServer: Sendable {
         config.logLevel = .warning
         config.settingsRefreshInterval = .milliseconds(100)
         config.grpcPort = nil
+        configure(&config)
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

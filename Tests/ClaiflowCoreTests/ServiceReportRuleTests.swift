@@ -187,9 +187,14 @@ struct ServiceReportRuleTests {
         #expect(last.canceled == nil)
         #expect(last.service.status == .succeeded)
         #expect(last.storesResult)
-        let failed = try #require(
-            Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(1, .failed)).decision))
-        #expect(!failed.cancel)
-        #expect(failed.service.status == .failed)
+        // A failure, even of the last step, ends it canceled: the agent interrupted the step
+        // because of the cancel (the step's row keeps the failure).
+        for seq in [1, 2] {
+            let failed = try #require(
+                Self.acceptance(Self.rule(s, latest: Self.row(0, .processing), Self.report(seq, .failed)).decision))
+            #expect(failed.cancel)
+            #expect(failed.step.status == .failed)
+            #expect(failed.service.status == .canceled)
+        }
     }
 }

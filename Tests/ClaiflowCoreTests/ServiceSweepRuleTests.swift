@@ -111,10 +111,42 @@ struct ServiceSweepRuleTests {
         #expect(Self.outcome(Self.state(status, created: Timestamp(microseconds: 0))) == nil)
     }
 
+    @Test("a running service past its timeout plus the grace: failed \"timed out\", before \"agent lost\"")
+    func timedOut() {
+        func state(timeoutAt: Timestamp?, lease: Timestamp? = Timestamp(microseconds: 2_000_000_000)) -> ServiceSweepRule.State {
+            ServiceSweepRule.State(
+                status: .processing, cancelRequested: false, attempts: 1, validFrom: Self.now, leaseExpires: lease,
+                timeoutAt: timeoutAt)
+        }
+        let rule = ServiceSweepRule(maxAttempts: 3, timeoutGrace: .seconds(30))
+        func outcome(_ s: ServiceSweepRule.State) -> ServiceStatus? {
+            rule.transition(for: s, now: Self.now, validAfter: Self.validAfter)?.to
+        }
+        // The timeout ended 31 s ago: past the 30 s grace.
+        #expect(outcome(state(timeoutAt: Self.now.adding(.seconds(-31)))) == .failed)
+        #expect(
+            rule.transition(for: state(timeoutAt: Self.now.adding(.seconds(-31))), now: Self.now, validAfter: Self.validAfter)?
+                .message == "timed out: still running 30s after its timeout ended; its agent did not stop it")
+        // Within the grace, or without a timeout: nothing.
+        #expect(outcome(state(timeoutAt: Self.now.adding(.seconds(-29)))) == nil)
+        #expect(outcome(state(timeoutAt: nil)) == nil)
+        // Its agent vanished too (lease lapsed): the timeout is the reason given.
+        let both = state(timeoutAt: Self.now.adding(.seconds(-60)), lease: Self.lapsed)
+        #expect(rule.transition(for: both, now: Self.now, validAfter: Self.validAfter)?.message.hasPrefix("timed out") == true)
+        // Delivered, never started: the same.
+        var sent = state(timeoutAt: Self.now.adding(.seconds(-31)))
+        sent.status = .sent
+        #expect(outcome(sent) == .failed)
+        // A queued service has no timeout running.
+        var queued = state(timeoutAt: Self.now.adding(.seconds(-60)), lease: nil)
+        queued.status = .regist
+        #expect(outcome(queued) == nil)
+    }
+
     @Test("applying the transitions in order is taking the first that matches: no target is a later source")
     func order() {
         let transitions = Self.rule.transitions
-        #expect(transitions.map(\.to) == [.expired, .canceled, .regist, .failed, .failed])
+        #expect(transitions.map(\.to) == [.expired, .canceled, .failed, .regist, .failed, .failed])
         for (i, t) in transitions.enumerated() {
             for later in transitions[(i + 1)...] { #expect(!later.from.contains(t.to)) }
             #expect(!t.from.contains { $0.isTerminal })

@@ -13,6 +13,7 @@ struct AgentController {
         group.post("auth", use: auth)
         group.get("service", use: poll)
         group.put("service", use: report)
+        group.post("service/cancellations", use: cancellations)
     }
 
     /// The session token: `x-sudory-client-token`, overridden by `Authorization: <scheme> <token>`.
@@ -53,7 +54,8 @@ struct AgentController {
         return response
     }
 
-    /// A polled service, as the original's REST poll returns it.
+    /// A polled service, as the original's REST poll returns it, plus `timeout` when the
+    /// service has one (a Go duration such as `10m`; agents written for the original ignore it).
     struct PolledService: Encodable {
         let cluster_uuid: String
         let uuid: String
@@ -66,6 +68,7 @@ struct AgentController {
         let subscribed_channel: String?
         let priority: Int
         let created: Timestamp
+        let timeout: String?
 
         init(_ s: Service) {
             cluster_uuid = s.clusterUUID
@@ -79,12 +82,13 @@ struct AgentController {
             subscribed_channel = s.webhook
             priority = s.priority
             created = s.created
+            timeout = s.timeout?.description
         }
 
         func encode(to encoder: Encoder) throws {
             enum K: String, CodingKey {
                 case cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max, subscribed_channel, priority,
-                    created
+                    created, timeout
             }
             var c = encoder.container(keyedBy: K.self)
             try c.encode(cluster_uuid, forKey: .cluster_uuid)
@@ -98,6 +102,7 @@ struct AgentController {
             try c.encodeIfPresent(subscribed_channel, forKey: .subscribed_channel)
             try c.encode(priority, forKey: .priority)
             try c.encode(created, forKey: .created)
+            try c.encodeIfPresent(timeout, forKey: .timeout)
         }
     }
 
@@ -106,13 +111,7 @@ struct AgentController {
         let params = QueryParameters(request)
         // The use case bounds the limit (1 to ``AgentUseCases/maxLimit``).
         let limit = params["limit"].flatMap(Int.init) ?? 1
-        var wait = AgentUseCases.defaultWait
-        if let w = params["wait"] {
-            guard let seconds = Double(w), seconds >= 0, seconds.isFinite else {
-                throw ClaiflowError(.invalidArgument, "parameter wait: must be a number of seconds from 0 to 60")
-            }
-            wait = .milliseconds(Int64(min(seconds, 60) * 1000))
-        }
+        let wait = try Self.wait(params["wait"])
         let agents = self.agents
         let parkAtMost = wait
         let services = try await ClientGoneHandler.untilClientGone(context.channel) {
@@ -127,6 +126,42 @@ struct AgentController {
                 ])
         }
         return try JSONResponse.make(services.map(PolledService.init), request: request)
+    }
+
+    /// `POST /api/v1/client/service/cancellations?wait=S` with `{"uuids": [...]}` (the services
+    /// the agent runs) → `{"canceled": [...]}`: those an operator asked to cancel, at once or
+    /// as soon as a cancel is requested on the cluster within the wait (new: a claiflow agent's
+    /// way to stop a running step within a second; the original agent never calls it).
+    @Sendable func cancellations(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await RequestBody.read(request, context: context)
+        let session = try await agents.session(bearer: try Self.bearer(request))
+        guard case .array(let items)? = body.json.field("uuids") else {
+            throw ClaiflowError.invalidField("uuids", "is required: an array of service uuids")
+        }
+        var uuids: [String] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let uuid) = item else { throw ClaiflowError.invalidField("uuids[\(i)]", "must be a string") }
+            uuids.append(uuid)
+        }
+        let wait = try Self.wait(QueryParameters(request)["wait"])
+        let (agents, watched) = (self.agents, uuids)
+        let canceled = try await ClientGoneHandler.untilClientGone(context.channel) {
+            try await agents.cancellations(session, uuids: watched, wait: wait)
+        }
+        return try JSONResponse.make(CancellationsReply(canceled: canceled), request: request)
+    }
+
+    struct CancellationsReply: Encodable {
+        let canceled: [String]
+    }
+
+    /// The `wait` parameter of a poll or a cancellation watch (default 30 s, at most 60).
+    static func wait(_ text: String?) throws(ClaiflowError) -> Duration {
+        guard let text else { return AgentUseCases.defaultWait }
+        guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
+            throw ClaiflowError(.invalidArgument, "parameter wait: must be a number of seconds from 0 to 60")
+        }
+        return .milliseconds(Int64(min(seconds, 60) * 1000))
     }
 
     @Sendable func report(_ request: Request, context: AppRequestContext) async throws -> Response {

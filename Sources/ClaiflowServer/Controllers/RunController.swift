@@ -64,7 +64,8 @@ struct RunController {
         return RunUseCases.CreateRun(
             uuid: try body.identifier("uuid"), name: name, summary: summary, templateUUID: templateUUID, flow: flow,
             inputs: inputs, target: target, strategy: try RunStrategy(json: body.json.field("strategy")),
-            webhook: try body.identifier("webhook"), includePaused: try body.bool("include_paused") ?? false)
+            webhook: try body.identifier("webhook"), includePaused: try body.bool("include_paused") ?? false,
+            timeout: try ServiceTimeout.parse(body.json.field("timeout")))
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -43,6 +43,7 @@ struct ServiceController {
         let webhook = try body.identifier("webhook")
         let channel = try body.identifier("subscribed_channel")
         r.webhook = webhook ?? channel
+        r.timeout = try ServiceTimeout.parse(body.json.field("timeout"))
         return r
     }
 

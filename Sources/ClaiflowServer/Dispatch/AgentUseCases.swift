@@ -34,6 +34,9 @@ public final class AgentUseCases: Sendable {
     let settings: SettingsCache
     let tokens: SessionTokens
     let hub: DispatchHub
+    /// The parked cancellation watches of claiflow agents, keyed by cluster (a hub of their own,
+    /// so that ``parkedPolls`` counts polls only).
+    let cancelWatches: DispatchHub
     let tokenCache: TokenCache
     let keepAlive: KeepAliveBatcher
     let sweeper: DispatchSweeper
@@ -49,6 +52,7 @@ public final class AgentUseCases: Sendable {
         self.settings = settings
         self.tokens = SessionTokens(settings: settings)
         self.hub = hub
+        self.cancelWatches = DispatchHub()
         self.tokenCache = TokenCache(store: store)
         self.keepAlive = keepAlive
         self.sweeper = sweeper
@@ -57,6 +61,9 @@ public final class AgentUseCases: Sendable {
 
     /// The number of polls parked now.
     public var parkedPolls: Int { hub.parkedCount }
+
+    /// The number of cancellation watches parked now.
+    public var parkedCancellationWatches: Int { cancelWatches.parkedCount }
 
     /// `ClientSession/ExpirationTime`: how long a session (and the leases of its services) lives
     /// without hearing from its agent.
@@ -143,8 +150,13 @@ public final class AgentUseCases: Sendable {
 
     /// Returns up to `limit` services for the session's cluster, claiming them; when there are
     /// none, parks until one is created, the wait passes (then `[]`), or the token is revoked (401).
+    ///
+    /// A session whose agent does not run the flow language v2 (``AgentVersion``, from the
+    /// handshake's `client_lib_version`: the original agent) never receives a service whose flow
+    /// needs it; such services wait for an agent that does.
     public func poll(_ session: AgentSession, limit: Int, wait: Duration) async throws -> [ClaiflowCore.Service] {
         let cluster = session.claims.clusterUUID
+        let runsFlowV2 = AgentVersion.runsFlowV2(clientLibVersion: session.claims.clientLibVersion)
         let s = settings.settings
         keepAlive.touch(session, expiration: s.sessionExpiration)
         // Parking longer than half the session window would let the session (and the leases of
@@ -156,7 +168,7 @@ public final class AgentUseCases: Sendable {
             let generation = hub.generation(of: cluster)
             // A poll whose caller went away claims nothing.
             try Task.checkCancellation()
-            if !hub.isKnownEmpty(cluster) {
+            if !hub.isKnownEmpty(cluster, runsFlowV2: runsFlowV2) {
                 let now = Timestamp.now()
                 let settings = self.settings.settings
                 let (store, sessionUUID) = (self.store, current.claims.uuid)
@@ -165,7 +177,7 @@ public final class AgentUseCases: Sendable {
                     try await store.claimServices(
                         clusterUUID: cluster, sessionUUID: sessionUUID, limit: max(1, min(limit, Self.maxLimit)),
                         validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
-                        leaseUntil: now.adding(settings.sessionExpiration), now: now)
+                        leaseUntil: now.adding(settings.sessionExpiration), now: now, runsFlowV2: runsFlowV2)
                 }
                 if !claimed.isEmpty {
                     Failpoint.exitAfterClaimCommit.trigger()
@@ -177,25 +189,14 @@ public final class AgentUseCases: Sendable {
                     // Their `sent` rows enqueued deliveries only for services that name a webhook.
                     if claimed.contains(where: { $0.service.webhook != nil }) { deliverer.poke() }
                     sweeper.note(deadline: now.adding(settings.sessionExpiration))
+                    for timeout in Set(claimed.compactMap(\.service.timeout)) {
+                        sweeper.note(deadline: now.adding(timeout.duration).adding(sweeper.timeoutGrace))
+                    }
                     return claimed.map(\.service)
                 }
-                hub.markEmpty(cluster, generation: generation)
+                hub.markEmpty(cluster, generation: generation, runsFlowV2: runsFlowV2)
             }
-            let remaining = deadline - ContinuousClock.now
-            let untilTokenExpiry = Duration.microseconds(current.tokenExpires.microseconds - Timestamp.now().microseconds)
-            let park = min(remaining, untilTokenExpiry)
-            if park <= .zero { return [] }
-            let hub = self.hub
-            let token = current.claims.tokenUUID
-            // When the transport serving this poll stops, end the wait now rather than when it
-            // times out (only this poll: the other transport may still be serving). A handler,
-            // not `cancelWhenGracefulShutdown`: that costs a task group and two tasks per parked poll.
-            let handle = WaitHandle()
-            let wake = await withGracefulShutdownHandler {
-                await hub.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park, handle: handle)
-            } onGracefulShutdown: {
-                hub.end(handle)
-            }
+            guard let wake = await Self.park(on: hub, current, generation: generation, until: deadline) else { return [] }
             switch wake {
             case .work: continue
             case .timeout, .shutdown:
@@ -207,6 +208,27 @@ public final class AgentUseCases: Sendable {
                 tokenCache.invalidate(uuid: current.claims.tokenUUID)
                 current = try await check(current.claims)
             }
+        }
+    }
+
+    /// Parks on `hub` for the session's cluster until it is woken, `deadline` passes, the
+    /// session's cluster token expires or the transport serving the call shuts down; nil when
+    /// no time is left.
+    static func park(
+        on hub: DispatchHub, _ session: AgentSession, generation: UInt64, until deadline: ContinuousClock.Instant
+    ) async -> DispatchHub.Wake? {
+        let untilTokenExpiry = Duration.microseconds(session.tokenExpires.microseconds - Timestamp.now().microseconds)
+        let park = min(deadline - ContinuousClock.now, untilTokenExpiry)
+        if park <= .zero { return nil }
+        let (cluster, token) = (session.claims.clusterUUID, session.claims.tokenUUID)
+        // When the transport serving this call stops, end the wait now rather than when it
+        // times out (only this call: the other transport may still be serving). A handler,
+        // not `cancelWhenGracefulShutdown`: that costs a task group and two tasks per parked poll.
+        let handle = WaitHandle()
+        return await withGracefulShutdownHandler {
+            await hub.wait(cluster: cluster, tokenUUID: token, generation: generation, timeout: park, handle: handle)
+        } onGracefulShutdown: {
+            hub.end(handle)
         }
     }
 
@@ -237,6 +259,45 @@ public final class AgentUseCases: Sendable {
             }
         }.value
         deliverer.poke()
+    }
+
+    // MARK: Cancellation watch
+
+    /// The most service uuids one cancellation watch may name.
+    public static let maxWatched = 1000
+
+    /// Which of the services `uuids` (those the agent runs) an operator asked to cancel: at
+    /// once when some are, otherwise parks until a cancel is requested on the session's cluster
+    /// (on any replica: ``DispatchEvent/cancel(cluster:)``), the wait passes (then `[]`), or
+    /// the token is revoked (401). The claiflow agent keeps one open while it runs services, so
+    /// that a cancel reaches a running step within milliseconds instead of at its next report.
+    public func cancellations(_ session: AgentSession, uuids: [String], wait: Duration) async throws -> [String] {
+        guard uuids.count <= Self.maxWatched else {
+            throw ClaiflowError.invalidField("uuids", "must name at most \(Self.maxWatched) services, got \(uuids.count)")
+        }
+        for (i, uuid) in uuids.enumerated() { try Identifier.validate(uuid, field: "uuids[\(i)]") }
+        guard !uuids.isEmpty else { return [] }
+        let cluster = session.claims.clusterUUID
+        let s = settings.settings
+        let halfWindow = Duration.nanoseconds(max(s.sessionExpiration.nanoseconds / 2, 100_000_000))
+        let deadline = ContinuousClock.now + Self.jittered(min(wait, Self.maxWait, halfWindow))
+        let (store, watches) = (self.store, self.cancelWatches)
+        var current = session
+        while true {
+            let generation = watches.generation(of: cluster)
+            try Task.checkCancellation()
+            // In a child task: this task may park next, keeping its deepest frames meanwhile.
+            let found = try await ChildTask.run { try await store.cancelRequested(clusterUUID: cluster, uuids: uuids) }
+            if !found.isEmpty { return found }
+            guard let wake = await Self.park(on: watches, current, generation: generation, until: deadline) else { return [] }
+            switch wake {
+            case .work: continue
+            case .timeout, .shutdown: return []
+            case .revoked:
+                tokenCache.invalidate(uuid: current.claims.tokenUUID)
+                current = try await check(current.claims)
+            }
+        }
     }
 
     // MARK: Report

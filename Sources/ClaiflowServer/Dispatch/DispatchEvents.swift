@@ -47,6 +47,14 @@ public struct DispatchEvents: Sendable {
         await applyAndPublish(.tokenChanged(token: uuid))
     }
 
+    /// An operator asked to cancel running services on these clusters: the cancellation watches
+    /// parked here and on the other replicas look again.
+    func cancelRequested(on clusters: [String]) async {
+        guard !clusters.isEmpty else { return }
+        agents.cancelWatches.wake(clusters: clusters)
+        try? await store.publish(clusters.map { .cancel(cluster: $0) })
+    }
+
     /// A cluster was deleted: its agents stop.
     func clusterDeleted(_ uuid: String) async {
         await applyAndPublish(.clusterDeleted(cluster: uuid))
@@ -65,9 +73,13 @@ public struct DispatchEvents: Sendable {
         case .tokenChanged(let token):
             agents.tokenCache.invalidate(uuid: token)
             hub.revoke(tokenUUID: token)
+            agents.cancelWatches.revoke(tokenUUID: token)
         case .clusterDeleted(let cluster):
             agents.tokenCache.invalidateAll()
             hub.revoke(cluster: cluster)
+            agents.cancelWatches.revoke(cluster: cluster)
+        case .cancel(let cluster):
+            agents.cancelWatches.wake(clusters: [cluster])
         }
     }
 

@@ -38,6 +38,9 @@ public final class DispatchHub: Sendable {
         var nextID: UInt64 = 0
         var waiters: [String: [UInt64: Waiter]] = [:]
         var emptyAt: [String: UInt64] = [:]
+        /// Marks of polls that do not take v2 services (an original agent's): the cluster may
+        /// still have work for an agent that does.
+        var emptyForOriginalAt: [String: UInt64] = [:]
         var shuttingDown = false
     }
 
@@ -52,16 +55,21 @@ public final class DispatchHub: Sendable {
     /// The cluster's generation now.
     public func generation(of cluster: String) -> UInt64 { state.withLock { $0.generations[cluster] ?? 0 } }
 
-    /// Records that the cluster had no claimable work at `generation`.
-    public func markEmpty(_ cluster: String, generation: UInt64) {
-        state.withLock { $0.emptyAt[cluster] = generation }
+    /// Records that the cluster had no claimable work at `generation` for a poll that takes v2
+    /// services (`runsFlowV2`; then none for any poll) or for one that does not.
+    public func markEmpty(_ cluster: String, generation: UInt64, runsFlowV2: Bool = true) {
+        state.withLock { s in
+            if runsFlowV2 { s.emptyAt[cluster] = generation } else { s.emptyForOriginalAt[cluster] = generation }
+        }
     }
 
-    /// Whether the cluster is known to have no claimable work (nothing woke it since it was found empty).
-    public func isKnownEmpty(_ cluster: String) -> Bool {
+    /// Whether the cluster is known to have no claimable work for a poll that takes v2 services
+    /// (`runsFlowV2`) or one that does not (nothing woke it since it was found empty).
+    public func isKnownEmpty(_ cluster: String, runsFlowV2: Bool = true) -> Bool {
         state.withLock { s in
-            guard let at = s.emptyAt[cluster] else { return false }
-            return at == (s.generations[cluster] ?? 0)
+            let now = s.generations[cluster] ?? 0
+            if s.emptyAt[cluster] == now { return true }
+            return !runsFlowV2 && s.emptyForOriginalAt[cluster] == now
         }
     }
 
@@ -128,7 +136,12 @@ public final class DispatchHub: Sendable {
     }
 
     /// Forgets every "known empty" mark (after events may have been missed).
-    public func forgetEmpty() { state.withLock { $0.emptyAt.removeAll() } }
+    public func forgetEmpty() {
+        state.withLock { s in
+            s.emptyAt.removeAll()
+            s.emptyForOriginalAt.removeAll()
+        }
+    }
 
     /// Ends the polls parked with a token (revoked, expired, deleted or changed).
     public func revoke(tokenUUID: String) {

@@ -20,12 +20,15 @@ final class DispatchSweeper: ServiceLifecycle.Service, Sendable {
     private let deliverer: WebhookDeliverer
     private let logger: Logger
     private let metrics: any MetricsFactory
+    /// How long past a service's timeout it may still run before the sweep fails it.
+    let timeoutGrace: GoDuration
     private let next = Mutex<Timestamp?>(nil)
 
     init(
         store: Store, settings: SettingsCache, hub: DispatchHub, deliverer: WebhookDeliverer, logger: Logger,
-        metrics: any MetricsFactory
+        metrics: any MetricsFactory, timeoutGrace: GoDuration = .seconds(30)
     ) {
+        self.timeoutGrace = timeoutGrace
         self.store = store
         self.settings = settings
         self.hub = hub
@@ -46,7 +49,7 @@ final class DispatchSweeper: ServiceLifecycle.Service, Sendable {
         let now = Timestamp.now()
         let changes = try await store.sweep(
             now: now, validAfter: now.adding(GoDuration(nanoseconds: -s.serviceValidityPeriod.nanoseconds)),
-            maxAttempts: AgentUseCases.maxAttempts)
+            maxAttempts: AgentUseCases.maxAttempts, timeoutGrace: timeoutGrace)
         if !changes.isEmpty {
             deliverer.poke()
             let requeued = changes.filter { $0.record.status == .regist }.map(\.service.clusterUUID)
@@ -70,7 +73,7 @@ final class DispatchSweeper: ServiceLifecycle.Service, Sendable {
 
     private func refreshDeadline() async {
         do {
-            let d = try await store.nextDeadline(validity: settings.settings.serviceValidityPeriod)
+            let d = try await store.nextDeadline(validity: settings.settings.serviceValidityPeriod, timeoutGrace: timeoutGrace)
             next.withLock { $0 = d }
         } catch {
             logger.warning("dispatch sweeper could not read deadlines", metadata: ["error": .string("\(error)")])

@@ -81,6 +81,7 @@ struct ServiceWire: Encodable {
     let status: Int
     let step_seq: Int
     let cancel_requested: Bool?
+    let timeout: String?
     let created: Timestamp
     let updated: Timestamp
     let run_uuid: JSONValue
@@ -103,6 +104,7 @@ struct ServiceWire: Encodable {
         status = s.status.rawValue
         step_seq = s.stepSeq
         cancel_requested = s.cancelRequested ? true : nil
+        timeout = s.timeout?.description
         created = s.created
         updated = s.updated
         run_uuid = s.runUUID.map { .string($0) } ?? .null
@@ -113,7 +115,7 @@ struct ServiceWire: Encodable {
     func encode(to encoder: Encoder) throws {
         enum K: String, CodingKey {
             case cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max, subscribed_channel, webhook
-            case priority, status, step_seq, cancel_requested, created, updated, run_uuid, statuses, results
+            case priority, status, step_seq, cancel_requested, timeout, created, updated, run_uuid, statuses, results
         }
         var c = encoder.container(keyedBy: K.self)
         try c.encode(cluster_uuid, forKey: .cluster_uuid)
@@ -130,6 +132,7 @@ struct ServiceWire: Encodable {
         try c.encode(status, forKey: .status)
         try c.encode(step_seq, forKey: .step_seq)
         try c.encodeIfPresent(cancel_requested, forKey: .cancel_requested)
+        try c.encodeIfPresent(timeout, forKey: .timeout)
         try c.encode(created, forKey: .created)
         try c.encode(updated, forKey: .updated)
         try c.encode(run_uuid, forKey: .run_uuid)  // `null` when the service belongs to no run

@@ -39,12 +39,15 @@ public struct RunUseCases: Sendable {
         public var strategy: RunStrategy
         public var webhook: String?
         public var includePaused: Bool
+        /// Each service's `timeout` (nil: none).
+        public var timeout: ServiceTimeout?
 
         public init(
             uuid: String? = nil, name: String, summary: String? = nil, templateUUID: String? = nil, flow: JSONValue? = nil,
             inputs: JSONValue? = nil, target: Target, strategy: RunStrategy = RunStrategy(), webhook: String? = nil,
-            includePaused: Bool = false
+            includePaused: Bool = false, timeout: ServiceTimeout? = nil
         ) {
+            self.timeout = timeout
             self.uuid = uuid
             self.name = name
             self.summary = summary
@@ -126,6 +129,8 @@ public struct RunUseCases: Sendable {
                 priority: priority, webhook: nil, status: .regist, stepSeq: 0, cancelRequested: false, created: now,
                 updated: now)
             s.runUUID = runUUID
+            s.timeout = r.timeout
+            s.needsFlowV2 = source.needsFlowV2
             created.append(s)
         }
         if !problems.isEmpty {
@@ -261,6 +266,9 @@ public struct RunUseCases: Sendable {
             // Its services name no webhook: only the run's end enqueues a delivery.
             if run.ended != nil, run.webhook != nil { events?.statusChanged() }
         }
-        return try await detail(uuid: uuid)
+        let detail = try await detail(uuid: uuid)
+        // Its running services were asked to stop: their agents' cancellation watches look again.
+        await events?.cancelRequested(on: detail.1.filter { [.running, .pending].contains($0.status) }.map(\.clusterUUID))
+        return detail
     }
 }

@@ -119,12 +119,15 @@ public struct ServiceUseCases: Sendable {
         public var inputs: JSONValue?
         public var priority: Int?
         public var webhook: String?
+        /// How long an agent may run each service (nil: no limit).
+        public var timeout: ServiceTimeout?
 
         public init(
             clusterUUIDs: [String], uuid: String? = nil, name: String? = nil, summary: String? = nil,
             templateUUID: String? = nil, flow: JSONValue? = nil, inputs: JSONValue? = nil, priority: Int? = nil,
-            webhook: String? = nil
+            webhook: String? = nil, timeout: ServiceTimeout? = nil
         ) {
+            self.timeout = timeout
             self.clusterUUIDs = clusterUUIDs
             self.uuid = uuid
             self.name = name
@@ -169,11 +172,14 @@ public struct ServiceUseCases: Sendable {
         let uuid = r.uuid ?? Identifier.generate()
         let now = Timestamp.now()
         let services = r.clusterUUIDs.map { cluster in
-            Service(
+            var s = Service(
                 clusterUUID: cluster, uuid: uuid, name: (name?.isEmpty ?? true) ? uuid : name ?? uuid, summary: summary,
                 templateUUID: templateUUID, flow: flowText, inputs: (r.inputs ?? .null).serialized(), stepMax: stepMax,
                 priority: priority ?? ServicePriority.low.rawValue, webhook: r.webhook, status: .regist, stepSeq: 0,
                 cancelRequested: false, created: now, updated: now)
+            s.timeout = r.timeout
+            s.needsFlowV2 = source.needsFlowV2
+            return s
         }
         try await store.insertServices(services)
         events?.servicesCreated(on: r.clusterUUIDs, validUntil: now.adding(.seconds(1)), deliveries: r.webhook != nil)
@@ -196,6 +202,8 @@ public struct ServiceUseCases: Sendable {
         var templateUUID: String
         var template: Template?
         var schema: (any InputsSchema)?
+        /// Whether the flow uses the flow language v2 (only agents that run it may receive it).
+        var needsFlowV2: Bool
         /// High for `system` templates, low otherwise.
         var defaultPriority: Int {
             template?.origin == "system" ? ServicePriority.high.rawValue : ServicePriority.low.rawValue
@@ -217,7 +225,9 @@ public struct ServiceUseCases: Sendable {
             guard let info = flowInfo(of: t) else {
                 throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")
             }
-            return Source(flow: t.flow, stepMax: info.stepMax, templateUUID: t.uuid, template: t, schema: schema)
+            return Source(
+                flow: t.flow, stepMax: info.stepMax, templateUUID: t.uuid, template: t, schema: schema,
+                needsFlowV2: info.usesFlowV2)
         case (.none, .some(let flow)):
             let info: FlowInfo
             do {
@@ -225,7 +235,9 @@ public struct ServiceUseCases: Sendable {
             } catch {
                 throw ClaiflowError.invalidField("flow", error.message)
             }
-            return Source(flow: info.normalized, stepMax: info.stepMax, templateUUID: "", template: nil, schema: nil)
+            return Source(
+                flow: info.normalized, stepMax: info.stepMax, templateUUID: "", template: nil, schema: nil,
+                needsFlowV2: info.usesFlowV2)
         }
     }
 
@@ -255,6 +267,7 @@ public struct ServiceUseCases: Sendable {
             throw ClaiflowError(.conflict, "service \"\(uuid)\" has already finished (\(s.status.name))")
         }
         events?.statusChanged()
+        if case .requested = outcome { await events?.cancelRequested(on: [clusterUUID]) }
         return try await service(clusterUUID: clusterUUID, uuid: uuid)
     }
 }

@@ -14,7 +14,9 @@ public struct DefaultFlowChecker: FlowChecker {
 
     public func check(flow: JSONValue) throws(ClaiflowError) -> FlowInfo {
         let parsed = try Flow.parse(flow)
-        return FlowInfo(stepMax: parsed.stepMax, commands: parsed.commandNames, normalized: flow.serialized())
+        return FlowInfo(
+            stepMax: parsed.stepMax, commands: parsed.commandNames, normalized: flow.serialized(),
+            usesFlowV2: FlowFeatures.usesV2(flow))
     }
 
     public func compile(schema: JSONValue) throws(ClaiflowError) -> any InputsSchema {

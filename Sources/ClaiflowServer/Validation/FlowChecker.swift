@@ -9,8 +9,12 @@ public struct FlowInfo: Sendable, Equatable {
     public var commands: [String]
     /// The flow re-serialized as compact JSON text.
     public var normalized: String
+    /// Whether the flow uses a construct of the flow language v2 (`FlowFeatures`): only agents
+    /// that run v2 flows may receive its services.
+    public var usesFlowV2: Bool
 
-    public init(stepMax: Int, commands: [String], normalized: String) {
+    public init(stepMax: Int, commands: [String], normalized: String, usesFlowV2: Bool = false) {
+        self.usesFlowV2 = usesFlowV2
         self.stepMax = stepMax
         self.commands = commands
         self.normalized = normalized

@@ -70,10 +70,16 @@ extension Store {
     /// oldest — marking them `sent` with a lease. Each service is claimed by exactly one caller
     /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite). Services whose
     /// validity clock started before `validAfter` are left for the sweeper to expire; a paused
-    /// cluster's services are left queued.
+    /// cluster's services are left queued. A service with a `timeout` gets its end (`now` plus
+    /// it) for the sweep.
+    ///
+    /// A session whose agent does not run v2 flows (`runsFlowV2` false: the original agent)
+    /// claims no service that needs them; when it claims nothing, the v2 services it left
+    /// waiting get a status row saying so (once each), unless an agent that runs them holds an
+    /// unexpired session of the cluster: `AgentVersion.flowV2WaitMessage`.
     public func claimServices(
         clusterUUID: String, sessionUUID: String, limit: Int, validAfter: Timestamp, leaseUntil: Timestamp,
-        now: Timestamp
+        now: Timestamp, runsFlowV2: Bool = true
     ) async throws -> [StatusChange] {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         // PostgreSQL: an unpaused cluster's row is read with a share lock, so that a claim running
@@ -88,14 +94,16 @@ extension Store {
             """
             : "NOT EXISTS (SELECT 1 FROM cluster WHERE uuid = \(bind: clusterUUID) AND paused = 1)"
         let mapService = serviceMapper
+        let flowCondition: SQL = runsFlowV2 ? "" : " AND flow_v2 = 0"
         return try await write("dispatch.claim") { db in
             let rows = try await db.query(
                 """
                 UPDATE service SET status = \(bind: ServiceStatus.sent), step_seq = 0, session_uuid = \(bind: sessionUUID),
-                    lease_expires = \(bind: .timestamp(leaseUntil)), attempts = attempts + 1, updated = \(bind: .timestamp(now))
+                    lease_expires = \(bind: .timestamp(leaseUntil)), attempts = attempts + 1, updated = \(bind: .timestamp(now)),
+                    timeout_at = CASE WHEN timeout > 0 THEN \(bind: now.microseconds) + timeout END
                 WHERE id IN (
                     SELECT id FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist)
-                        AND held = 0 AND created + validity_shift > \(bind: .timestamp(validAfter))
+                        AND held = 0 AND created + validity_shift > \(bind: .timestamp(validAfter))\(flowCondition)
                         AND \(notPaused)
                     ORDER BY priority DESC, created ASC, id ASC LIMIT \(bind: limit)\(skipLocked))
                 RETURNING *
@@ -109,8 +117,57 @@ extension Store {
                     record: ServiceStatusRecord(
                         stepMax: s.stepMax, stepSeq: 0, status: .sent, started: now, ended: now, message: nil, created: now))
             }
-            try await Self.insertStatusRows(db, changes)
+            var noted: [StatusChange] = []
+            if !runsFlowV2, changes.isEmpty {
+                noted = try await Self.noteWaitingForFlowV2(db, clusterUUID: clusterUUID, now: now, map: mapService)
+            }
+            try await Self.insertStatusRows(db, changes + noted)
             return changes
+        }
+    }
+
+    /// Marks the cluster's queued v2 services not yet marked (`flow_v2` 1 → 2) with a status row
+    /// saying that they wait for an agent that runs v2 flows — unless such an agent has an
+    /// unexpired session on the cluster. Returns the rows to write (status stays `regist`).
+    static func noteWaitingForFlowV2(
+        _ db: any SQLExecutor, clusterUUID: String, now: Timestamp, map: @Sendable (SQLRow) throws -> Service
+    ) async throws -> [StatusChange] {
+        // Almost always nothing: one read of the cluster's queue, as the claim's.
+        let waiting = try await db.first(
+            """
+            SELECT 1 AS x FROM service
+            WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist) AND flow_v2 = 1 AND held = 0
+            LIMIT 1
+            """)
+        guard waiting != nil else { return [] }
+        let sessions = try await db.query(
+            """
+            SELECT client_lib_version FROM cluster_session
+            WHERE cluster_uuid = \(bind: clusterUUID) AND expiration_time > \(bind: .timestamp(now))
+            """)
+        if sessions.contains(where: { AgentVersion.runsFlowV2(clientLibVersion: $0.optionalText("client_lib_version")) }) {
+            return []
+        }
+        let rows = try await db.query(
+            """
+            UPDATE service SET flow_v2 = 2
+            WHERE cluster_uuid = \(bind: clusterUUID) AND status = \(bind: ServiceStatus.regist) AND flow_v2 = 1 AND held = 0
+            RETURNING *
+            """)
+        let message = AgentVersion.flowV2WaitMessage
+        let services = try rows.map(map)
+        for s in services where s.runUUID != nil {
+            try await db.execute(
+                """
+                UPDATE run_cluster SET message = \(bind: message)
+                WHERE run_uuid = \(bind: s.runUUID) AND cluster_uuid = \(bind: clusterUUID)
+                """)
+        }
+        return services.map { s in
+            StatusChange(
+                service: s,
+                record: ServiceStatusRecord(
+                    stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: message, created: now))
         }
     }
 
@@ -252,12 +309,16 @@ extension Store {
     /// Ends or requeues services whose deadline passed, by ``ServiceSweepRule``: queued ones
     /// older than `validAfter` become `expired`; `sent` ones whose lease lapsed go back to the
     /// queue (at most `maxAttempts` deliveries, then `failed`); `processing` ones whose lease
-    /// lapsed become `failed` with "agent lost"; canceled-while-running ones become `canceled`.
-    /// Safe to run from several replicas at once: each row changes in one atomic UPDATE.
-    public func sweep(now: Timestamp, validAfter: Timestamp, maxAttempts: Int) async throws -> [StatusChange] {
+    /// lapsed become `failed` with "agent lost"; canceled-while-running ones become `canceled`;
+    /// delivered ones still running `timeoutGrace` after their timeout ended become `failed`
+    /// with "timed out". Safe to run from several replicas at once: each row changes in one
+    /// atomic UPDATE.
+    public func sweep(
+        now: Timestamp, validAfter: Timestamp, maxAttempts: Int, timeoutGrace: GoDuration = .seconds(30)
+    ) async throws -> [StatusChange] {
         let skipLocked: SQL = dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let mapService = serviceMapper
-        let transitions = ServiceSweepRule(maxAttempts: maxAttempts).transitions
+        let transitions = ServiceSweepRule(maxAttempts: maxAttempts, timeoutGrace: timeoutGrace).transitions
         let (changes, released) = try await write("dispatch.sweep") { db -> ([StatusChange], RunAdvance) in
             var changes: [StatusChange] = []
             for t in transitions {
@@ -286,7 +347,7 @@ extension Store {
 
     /// The `SET` list of a sweep transition: the new status, no lease, the session let go of.
     static func sweepAssignments(_ t: ServiceSweepRule.Transition) -> SQL {
-        "status = \(bind: t.to), \(raw: t.releasesSession ? "session_uuid = NULL, " : "")lease_expires = NULL"
+        "status = \(bind: t.to), \(raw: t.releasesSession ? "session_uuid = NULL, " : "")lease_expires = NULL, timeout_at = NULL"
     }
 
     /// The `WHERE` condition of a sweep transition (served by the `(status, lease_expires)` and
@@ -301,6 +362,8 @@ extension Store {
             condition += " AND held = 0 AND created + validity_shift <= \(bind: .timestamp(validAfter))"
             condition += " AND \(raw: Self.notPausedCondition)"
         case .lease: condition += " AND lease_expires < \(bind: .timestamp(now))"
+        case .timeout(let grace):
+            condition += " AND timeout_at < \(bind: now.adding(GoDuration(nanoseconds: -grace.nanoseconds)).microseconds)"
         }
         if let limit = t.attemptsBelow { condition += " AND attempts < \(bind: limit)" }
         return condition
@@ -309,13 +372,17 @@ extension Store {
     /// A `service` row's cluster is not paused (their validity clock stands still).
     static let notPausedCondition = "cluster_uuid NOT IN (SELECT uuid FROM cluster WHERE paused = 1)"
 
-    /// The earliest moment the sweeper has something to do: a lease that lapses, or a queued
-    /// service of a cluster that is not paused expires (`created + validity_shift + validity`,
-    /// read in the order of the `service_validity` index). Nil when nothing is pending.
-    public func nextDeadline(validity: GoDuration) async throws -> Timestamp? {
+    /// The earliest moment the sweeper has something to do: a lease that lapses, a running
+    /// service's timeout plus `timeoutGrace` ends, or a queued service of a cluster that is not
+    /// paused expires (`created + validity_shift + validity`, read in the order of the
+    /// `service_validity` index). Nil when nothing is pending.
+    public func nextDeadline(validity: GoDuration, timeoutGrace: GoDuration = .seconds(30)) async throws -> Timestamp? {
         try await read("dispatch.deadline") { db in
             let lease = try await db.first(
                 "SELECT MIN(lease_expires) AS t FROM service WHERE status IN (\(bind: Self.heldStatuses))")?
+                .optionalTimestamp("t")
+            let timeout = try await db.first(
+                "SELECT MIN(timeout_at) AS t FROM service WHERE status IN (\(bind: Self.heldStatuses))")?
                 .optionalTimestamp("t")
             let queued = try await db.first(
                 """
@@ -323,7 +390,24 @@ extension Store {
                     AND held = 0 AND \(raw: Self.notPausedCondition) ORDER BY created + validity_shift LIMIT 1
                 """
             )?.optionalTimestamp("t")
-            return [lease, queued.map { $0.adding(validity) }].compactMap { $0 }.min()
+            return [lease, queued.map { $0.adding(validity) }, timeout.map { $0.adding(timeoutGrace) }].compactMap { $0 }.min()
         }
+    }
+}
+
+extension Store {
+    /// Which of these services of a cluster an operator asked to cancel (the agent running them
+    /// must stop them), in the order given. One indexed read.
+    public func cancelRequested(clusterUUID: String, uuids: [String]) async throws -> [String] {
+        guard !uuids.isEmpty else { return [] }
+        let list = SQL.join(uuids.map { "\(bind: $0)" }, separator: ", ")
+        let found = try await read("dispatch.cancellations") { db in
+            Set(
+                try await db.query(
+                    "SELECT uuid FROM service WHERE cluster_uuid = \(bind: clusterUUID) AND cancel_requested = 1 AND uuid IN ("
+                        + list + ")"
+                ).map { try $0.text("uuid") })
+        }
+        return uuids.filter(found.contains)
     }
 }

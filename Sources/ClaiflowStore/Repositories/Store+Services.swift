@@ -25,6 +25,8 @@ extension Store {
             updated: try r.timestamp("updated"))
         s.sessionUUID = r.optionalText("session_uuid")
         s.runUUID = r.optionalText("run_uuid")
+        s.timeout = ServiceTimeout(microseconds: r.optionalInteger("timeout") ?? 0)
+        s.needsFlowV2 = (r.optionalInteger("flow_v2") ?? 0) != 0
         return s
     }
 
@@ -82,13 +84,14 @@ extension Store {
                         \(bind: s.flow), \(bind: sealedInputs[i]), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
                         \(bind: s.status), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
                         \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)), \(bind: s.runUUID), \(bind: held ? 1 : 0),
-                        \(bind: shift))
+                        \(bind: shift), \(bind: s.timeout?.microseconds ?? 0), \(bind: s.needsFlowV2 ? 1 : 0))
                     """
             }
             try await db.execute(
                 """
                 INSERT INTO service (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
-                    priority, webhook, status, step_seq, cancel_requested, created, updated, run_uuid, held, validity_shift) VALUES
+                    priority, webhook, status, step_seq, cancel_requested, created, updated, run_uuid, held, validity_shift,
+                    timeout, flow_v2) VALUES
                 """ + SQL.join(rows, separator: ", "))
             try await insertStatusRows(
                 db,
