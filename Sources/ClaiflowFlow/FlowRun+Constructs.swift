@@ -53,32 +53,30 @@ extension FlowRun {
 
     // MARK: - $timeout and $on_failure
 
-    private enum Timed: Sendable {
-        case finished(Result<JSONValue, FlowFailure>)
+    private enum Timed<T: Sendable>: Sendable {
+        case finished(T)
         case timer(fired: Bool)
     }
 
-    /// Runs a step's body, cancelled and failed "timed out after …" when it outlives its `$timeout`.
-    func executeTimed(_ step: FlowStep, prefix: [InstancePart], siblings: [FlowStep]) async throws(FlowFailure) -> JSONValue {
-        guard let timeout = step.options.timeout else {
-            return try await executeBody(step, prefix: prefix, siblings: siblings)
-        }
-        let (result, timedOut) = await withTaskGroup(of: Timed.self) { group in
-            group.addTask { .finished(await self.bodyResult(step, prefix: prefix, siblings: siblings)) }
+    /// Runs `body` in a child task against a timer; nil when the timer fired first (the body is
+    /// then cancelled, and awaited: commands stop promptly when their task is cancelled).
+    static func racing<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+        await withTaskGroup(of: Timed<T>.self) { group in
+            group.addTask { .finished(await body()) }
             group.addTask {
                 do {
-                    try await Task.sleep(for: timeout.duration)
+                    try await Task.sleep(for: timeout)
                     return .timer(fired: true)
                 } catch {
                     return .timer(fired: false)
                 }
             }
-            var result: Result<JSONValue, FlowFailure>?
+            var result: T?
             var timedOut = false
             while let next = await group.next() {
                 switch next {
-                case .finished(let outcome):
-                    if !timedOut { result = outcome }
+                case .finished(let value):
+                    if !timedOut { result = value }
                     group.cancelAll()
                 case .timer(let fired):
                     if fired && result == nil {
@@ -87,11 +85,20 @@ extension FlowRun {
                     }
                 }
             }
-            return (result, timedOut)
+            return result
         }
-        let fullID = StepKey(prefix: prefix, id: step.id).display
-        if timedOut { throw Self.failure(fullID, "timed out after \(timeout.text)") }
-        guard let result else { throw .canceled("step \(Self.quote(fullID)): canceled") }
+    }
+
+    /// Runs a step's body, cancelled and failed "timed out after …" when it outlives its
+    /// `$timeout`. A command step's timeout bounds each attempt instead (see ``runCommand``).
+    func executeTimed(_ step: FlowStep, prefix: [InstancePart], siblings: [FlowStep]) async throws(FlowFailure) -> JSONValue {
+        guard let timeout = step.options.timeout, step.kind != .command else {
+            return try await executeBody(step, prefix: prefix, siblings: siblings)
+        }
+        let result = await Self.racing(timeout.duration) { await self.bodyResult(step, prefix: prefix, siblings: siblings) }
+        guard let result else {
+            throw Self.failure(StepKey(prefix: prefix, id: step.id).display, "timed out after \(timeout.text)")
+        }
         return try result.get()
     }
 
@@ -130,7 +137,7 @@ extension FlowRun {
 
     /// Calls a command, retrying as its `$retry` says, and applies its `$result` filter.
     func runCommand(
-        _ command: FlowCommand, _ call: FlowCommandCall, options: StepOptions, key: StepKey
+        _ command: @escaping FlowCommand, _ call: FlowCommandCall, options: StepOptions, key: StepKey
     ) async throws(FlowFailure)
         -> JSONValue
     {
@@ -140,18 +147,15 @@ extension FlowRun {
         let maxAttempts = policy?.maxAttempts ?? 1
         var attempt = 1
         while true {
-            let outcome: Result<JSONValue, any Error>
-            do {
-                outcome = .success(try await command(call))
-            } catch {
-                outcome = .failure(error)
-            }
+            let attemptOutcome = await Self.call(command, call, timeout: options.timeout?.duration)
             let problem: String
-            switch outcome {
-            case .failure(let error):
+            switch attemptOutcome {
+            case nil:
+                problem = "timed out after \(options.timeout?.text ?? "")"
+            case .failure(let error)?:
                 if error is CancellationError || Task.isCancelled { throw .canceled("step \(Self.quote(fullID)): canceled") }
                 problem = "command \(name) failed: \(Self.describe(error))"
-            case .success(let outputs):
+            case .success(let outputs)?:
                 if outputs.containsNonFiniteNumber, let bad = outputs.nonFiniteNumberPath() {
                     store[key, default: StepRecord()].attempts = attempt
                     throw Self.failure(fullID, "command \(name) returned a number that JSON cannot represent at \(bad)")
@@ -180,6 +184,23 @@ extension FlowRun {
                     started: clock(), ended: nil))
             if await cancellationRequested() { throw .canceled("step \(Self.quote(fullID)): canceled") }
         }
+    }
+
+    /// One attempt of a command; nil when it outlived `timeout`.
+    private static func call(
+        _ command: @escaping FlowCommand, _ call: FlowCommandCall, timeout: Duration?
+    ) async -> Result<
+        JSONValue, any Error
+    >? {
+        @Sendable func attempt() async -> Result<JSONValue, any Error> {
+            do {
+                return .success(try await command(call))
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard let timeout else { return await attempt() }
+        return await racing(timeout, attempt)
     }
 
     /// Whether a jq program's first output over `input` is truthy (not false, null or nothing).
