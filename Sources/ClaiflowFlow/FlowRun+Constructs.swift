@@ -180,7 +180,8 @@ extension FlowRun {
             await report(
                 StepReport(
                     sequence: current.sequence, stepID: current.id, status: .processing,
-                    error: "step \(Self.quote(fullID)): attempt \(attempt) of \(maxAttempts); attempt \(attempt - 1): \(problem)",
+                    error:
+                        "step \(Self.quote(fullID)): attempt \(attempt) of \(maxAttempts); attempt \(attempt - 1): \(problem.prefix(4000))",
                     started: clock(), ended: nil))
             if await cancellationRequested() { throw .canceled("step \(Self.quote(fullID)): canceled") }
         }
