@@ -95,18 +95,21 @@ extension FlowRun {
         guard let timeout = step.options.timeout, step.kind != .command else {
             return try await executeBody(step, prefix: prefix, siblings: siblings)
         }
-        let result = await Self.racing(timeout.duration) { await self.bodyResult(step, prefix: prefix, siblings: siblings) }
+        let result = await Self.racing(timeout.duration) {
+            await Self.capture { () async throws(FlowFailure) in
+                try await self.executeBody(step, prefix: prefix, siblings: siblings)
+            }
+        }
         guard let result else {
             throw Self.failure(StepKey(prefix: prefix, id: step.id).display, "timed out after \(timeout.text)")
         }
         return try result.get()
     }
 
-    private func bodyResult(
-        _ step: FlowStep, prefix: [InstancePart], siblings: [FlowStep]
-    ) async -> Result<JSONValue, FlowFailure> {
+    /// The outcome of `body` as a value: task group children return values, not typed errors.
+    static func capture(_ body: () async throws(FlowFailure) -> JSONValue) async -> Result<JSONValue, FlowFailure> {
         do throws(FlowFailure) {
-            return .success(try await executeBody(step, prefix: prefix, siblings: siblings))
+            return .success(try await body())
         } catch {
             return .failure(error)
         }
@@ -263,14 +266,6 @@ extension FlowRun {
         return last
     }
 
-    func runSequenceResult(_ steps: [FlowStep], prefix: [InstancePart]) async -> Result<JSONValue, FlowFailure> {
-        do throws(FlowFailure) {
-            return .success(try await runSequence(steps, prefix: prefix))
-        } catch {
-            return .failure(error)
-        }
-    }
-
     /// Runs the steps of one iteration instance; returns their outputs in order.
     func iteration(
         _ step: FlowStep, children: [FlowStep], index: Int, prefix: [InstancePart]
@@ -286,18 +281,6 @@ extension FlowRun {
             outputs.append(try await execute(child, prefix: childPrefix, siblings: children))
         }
         return outputs
-    }
-
-    func iterationResult(
-        _ step: FlowStep, children: [FlowStep], index: Int, prefix: [InstancePart]
-    ) async -> Result<
-        JSONValue, FlowFailure
-    > {
-        do throws(FlowFailure) {
-            return .success(.array(try await iteration(step, children: children, index: index, prefix: prefix)))
-        } catch {
-            return .failure(error)
-        }
     }
 
     /// Runs `count` jobs, at most `limit` at a time; returns their values in index order. The

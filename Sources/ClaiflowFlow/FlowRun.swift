@@ -156,7 +156,7 @@ actor FlowRun {
 
         case .parallel(let branches, let limit):
             let results = try await concurrently(branches.count, limit: limit ?? branches.count) { index in
-                await self.runSequenceResult(branches[index], prefix: prefix)
+                await Self.capture { () async throws(FlowFailure) in try await self.runSequence(branches[index], prefix: prefix) }
             }
             let outputs = JSONValue.array(results)
             write(outputs, to: key, .outputs)
@@ -176,7 +176,9 @@ actor FlowRun {
             var outputs: [JSONValue] = []
             if let limit, limit > 1, elements.count > 1 {
                 let instances = try await concurrently(elements.count, limit: limit) { index in
-                    await self.iterationResult(step, children: children, index: index, prefix: prefix)
+                    await Self.capture { () async throws(FlowFailure) in
+                        .array(try await self.iteration(step, children: children, index: index, prefix: prefix))
+                    }
                 }
                 for case .array(let instanceOutputs) in instances { outputs += instanceOutputs }
                 if let last = elements.last {
