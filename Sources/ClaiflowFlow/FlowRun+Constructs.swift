@@ -280,6 +280,7 @@ extension FlowRun {
             }
             outputs.append(try await execute(child, prefix: childPrefix, siblings: children))
         }
+        forgetInstance(StepKey(prefix: prefix, id: step.id), index)
         return outputs
     }
 

@@ -224,6 +224,13 @@ actor FlowRun {
         }
     }
 
+    /// Forgets the converted element of a finished iteration instance (one is kept per instance
+    /// while it runs).
+    func forgetInstance(_ key: StepKey, _ index: Int) {
+        converted[.instance(key, index)] = nil
+        converted[.instance(key, -1 - index)] = nil
+    }
+
     /// Sets the `$error` a step's handler reads.
     func setError(_ error: JSONValue, of key: StepKey) {
         store[key, default: StepRecord()].error = error
