@@ -156,7 +156,9 @@ struct AgentAPI: Sendable {
         ]
         if let ended = report.ended { fields["ended"] = .string(ended.rfc3339) }
         switch report.status {
-        case .processing: break
+        case .processing:
+            // A retried step's attempt report says which attempt starts and why the last one failed.
+            if !report.error.isEmpty { fields["error"] = .string(report.error) }
         case .succeeded: fields["result"] = .string(report.result)
         case .failed: fields["error"] = .string(report.error)
         }

@@ -64,6 +64,10 @@ enum HTTPRequestCommand {
             throw FlowCommandError("\(method) \(url): the response body exceeds \(maximumResponseBytes / 1024 / 1024) MiB")
         } catch is CancellationError {
             throw CancellationError()
+        } catch  where Task.isCancelled {
+            // AsyncHTTPClient ends a cancelled request with its own error: the step was cancelled
+            // (a `$timeout`, or the service canceled), not failed.
+            throw CancellationError()
         } catch {
             throw FlowCommandError("\(method) \(url): \(error)")
         }

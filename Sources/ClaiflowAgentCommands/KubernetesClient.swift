@@ -85,6 +85,10 @@ struct KubernetesClient: Sendable {
             throw FlowCommandError("kubernetes API \(method) \(path): timed out after \(Self.describe(timeout))")
         } catch is CancellationError {
             throw CancellationError()
+        } catch  where Task.isCancelled {
+            // AsyncHTTPClient ends a cancelled request with its own error: the step was cancelled
+            // (a `$timeout`, or the service canceled), not failed.
+            throw CancellationError()
         } catch {
             throw FlowCommandError("kubernetes API \(method) \(path): \(error)")
         }

@@ -113,6 +113,8 @@ enum PrometheusCommands {
             throw FlowCommandError("prometheus \(path): timed out after 10 s")
         } catch is CancellationError {
             throw CancellationError()
+        } catch  where Task.isCancelled {
+            throw CancellationError()
         } catch {
             throw FlowCommandError("prometheus \(path): \(error)")
         }

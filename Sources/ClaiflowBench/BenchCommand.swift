@@ -204,6 +204,10 @@ struct Bench: AsyncParsableCommand {
         print(pad("store", 10) + pad("operation", 22) + pad("req/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "errors")
         print(pad("-", 10) + pad("flow eval, 3 steps", 22) + pad(String(format: "%.0f", single), 10) + "(1 task)")
         print(pad("-", 10) + pad("flow eval, 3 steps", 22) + pad(String(format: "%.0f", parallel), 10) + "(\(cores) tasks)")
+        let v2Single = try await FlowBench.measure(runs: flowRuns, concurrency: 1, flowText: FlowBench.v2FlowText)
+        let v2Parallel = try await FlowBench.measure(runs: flowRuns, concurrency: cores, flowText: FlowBench.v2FlowText)
+        print(pad("-", 10) + pad("flow eval, v2, 6 steps", 22) + pad(String(format: "%.0f", v2Single), 10) + "(1 task)")
+        print(pad("-", 10) + pad("flow eval, v2, 6 steps", 22) + pad(String(format: "%.0f", v2Parallel), 10) + "(\(cores) tasks)")
         for db in databases {
             let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
             for result in try await measure(databaseURL: db) {

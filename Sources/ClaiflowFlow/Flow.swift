@@ -1,4 +1,5 @@
 import ClaiflowCore
+import ClaiflowJQ
 
 /// A parsed and validated flow: the JSON array of steps a template or service carries.
 ///
@@ -34,7 +35,7 @@ public struct Flow: Sendable {
         func collect(_ steps: [FlowStep]) {
             for step in steps {
                 if let command = step.command { names.insert(command) }
-                collect(step.steps)
+                collect(step.nestedSteps)
             }
         }
         collect(steps)
@@ -72,6 +73,10 @@ public struct FlowStep: Sendable {
         case range
         /// `$print`: outputs a summary of the steps of its array.
         case print
+        /// `$if` (or `$condition`) + `$then` / `$else`: runs one branch.
+        case condition
+        /// `$parallel`: runs branches of steps at the same time.
+        case parallel
     }
 
     /// The step's `$id` as text (a numeric id `1` becomes `"1"`).
@@ -79,6 +84,15 @@ public struct FlowStep: Sendable {
     /// Where the step is in the flow JSON, e.g. `flow[0].$steps[1]`.
     public let location: String
     let body: Body
+    /// `$retry`, `$timeout`, `$on_failure`, `$continue`, `$result`.
+    let options: StepOptions
+
+    init(id: String, location: String, body: Body, options: StepOptions = .none) {
+        self.id = id
+        self.location = location
+        self.body = body
+        self.options = options
+    }
 
     /// The kind of step.
     public var kind: Kind {
@@ -86,6 +100,8 @@ public struct FlowStep: Sendable {
         case .command: .command
         case .range: .range
         case .print: .print
+        case .condition: .condition
+        case .parallel: .parallel
         }
     }
 
@@ -97,14 +113,40 @@ public struct FlowStep: Sendable {
 
     /// The nested steps of an iteration (`$steps`); empty for other kinds.
     public var steps: [FlowStep] {
-        if case .range(_, let steps) = body { return steps }
+        if case .range(_, let steps, _) = body { return steps }
         return []
+    }
+
+    /// Every step directly inside this one: iteration steps, condition and parallel branches,
+    /// the `$on_failure` handler.
+    var nestedSteps: [FlowStep] {
+        var nested: [FlowStep]
+        switch body {
+        case .command, .print: nested = []
+        case .range(_, let steps, _): nested = steps
+        case .condition(let condition): nested = condition.then + condition.otherwise
+        case .parallel(let branches, _): nested = branches.flatMap { $0 }
+        }
+        return nested + (options.onFailure ?? [])
     }
 
     enum Body: Sendable {
         case command(name: String, inputs: CommandInputs)
-        case range(source: ValueTemplate, steps: [FlowStep])
+        /// `maxConcurrency`: how many iterations run at once (nil: one at a time, as the original).
+        case range(source: ValueTemplate, steps: [FlowStep], maxConcurrency: Int?)
         case print(hide: HideList)
+        case condition(Condition)
+        /// `maxConcurrency`: how many branches run at once (nil: all).
+        case parallel(branches: [[FlowStep]], maxConcurrency: Int?)
+    }
+
+    /// A `$if` step.
+    struct Condition: Sendable {
+        /// The jq program, run over `{inputs, steps}`.
+        var program: JQProgram
+        var then: [FlowStep]
+        /// `$else` (empty when absent).
+        var otherwise: [FlowStep]
     }
 
     /// A command step's `inputs`.

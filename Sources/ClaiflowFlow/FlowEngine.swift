@@ -83,61 +83,13 @@ public struct FlowEngine: Sendable {
         onStep: @escaping @Sendable (StepReport) async -> Void = { _ in },
         isCancelled: @escaping @Sendable () async -> Bool = { false }
     ) async -> FlowOutcome {
-        let execution = FlowRun(inputs: inputs, commands: commands, isCancelled: isCancelled)
-        var reports: [StepReport] = []
-
-        do throws(FlowFailure) {
-            try execution.checkInputsReferences(of: flow.steps)
-        } catch {
-            let now = clock()
-            let message = error.message
-            let report = StepReport(
-                sequence: 0, stepID: flow.steps.first?.id ?? "", status: .failed, error: message, started: now, ended: now)
-            reports.append(report)
-            await onStep(report)
-            return FlowOutcome(status: .failed, error: message, reports: reports)
-        }
-
-        var lastResult = "null"
-        for (sequence, step) in flow.steps.enumerated() {
-            if await execution.cancellationRequested() {
-                return FlowOutcome(status: .canceled, reports: reports)
-            }
-            let started = clock()
-            let processing = StepReport(sequence: sequence, stepID: step.id, status: .processing, started: started, ended: nil)
-            reports.append(processing)
-            await onStep(processing)
-            // The caller may refuse the step on its `processing` report (the server canceled the
-            // service, or no longer holds it for this agent): then it must not run at all.
-            if await execution.cancellationRequested() {
-                return FlowOutcome(status: .canceled, reports: reports)
-            }
-            do throws(FlowFailure) {
-                let outputs = try await execution.execute(step, prefix: [], siblings: flow.steps)
-                let result = outputs.serialized()
-                let report = StepReport(
-                    sequence: sequence, stepID: step.id, status: .succeeded, result: result, started: started, ended: clock())
-                reports.append(report)
-                await onStep(report)
-                lastResult = result
-            } catch {
-                let message = error.message
-                let report = StepReport(
-                    sequence: sequence, stepID: step.id, status: .failed, error: message, started: started, ended: clock())
-                reports.append(report)
-                await onStep(report)
-                if case .canceled = error {
-                    return FlowOutcome(status: .canceled, error: message, reports: reports)
-                }
-                return FlowOutcome(status: .failed, error: message, reports: reports)
-            }
-        }
-        return FlowOutcome(status: .succeeded, result: lastResult, reports: reports)
+        let execution = FlowRun(inputs: inputs, commands: commands, clock: clock, onStep: onStep, isCancelled: isCancelled)
+        return await execution.runFlow(flow)
     }
 }
 
 /// Why a step stopped.
-enum FlowFailure: Error {
+enum FlowFailure: Error, Sendable {
     /// The step failed with this text.
     case failed(String)
     /// The run was canceled (inside the step whose text is given).

@@ -10,6 +10,36 @@ struct FlowParser {
         var kind: FlowStep.Kind?
         /// The raw `$steps` of an iteration.
         var children: [JSONValue]
+        /// The raw step object.
+        var object: [String: JSONValue] = [:]
+
+        /// The steps of a parallel step's branches (and of parallel steps inside them), which
+        /// later steps can read by id.
+        var exposed: [ScopeEntry] {
+            guard kind == .parallel, case .array(let branches)? = object["$parallel"] else { return [] }
+            var entries: [ScopeEntry] = []
+            for case .array(let steps) in branches {
+                for entry in steps.map(FlowParser.scopeEntry) {
+                    entries.append(entry)
+                    entries += entry.exposed
+                }
+            }
+            return entries
+        }
+    }
+
+    /// What kind of array a frame is.
+    enum FrameKind {
+        /// The flow itself.
+        case top
+        /// The `$steps` of an iteration: one instance per element.
+        case iteration
+        /// `$then` or `$else` of a condition.
+        case branch
+        /// One branch of `$parallel`.
+        case parallelBranch
+        /// The `$on_failure` handler of the enclosing step.
+        case handler
     }
 
     /// One array on the path from the top level to the referencing step.
@@ -17,6 +47,9 @@ struct FlowParser {
         var entries: [ScopeEntry]
         /// The index, in this array, of the step that is (or contains) the referencing step.
         var position: Int
+        var kind: FrameKind = .top
+        /// How many iterations enclose this array (the length of its steps' instance prefix).
+        var depth = 0
     }
 
     /// Where a reference is being parsed, for messages.
@@ -32,13 +65,16 @@ struct FlowParser {
         guard !elements.isEmpty else {
             throw ClaiflowError(.invalidArgument, "flow: must contain at least one step")
         }
-        let steps = try parseSteps(elements, path: "flow", frames: [])
+        let steps = try parseSteps(elements, path: "flow", frames: [], kind: .top, depth: 0)
+        try Self.checkUniqueIDs(steps)
         return Flow(steps: steps, source: json)
     }
 
     // MARK: - Steps
 
-    private func parseSteps(_ elements: [JSONValue], path: String, frames: [Frame]) throws(ClaiflowError) -> [FlowStep] {
+    func parseSteps(
+        _ elements: [JSONValue], path: String, frames: [Frame], kind: FrameKind, depth: Int
+    ) throws(ClaiflowError) -> [FlowStep] {
         let entries = elements.map(Self.scopeEntry)
         var seen: [String: Int] = [:]
         var steps: [FlowStep] = []
@@ -61,7 +97,7 @@ struct FlowParser {
                     "duplicate \"$id\" (also used by \(path)[\(previous)]); ids must be unique within the same array")
             }
             seen[id] = index
-            let scope = frames + [Frame(entries: entries, position: index)]
+            let scope = frames + [Frame(entries: entries, position: index, kind: kind, depth: depth)]
             steps.append(try parseStep(object, id: id, location: location, scope: scope))
         }
         return steps
@@ -70,6 +106,16 @@ struct FlowParser {
     private func parseStep(
         _ object: [String: JSONValue], id: String, location: String, scope: [Frame]
     ) throws(ClaiflowError) -> FlowStep {
+        let site = Site(location: location, stepID: id)
+        try Self.checkKeys(object, site: site)
+        let body = try parseBody(object, id: id, location: location, scope: scope)
+        let options = try parseOptions(object, body: body, location: location, site: site, scope: scope)
+        return FlowStep(id: id, location: location, body: body, options: options)
+    }
+
+    private func parseBody(
+        _ object: [String: JSONValue], id: String, location: String, scope: [Frame]
+    ) throws(ClaiflowError) -> FlowStep.Body {
         let site = Site(location: location, stepID: id)
         if let command = object["$command"] {
             guard case .string(let name) = command, !name.isEmpty else {
@@ -88,7 +134,7 @@ struct FlowParser {
                 let got = other.typeName == "string" ? "a string that is not a reference" : other.typeName
                 throw Self.error(site, "inputs", "must be an object or a reference string such as \"$inputs\", got \(got)")
             }
-            return FlowStep(id: id, location: location, body: .command(name: name, inputs: inputs))
+            return .command(name: name, inputs: inputs)
         }
         if let range = object["$range"] {
             let source: ValueTemplate
@@ -110,11 +156,13 @@ struct FlowParser {
             case nil:
                 children = []
             case .array(let elements)?:
-                children = try parseSteps(elements, path: "\(location).$steps", frames: scope)
+                children = try parseSteps(
+                    elements, path: "\(location).$steps", frames: scope, kind: .iteration, depth: (scope.last?.depth ?? 0) + 1)
             case let other?:
                 throw Self.error(site, "$steps", "must be an array of steps, got \(other.typeName)")
             }
-            return FlowStep(id: id, location: location, body: .range(source: source, steps: children))
+            let limit = try maxConcurrency(object, site: site)
+            return .range(source: source, steps: children, maxConcurrency: limit)
         }
         if let print = object["$print"] {
             guard case .object(let options) = print else {
@@ -138,12 +186,12 @@ struct FlowParser {
             case let other?:
                 throw Self.error(site, "$print.hide", "must be an array of step ids or a reference string, got \(other.typeName)")
             }
-            return FlowStep(id: id, location: location, body: .print(hide: hide))
+            return .print(hide: hide)
         }
-        if object["$condition"] != nil || object["$then"] != nil || object["$else"] != nil {
-            throw Self.error(site, nil, "conditional steps ($condition/$then/$else) are not supported")
-        }
-        throw Self.error(site, nil, "unknown step kind: a step needs one of \"$command\", \"$range\" or \"$print\"")
+        if let body = try parseV2Body(object, location: location, site: site, scope: scope) { return body }
+        throw Self.error(
+            site, nil,
+            "unknown step kind: a step needs one of \"$command\", \"$range\", \"$print\", \"$if\" or \"$parallel\"")
     }
 
     // MARK: - Templates and references
@@ -187,7 +235,7 @@ struct FlowParser {
     private func reference(_ text: String, field: String, site: Site, scope: [Frame]) throws(ClaiflowError) -> Reference {
         let syntax: ReferenceSyntax
         do throws(ReferenceSyntaxError) {
-            syntax = try ReferenceParser.parse(text)
+            syntax = try ReferenceParser.parse(text, allowError: scope.contains { $0.kind == .handler })
         } catch {
             // The original ran the text after "$inputs" as a jq program; keep accepting any jq
             // filter there (`$inputs.x // "default"`) when it is not a plain path.
@@ -234,6 +282,11 @@ struct FlowParser {
         case .step(let selector):
             let target = try resolveStep(selector, path: path, text: syntax.text, scope: scope)
             return Reference(text: syntax.text, target: .step(target))
+        case .error:
+            guard let h = scope.lastIndex(where: { $0.kind == .handler }), h > 0,
+                let owner = scope[h - 1].entries[scope[h - 1].position].id
+            else { throw ResolutionError(reference: syntax.text, reason: "$error is only available in an $on_failure handler") }
+            return Reference(text: syntax.text, target: .error(level: scope[h - 1].depth, owner: owner, path: path))
         }
     }
 
@@ -247,13 +300,18 @@ struct FlowParser {
         let root = selector.root
         var found: (level: Int, entry: ScopeEntry, enclosing: Bool)?
         search: for (level, frame) in scope.enumerated() {
-            for (i, entry) in frame.entries.enumerated() where entry.id == root {
-                if i < frame.position {
-                    found = (level, entry, false)
-                    break search
-                }
-                if i == frame.position && level < scope.count - 1 {
-                    found = (level, entry, true)
+            for (i, entry) in frame.entries.enumerated() {
+                if entry.id == root {
+                    if i < frame.position {
+                        found = (level, entry, false)
+                        break search
+                    }
+                    if i == frame.position && level < scope.count - 1 {
+                        found = (level, entry, true)
+                        break search
+                    }
+                } else if i < frame.position, let inner = entry.exposed.first(where: { $0.id == root }) {
+                    found = (level, inner, false)
                     break search
                 }
             }
@@ -268,6 +326,9 @@ struct FlowParser {
                         throw fail("step \"\(root)\" comes later in the flow; a reference can only read steps that ran before")
                     }
                 }
+            }
+            if let place = scope.first.flatMap({ Self.hiddenPlace(of: root, in: $0.entries) }) {
+                throw fail(place)
             }
             if let path = scope.first.flatMap({ Self.nestedPath(to: root, in: $0.entries) }) {
                 throw fail(
@@ -286,6 +347,15 @@ struct FlowParser {
         var current = found.entry
         var currentName = root
         var enclosing = found.enclosing
+        // How the referencing step sits inside an enclosing step: in its iteration, a branch or its handler.
+        let via = found.enclosing ? scope[found.level + 1].kind : nil
+        if via == .handler {
+            switch (found.entry.kind, selector.slot) {
+            case (_, .outputs) where selector.hops.isEmpty:
+                throw fail("step \"\(root)\" failed before its $on_failure handler runs, so it has no outputs; read $error")
+            default: enclosing = false
+            }
+        }
         for hop in selector.hops {
             guard current.kind == .range else {
                 throw fail("step \"\(currentName)\" is not an iteration, so \"\(currentName)[…]\" selects nothing")
@@ -323,12 +393,20 @@ struct FlowParser {
             throw fail("step \"\(currentName)\" is a command: it has .outputs and .inputs, not .\(selector.slot.rawValue)")
         case (.print?, _):
             throw fail("step \"\(currentName)\" is a print step: it has only .outputs")
+        case (.condition?, .outputs), (.parallel?, .outputs):
+            if enclosing {
+                throw fail("step \"\(currentName)\" contains this step, so its outputs are not complete yet")
+            }
+        case (.condition?, _), (.parallel?, _):
+            throw fail(
+                "step \"\(currentName)\" is a \(current.kind == .condition ? "condition" : "parallel step"): it has only .outputs"
+            )
         case (.range?, _):
             throw fail("step \"\(currentName)\" is an iteration: it has .key, .val and .outputs, not .\(selector.slot.rawValue)")
         case (nil, _):
             throw fail("step \"\(currentName)\" is not a valid step")
         }
-        return StepTarget(level: found.level, root: root, hops: hops, slot: selector.slot, path: path)
+        return StepTarget(level: scope[found.level].depth, root: root, hops: hops, slot: selector.slot, path: path)
     }
 
     // MARK: - Helpers
@@ -348,14 +426,18 @@ struct FlowParser {
     static func scopeEntry(_ element: JSONValue) -> ScopeEntry {
         guard case .object(let object) = element else { return ScopeEntry(id: nil, kind: nil, children: []) }
         let id: String? = object["$id"].flatMap { if case .success(let s) = formatID($0) { s } else { nil } }
-        if object["$command"] != nil { return ScopeEntry(id: id, kind: .command, children: []) }
+        if object["$command"] != nil { return ScopeEntry(id: id, kind: .command, children: [], object: object) }
         if object["$range"] != nil {
             var children: [JSONValue] = []
             if case .array(let elements)? = object["$steps"] { children = elements }
-            return ScopeEntry(id: id, kind: .range, children: children)
+            return ScopeEntry(id: id, kind: .range, children: children, object: object)
         }
-        if object["$print"] != nil { return ScopeEntry(id: id, kind: .print, children: []) }
-        return ScopeEntry(id: id, kind: nil, children: [])
+        if object["$print"] != nil { return ScopeEntry(id: id, kind: .print, children: [], object: object) }
+        if object["$if"] != nil || object["$condition"] != nil {
+            return ScopeEntry(id: id, kind: .condition, children: [], object: object)
+        }
+        if object["$parallel"] != nil { return ScopeEntry(id: id, kind: .parallel, children: [], object: object) }
+        return ScopeEntry(id: id, kind: nil, children: [], object: object)
     }
 
     struct IDError: Error {

@@ -27,15 +27,30 @@ struct StepRecord: Sendable {
     var key: Int?
     var val: JSONValue?
     var len: Int?
+    /// An iteration's elements (`$it.val` inside instance `i` is element `i`).
+    var elements: [JSONValue]?
+    /// A condition's branch that ran (0 `$then`, 1 `$else`).
+    var branch: Int?
+    /// How many attempts a command step made.
+    var attempts: Int?
+    /// `{message, step, attempts}` while the step's `$on_failure` handler runs.
+    var error: JSONValue?
 }
 
-/// The state of one run of a flow: the flow store and the evaluation of references.
-/// Used by one task only.
-final class FlowRun {
-    private let inputs: JSONValue
-    private let commands: [String: FlowCommand]
-    private let isCancelled: @Sendable () async -> Bool
-    private var store: [StepKey: StepRecord] = [:]
+/// The state of one run of a flow: the flow store, the evaluation of references and the
+/// reports. An actor, so that parallel branches and concurrent iterations share the store;
+/// commands run outside it.
+actor FlowRun {
+    let inputs: JSONValue
+    let commands: [String: FlowCommand]
+    let isCancelled: @Sendable () async -> Bool
+    let clock: @Sendable () -> Timestamp
+    let onStep: @Sendable (StepReport) async -> Void
+    var store: [StepKey: StepRecord] = [:]
+    /// Every report sent, in order.
+    var reports: [StepReport] = []
+    /// The top-level step running now (attempt reports are about it).
+    var current: (sequence: Int, id: String) = (0, "")
     /// Values already converted for jq, so that repeated lookups into a large value (a list of
     /// pods read once per iteration) do not convert it every time. Invalidated on every write.
     private var converted: [ValueSource: JQValue] = [:]
@@ -44,12 +59,27 @@ final class FlowRun {
     private enum ValueSource: Hashable {
         case inputs
         case slot(StepKey, Slot)
+        /// The element of one iteration instance.
+        case instance(StepKey, Int)
+        /// The `$error` of a step's handler.
+        case error(StepKey)
     }
 
-    init(inputs: JSONValue, commands: [String: FlowCommand], isCancelled: @escaping @Sendable () async -> Bool) {
+    init(
+        inputs: JSONValue, commands: [String: FlowCommand], clock: @escaping @Sendable () -> Timestamp,
+        onStep: @escaping @Sendable (StepReport) async -> Void, isCancelled: @escaping @Sendable () async -> Bool
+    ) {
         self.inputs = inputs
         self.commands = commands
+        self.clock = clock
+        self.onStep = onStep
         self.isCancelled = isCancelled
+    }
+
+    /// Sends a report and keeps it.
+    func report(_ report: StepReport) async {
+        reports.append(report)
+        await onStep(report)
     }
 
     func cancellationRequested() async -> Bool {
@@ -76,11 +106,11 @@ final class FlowRun {
                 _ = try commandInputs(.reference(reference), stepID: fullID, prefix: [])
             case .command(_, .none):
                 continue
-            case .range(let source, _):
+            case .range(let source, _, _):
                 try source.forEachReference(check)
             case .print(.reference(let reference)):
                 try check(reference, "$print.hide")
-            case .print(.ids):
+            case .print(.ids), .condition, .parallel:
                 continue
             }
         }
@@ -88,8 +118,21 @@ final class FlowRun {
 
     // MARK: - Execution
 
-    /// Runs one step instance and returns its outputs.
+    /// Runs one step instance (the body, under its `$timeout`, then its `$on_failure` handler
+    /// if it failed) and returns its outputs.
     func execute(_ step: FlowStep, prefix: [InstancePart], siblings: [FlowStep]) async throws(FlowFailure) -> JSONValue {
+        guard step.options.timeout != nil || step.options.onFailure != nil else {
+            return try await executeBody(step, prefix: prefix, siblings: siblings)
+        }
+        do throws(FlowFailure) {
+            return try await executeTimed(step, prefix: prefix, siblings: siblings)
+        } catch {
+            return try await handle(error, of: step, prefix: prefix)
+        }
+    }
+
+    /// Runs a step's own work.
+    func executeBody(_ step: FlowStep, prefix: [InstancePart], siblings: [FlowStep]) async throws(FlowFailure) -> JSONValue {
         let key = StepKey(prefix: prefix, id: step.id)
         let fullID = key.display
         switch step.body {
@@ -99,21 +142,27 @@ final class FlowRun {
             guard let command = commands[name] else {
                 throw Self.failure(fullID, "command \(Self.quote(name)) is not registered")
             }
-            let outputs: JSONValue
-            do {
-                outputs = try await command(FlowCommandCall(command: name, stepID: fullID, inputs: inputs))
-            } catch is CancellationError {
-                throw .canceled("step \(Self.quote(fullID)): canceled")
-            } catch {
-                throw Self.failure(fullID, "command \(Self.quote(name)) failed: \(Self.describe(error))")
-            }
-            if outputs.containsNonFiniteNumber, let bad = outputs.nonFiniteNumberPath() {
-                throw Self.failure(fullID, "command \(Self.quote(name)) returned a number that JSON cannot represent at \(bad)")
-            }
+            let call = FlowCommandCall(command: name, stepID: fullID, inputs: inputs)
+            let outputs = try await runCommand(command, call, options: step.options, key: key)
             write(outputs, to: key, .outputs)
             return outputs
 
-        case .range(let sourceTemplate, let children):
+        case .condition(let condition):
+            let branch = try decide(condition, stepID: fullID, prefix: prefix)
+            store[key, default: StepRecord()].branch = branch ? 0 : 1
+            let outputs = try await runSequence(branch ? condition.then : condition.otherwise, prefix: prefix)
+            write(outputs, to: key, .outputs)
+            return outputs
+
+        case .parallel(let branches, let limit):
+            let results = try await concurrently(branches.count, limit: limit ?? branches.count) { index in
+                await Self.capture { () async throws(FlowFailure) in try await self.runSequence(branches[index], prefix: prefix) }
+            }
+            let outputs = JSONValue.array(results)
+            write(outputs, to: key, .outputs)
+            return outputs
+
+        case .range(let sourceTemplate, let children, let limit):
             let source = try evaluate(sourceTemplate, stepID: fullID, prefix: prefix)
             let elements: [JSONValue]
             switch source {
@@ -123,16 +172,24 @@ final class FlowRun {
                 throw Self.failure(fullID, "$range: resolved to \(source.typeName) \(source.excerpt), expected an array")
             }
             store[key, default: StepRecord()].len = elements.count
+            store[key, default: StepRecord()].elements = elements
             var outputs: [JSONValue] = []
-            for (index, element) in elements.enumerated() {
-                write(.integer(Int64(index)), to: key, .key)
-                write(element, to: key, .val)
-                let childPrefix = prefix + [InstancePart(id: step.id, index: index)]
-                for child in children {
-                    if await cancellationRequested() {
-                        throw .canceled("step \(Self.quote(fullID)): canceled")
+            if let limit, limit > 1, elements.count > 1 {
+                let instances = try await concurrently(elements.count, limit: limit) { index in
+                    await Self.capture { () async throws(FlowFailure) in
+                        .array(try await self.iteration(step, children: children, index: index, prefix: prefix))
                     }
-                    outputs.append(try await execute(child, prefix: childPrefix, siblings: children))
+                }
+                for case .array(let instanceOutputs) in instances { outputs += instanceOutputs }
+                if let last = elements.last {
+                    write(.integer(Int64(elements.count - 1)), to: key, .key)
+                    write(last, to: key, .val)
+                }
+            } else {
+                for (index, element) in elements.enumerated() {
+                    write(.integer(Int64(index)), to: key, .key)
+                    write(element, to: key, .val)
+                    outputs += try await iteration(step, children: children, index: index, prefix: prefix)
                 }
             }
             let result: JSONValue = outputs.isEmpty ? .null : .array(outputs)
@@ -167,8 +224,21 @@ final class FlowRun {
         }
     }
 
+    /// Forgets the converted element of a finished iteration instance (one is kept per instance
+    /// while it runs).
+    func forgetInstance(_ key: StepKey, _ index: Int) {
+        converted[.instance(key, index)] = nil
+        converted[.instance(key, -1 - index)] = nil
+    }
+
+    /// Sets the `$error` a step's handler reads.
+    func setError(_ error: JSONValue, of key: StepKey) {
+        store[key, default: StepRecord()].error = error
+        converted[.error(key)] = nil
+    }
+
     /// Stores a slot value and forgets its converted form.
-    private func write(_ value: JSONValue, to key: StepKey, _ slot: Slot) {
+    func write(_ value: JSONValue, to key: StepKey, _ slot: Slot) {
         switch slot {
         case .inputs: store[key, default: StepRecord()].inputs = value
         case .outputs: store[key, default: StepRecord()].outputs = value
@@ -191,12 +261,22 @@ final class FlowRun {
                 if let inputs = record?.inputs { entry["inputs"] = inputs }
                 if let outputs = record?.outputs { entry["outputs"] = outputs }
                 entries.append(.object(entry))
-            case .range(_, let children):
+            case .range(_, let children, _):
                 var nested: [JSONValue] = []
                 for index in 0..<(record?.len ?? 0) {
                     nested += printEntries(children, prefix: prefix + [InstancePart(id: step.id, index: index)], hidden: hidden)
                 }
                 entries.append(.array(nested))
+            case .condition(let condition):
+                let taken: [FlowStep]
+                switch record?.branch {
+                case 0?: taken = condition.then
+                case 1?: taken = condition.otherwise
+                default: taken = []
+                }
+                entries.append(.array(printEntries(taken, prefix: prefix, hidden: hidden)))
+            case .parallel(let branches, _):
+                entries.append(.array(branches.map { .array(printEntries($0, prefix: prefix, hidden: hidden)) }))
             case .print:
                 continue
             }
@@ -206,7 +286,7 @@ final class FlowRun {
 
     // MARK: - References
 
-    private func commandInputs(
+    func commandInputs(
         _ spec: FlowStep.CommandInputs, stepID: String, prefix: [InstancePart]
     ) throws(FlowFailure) -> JSONValue? {
         switch spec {
@@ -300,6 +380,17 @@ final class FlowRun {
                 id = hop.child
             }
             let key = StepKey(prefix: parts, id: id)
+            if target.hops.isEmpty, target.slot == .key || target.slot == .val, prefix.count > target.level,
+                prefix[target.level].id == target.root, let elements = store[key]?.elements,
+                elements.indices.contains(prefix[target.level].index)
+            {
+                // Inside the iteration: its own instance's element, even when iterations run at once.
+                let index = prefix[target.level].index
+                let base: JSONValue = target.slot == .key ? .integer(Int64(index)) : elements[index]
+                return try lookup(
+                    base, from: .instance(key, target.slot == .key ? -1 - index : index), path: target.path, prefix: prefix,
+                    source: "\(key.display).\(target.slot.rawValue)")
+            }
             guard let record = store[key] else {
                 throw EvaluationError(reason: "step \(Self.quote(key.display)) has not run")
             }
@@ -321,6 +412,12 @@ final class FlowRun {
             return try lookup(
                 base, from: .slot(key, target.slot), path: target.path, prefix: prefix,
                 source: "\(key.display).\(target.slot.rawValue)")
+        case .error(let level, let owner, let path):
+            let key = StepKey(prefix: Array(prefix.prefix(level)), id: owner)
+            guard let error = store[key]?.error else {
+                throw EvaluationError(reason: "step \(Self.quote(key.display)) has not failed")
+            }
+            return try lookup(error, from: .error(key), path: path, prefix: prefix, source: "$error")
         }
     }
 

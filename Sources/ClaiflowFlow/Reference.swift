@@ -13,6 +13,9 @@ final class Reference: Sendable {
         case inputsFilter(JQProgram)
         /// `$step…`: a slot of a step, then a path.
         case step(StepTarget)
+        /// `$error…` in an `$on_failure` handler: `{message, step, attempts}` of the failure of
+        /// step `owner`, found in the array at instance depth `level`, then a path.
+        case error(level: Int, owner: String, path: [PathSegment])
     }
 
     /// The reference as written (for messages).
@@ -30,7 +33,7 @@ final class Reference: Sendable {
         switch target {
         case .inputsFilter: return true
         case .inputs(let path): return path.allSatisfy(\.dependsOnInputsOnly)
-        case .step: return false
+        case .step, .error: return false
         }
     }
 }

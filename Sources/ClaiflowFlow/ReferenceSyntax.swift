@@ -19,6 +19,8 @@ struct ReferenceSyntax: Sendable {
         case inputs
         /// `$id…`: a step of the flow.
         case step(StepSelector)
+        /// `$error…` inside an `$on_failure` handler: the failure being handled.
+        case error
     }
 
     /// `$it[0].$c1.outputs` → root "it", hops [(0, "c1")], slot outputs.
@@ -72,11 +74,14 @@ struct ReferenceParser {
     private let text: String
     private let scalars: [Unicode.Scalar]
     private var position = 0
+    /// Whether `$error` names the failure being handled (inside an `$on_failure` handler).
+    private var allowError = false
 
     /// Parses a whole reference string (it must start with `$`; trailing characters are an error,
     /// never silently dropped).
-    static func parse(_ text: String) throws(ReferenceSyntaxError) -> ReferenceSyntax {
+    static func parse(_ text: String, allowError: Bool = false) throws(ReferenceSyntaxError) -> ReferenceSyntax {
         var parser = ReferenceParser(text: text)
+        parser.allowError = allowError
         let reference = try parser.parseReference()
         parser.skipWhitespace()
         if let c = parser.peek() {
@@ -107,6 +112,8 @@ struct ReferenceParser {
         let root: ReferenceSyntax.Root
         if name == "inputs" {
             root = .inputs
+        } else if name == "error" && allowError {
+            root = .error
         } else {
             root = .step(try parseSelector(root: name, nameStart: nameStart))
         }

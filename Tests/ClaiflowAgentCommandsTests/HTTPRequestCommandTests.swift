@@ -2,6 +2,7 @@ import ClaiflowAgentCommands
 import ClaiflowCore
 import Foundation
 import Hummingbird
+import Synchronization
 import Testing
 
 /// A small HTTP server for `http.request`.
@@ -174,5 +175,33 @@ struct BasicCommandTests {
         // Far less than the 30 s asked for (generous: CI machines can be busy).
         #expect(ContinuousClock.now - started < .seconds(10))
         #expect(throws: CancellationError.self) { try result.get() }
+    }
+}
+
+@Suite("http.request cancellation")
+struct HTTPRequestCancellationTests {
+    @Test("a request to a server that never answers ends at once with CancellationError when its task is cancelled")
+    func cancelledRequest() async throws {
+        let arrived = Mutex(false)
+        try await withTestServer({ _ in
+            arrived.withLock { $0 = true }
+            try await Task.sleep(for: .seconds(60))
+            return textResponse(.ok, "late")
+        }) { port in
+            let catalog = try makeCatalog()
+            let task = Task {
+                try await call(
+                    catalog, "http.request", .object(["url": .string("http://127.0.0.1:\(port)/hang"), "timeout": .integer(60)]))
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !arrived.withLock({ $0 }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(arrived.withLock { $0 })
+            let cancelled = ContinuousClock.now
+            task.cancel()
+            let result = await task.result
+            #expect(throws: CancellationError.self) { try result.get() }
+            // Far less than the 60 s the server and the request timeout allow.
+            #expect(ContinuousClock.now - cancelled < .seconds(5))
+        }
     }
 }

@@ -26,10 +26,13 @@ struct ValidationTests {
             #"[{"$id":"it","$range":[1],"$steps":[{"$id":"c","$command":"x"},{"$id":"c","$command":"x"}]}]"#,
             #"flow[0].$steps[1] (step "c"): duplicate "$id" (also used by flow[0].$steps[0])"#
         ),
-        (#"[{"$id":"a"}]"#, #"flow[0] (step "a"): unknown step kind: a step needs one of "$command", "$range" or "$print""#),
+        (
+            #"[{"$id":"a"}]"#,
+            #"flow[0] (step "a"): unknown step kind: a step needs one of "$command", "$range", "$print", "$if" or "$parallel""#
+        ),
         (
             #"[{"$id":"a","$condition":"x","$then":[]}]"#,
-            #"flow[0] (step "a"): conditional steps ($condition/$then/$else) are not supported"#
+            #"flow[0] (step "a"): $condition: not a valid jq program: "#
         ),
         // Command steps.
         (
