@@ -78,19 +78,23 @@ public struct ClaiflowServerApp: Sendable {
             let agents = AgentUseCases(
                 store: store, settings: settings, hub: hub, sweeper: sweeper, keepAlive: keepAlive, deliverer: deliverer,
                 logger: logger)
-            let events = DispatchEvents(hub: hub, store: store, agents: agents, deliverer: deliverer)
+            let broadcaster = EventBroadcaster()
+            store.onStatusEvents { broadcaster.publish($0) }
+            let events = DispatchEvents(
+                hub: hub, store: store, agents: agents, deliverer: deliverer, broadcaster: broadcaster)
             let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator, events: events)
             let services = ServiceUseCases(store: store, checker: checker, events: events)
             let runs = RunUseCases(store: store, services: services, settings: settings, events: events)
             store.onRunRelease { clusters in events.runServicesReleased(on: clusters) }
+            let consolePages = config.ui ? try await ConsolePages.load() : nil
             let router = buildRouter(
                 useCases: useCases, services: services, runs: runs, agents: agents, webhooks: webhooks, registry: registry,
-                metrics: metrics, config: config)
+                metrics: metrics, config: config, broadcaster: broadcaster, consolePages: consolePages)
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             var background: [any ServiceLifecycle.Service] = [
                 refresher, keepAlive, sweeper, deliverer, EventListener(store: store, events: events, logger: logger),
-                HubCloser(hub: hub),
+                HubCloser(hub: hub), BroadcasterCloser(broadcaster: broadcaster),
             ]
             let resealer = SecretResealer(store: store, box: box, logger: logger)
             if box.isRotating { background.append(resealer) }
@@ -131,7 +135,8 @@ public struct ClaiflowServerApp: Sendable {
         useCases: OperatorUseCases, services: ServiceUseCases, runs: RunUseCases, agents: AgentUseCases,
         webhooks: WebhookUseCases,
         registry: PrometheusCollectorRegistry,
-        metrics: PrometheusMetricsFactory, config: ServerConfiguration
+        metrics: PrometheusMetricsFactory, config: ServerConfiguration, broadcaster: EventBroadcaster,
+        consolePages: ConsolePages?
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -140,6 +145,8 @@ public struct ClaiflowServerApp: Sendable {
         router.add(middleware: ErrorMiddleware(allowed: allowed))
 
         let auth = useCases.authenticator
+        let consoleSessions = ConsoleSessions(
+            store: useCases.store, authenticator: auth, lifetime: config.uiSessionLifetime)
         let system = SystemController(useCases: useCases, registry: registry)
         system.registerPublic(on: router)
         if config.metricsPublic {
@@ -151,7 +158,9 @@ public struct ClaiflowServerApp: Sendable {
 
         let api = router.group("api/v1")
         let operatorGroup = api.group().add(
-            middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .operator))
+            middleware: AuthMiddleware(
+                authenticator: auth, readRole: .viewer, writeRole: .operator,
+                sessions: consolePages == nil ? nil : consoleSessions))
         let adminGroup = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .admin, writeRole: .admin))
         let globalsWrite = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .admin))
 
@@ -167,6 +176,14 @@ public struct ClaiflowServerApp: Sendable {
         globals.registerWrites(on: globalsWrite)
         APIKeyController(useCases: useCases).register(on: adminGroup)
         AgentController(agents: agents).register(on: router)
+        // Web console (issue 16): the event streams.
+        EventController(broadcaster: broadcaster, heartbeat: config.eventsHeartbeat).register(on: operatorGroup)
+        if let consolePages {
+            ConsoleController(
+                sessions: consoleSessions, pages: consolePages, operators: useCases, reads: ConsoleReads(store: useCases.store),
+                services: services, runs: runs, secureCookie: config.uiSecureCookie
+            ).register(on: router)
+        }
         allowed.load(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         return router
     }

@@ -27,6 +27,9 @@ public enum ServerSetting: String, ConfigurationSetting {
     case grpcPort = "grpc_port"
     case grpcTLSCertificate = "grpc_tls_certificate"
     case grpcTLSKey = "grpc_tls_key"
+    case ui
+    case uiSessionLifetime = "ui_session_lifetime"
+    case uiSecureCookie = "ui_secure_cookie"
 
     /// One line of help.
     public var help: String {
@@ -55,6 +58,9 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .grpcPort: "gRPC port of the agent API (off to disable)."
         case .grpcTLSCertificate: "PEM certificate chain file: serve gRPC over TLS (with --grpc-tls-key)."
         case .grpcTLSKey: "PEM private key file of --grpc-tls-certificate."
+        case .ui: "on or off: serve the web console under /ui/."
+        case .uiSessionLifetime: "How long a web console sign-in lasts."
+        case .uiSecureCookie: "true to always mark the console's session cookie Secure (else only behind TLS)."
         }
     }
 
@@ -74,6 +80,9 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .webhookRetryInitial: "5s"
         case .retention: "off"
         case .grpcPort: "18099"
+        case .ui: "on"
+        case .uiSessionLifetime: "12h"
+        case .uiSecureCookie: "false"
         }
     }
 
@@ -180,6 +189,23 @@ public enum ServerSetting: String, ConfigurationSetting {
                 throw ClaiflowError(.invalidArgument, "\(source): cannot read the file \"\(v)\"")
             }
             c.grpcTLSKey = v
+        case .ui:
+            switch v.lowercased() {
+            case "on", "true", "1", "yes": c.ui = true
+            case "off", "false", "0", "no": c.ui = false
+            default: throw ClaiflowError(.invalidArgument, "\(source): ui must be on or off, got \"\(v)\"")
+            }
+        case .uiSessionLifetime:
+            c.uiSessionLifetime =
+                try parsed("a duration from 1m to 720h (e.g. 12h)") {
+                    Self.duration($0, from: 60_000_000_000, to: 2_592_000_000_000_000)
+                } ?? c.uiSessionLifetime
+        case .uiSecureCookie:
+            switch v.lowercased() {
+            case "true", "1", "yes": c.uiSecureCookie = true
+            case "false", "0", "no": c.uiSecureCookie = false
+            default: throw ClaiflowError(.invalidArgument, "\(source): ui_secure_cookie must be true or false, got \"\(v)\"")
+            }
         }
     }
 
@@ -204,6 +230,9 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .grpcPort: c.grpcPort.map(String.init) ?? "off"
         case .grpcTLSCertificate: c.grpcTLSCertificate ?? "(not set: plaintext)"
         case .grpcTLSKey: c.grpcTLSKey ?? "(not set)"
+        case .ui: c.ui ? "on" : "off"
+        case .uiSessionLifetime: c.uiSessionLifetime.description
+        case .uiSecureCookie: String(c.uiSecureCookie)
         }
     }
 

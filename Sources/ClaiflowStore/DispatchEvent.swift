@@ -11,6 +11,29 @@ public enum DispatchEvent: Sendable, Hashable {
     case tokenChanged(token: String)
     /// A cluster was deleted: its agents stop.
     case clusterDeleted(cluster: String)
+    /// Statuses changed (for the watchers of ``StatusEvent``s; nothing to dispatch).
+    case status([StatusEvent])
+
+    /// The longest payload a `status:` event is given (PostgreSQL refuses 8,000 bytes and more).
+    static let maxStatusPayload = 7_900
+
+    /// The `status:` events of a list: as few as fit under ``maxStatusPayload`` each.
+    static func status(chunking events: [StatusEvent]) -> [DispatchEvent] {
+        var out: [DispatchEvent] = []
+        var chunk: [StatusEvent] = []
+        var size = 7
+        for e in events {
+            let n = e.line.utf8.count + 1
+            if !chunk.isEmpty, size + n > maxStatusPayload {
+                out.append(.status(chunk))
+                (chunk, size) = ([], 7)
+            }
+            chunk.append(e)
+            size += n
+        }
+        if !chunk.isEmpty { out.append(.status(chunk)) }
+        return out
+    }
 
     /// The `NOTIFY` payload: `<kind>:<id>`. The words are those of the untyped events earlier
     /// versions sent, so replicas of both can run side by side during an upgrade.
@@ -19,6 +42,7 @@ public enum DispatchEvent: Sendable, Hashable {
         case .wake(let cluster): "wake:" + cluster
         case .tokenChanged(let token): "token:" + token
         case .clusterDeleted(let cluster): "cluster:" + cluster
+        case .status(let events): "status:" + events.map(\.line).joined(separator: "\n")
         }
     }
 
@@ -32,6 +56,10 @@ public enum DispatchEvent: Sendable, Hashable {
         case "wake": self = .wake(cluster: id)
         case "token": self = .tokenChanged(token: id)
         case "cluster": self = .clusterDeleted(cluster: id)
+        case "status":
+            let events = id.split(separator: "\n").compactMap(StatusEvent.init(line:))
+            guard !events.isEmpty else { return nil }
+            self = .status(events)
         default: return nil
         }
     }

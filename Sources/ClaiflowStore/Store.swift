@@ -16,6 +16,8 @@ public final class Store: Sendable {
     private let cipher = Mutex<SecretBox?>(nil)
 
     private let releaseHandler = Mutex<(@Sendable ([String]) -> Void)?>(nil)
+    /// Receives the status events of this process's commits on SQLite (see ``onStatusEvents(_:)``).
+    let statusHandler = Mutex<(@Sendable ([StatusEvent]) -> Void)?>(nil)
 
     /// Tells `handler`, after each commit that released held run services, their clusters (their
     /// agents' polls should wake). On PostgreSQL the other replicas hear of it by `NOTIFY`.
@@ -75,7 +77,18 @@ public final class Store: Sendable {
 
     @discardableResult
     func write<T: Sendable>(_ op: String, _ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await timed(op) { try await database.transaction(body) }
+        guard dialect == .sqlite, let handler = statusHandler.withLock({ $0 }) else {
+            return try await timed(op) { try await database.transaction(body) }
+        }
+        // SQLite has no `NOTIFY`: the status events the body writes are collected and handed
+        // over once the transaction committed.
+        let collector = StatusEventCollector()
+        let value = try await timed(op) {
+            try await database.transaction { db in try await body(StatusCollectingExecutor(base: db, collector: collector)) }
+        }
+        let events = collector.take()
+        if !events.isEmpty { handler(events) }
+        return value
     }
 
     /// Runs one statement as a transaction of its own and returns the number of rows it changed.

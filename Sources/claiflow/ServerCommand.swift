@@ -63,6 +63,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong(ServerSetting.grpcTLSKey.flagName), help: ServerSetting.grpcTLSKey.argumentHelp)
     var grpcTLSKey: String?
 
+    @Option(name: .customLong(ServerSetting.ui.flagName), help: ServerSetting.ui.argumentHelp)
+    var ui: String?
+
+    @Option(name: .customLong(ServerSetting.uiSessionLifetime.flagName), help: ServerSetting.uiSessionLifetime.argumentHelp)
+    var uiSessionLifetime: String?
+
+    @Option(name: .customLong(ServerSetting.uiSecureCookie.flagName), help: ServerSetting.uiSecureCookie.argumentHelp)
+    var uiSecureCookie: String?
+
     @OptionGroup var configFile: ConfigFileOption
 
     /// The value given for a setting's flag (the switch makes a new setting without a flag a
@@ -85,6 +94,9 @@ struct ServerCommand: AsyncParsableCommand {
         case .grpcPort: grpcPort
         case .grpcTLSCertificate: grpcTLSCertificate
         case .grpcTLSKey: grpcTLSKey
+        case .ui: ui
+        case .uiSessionLifetime: uiSessionLifetime
+        case .uiSecureCookie: uiSecureCookie
         }
     }
 
