@@ -180,7 +180,8 @@ public struct ClaiflowServerApp: Sendable {
         EventController(broadcaster: broadcaster, heartbeat: config.eventsHeartbeat).register(on: operatorGroup)
         if let consolePages {
             ConsoleController(
-                sessions: consoleSessions, pages: consolePages, operators: useCases, reads: ConsoleReads(store: useCases.store),
+                sessions: consoleSessions, broadcaster: broadcaster, pages: consolePages, operators: useCases,
+                reads: ConsoleReads(store: useCases.store),
                 services: services, runs: runs, secureCookie: config.uiSecureCookie
             ).register(on: router)
         }

@@ -49,7 +49,7 @@ struct ServerSettingTests {
         #expect(
             checked == [
                 .host, .port, .headerTimeout, .idleTimeout, .database, .logLevel, .metricsPublic, .webhookRetryInitial,
-                .retention, .grpcPort,
+                .retention, .grpcPort, .ui, .uiSessionLifetime, .uiSecureCookie,
             ])
     }
 

@@ -9,6 +9,7 @@ import Hummingbird
 /// `/api/v1/events`. Every form carries the session's CSRF token; writes need the operator role.
 struct ConsoleController {
     let sessions: ConsoleSessions
+    let broadcaster: EventBroadcaster
     let pages: ConsolePages
     let operators: OperatorUseCases
     let reads: ConsoleReads
@@ -24,7 +25,7 @@ struct ConsoleController {
         ui.get("login", use: loginPage)
         ui.post("login", use: login)
         ui.get("static/{file}", use: file)
-        let pagesGroup = ui.group().add(middleware: ConsoleAuthMiddleware(sessions: sessions))
+        let pagesGroup = ui.group().add(middleware: ConsoleAuthMiddleware(sessions: sessions, broadcaster: broadcaster))
         pagesGroup.get("", use: overview)
         pagesGroup.post("logout", use: logout)
         pagesGroup.get("clusters", use: clusters)
@@ -141,8 +142,13 @@ struct ConsoleController {
             "cluster", title: "Cluster \(c.name)", context: context,
             [
                 "cluster": row, "services": recent.map(Self.serviceRow), "error": error as Any,
-                "register":
-                    "claiflow cluster token create --cluster \(c.uuid)\nclaiflow agent --server http://\(host) --cluster \(c.uuid) --token TOKEN",
+                "register": """
+                # 1. a cluster token (its secret is shown once)
+                curl -H "Authorization: Bearer $KEY" -d '{"name":"agent","cluster_uuid":"\(c.uuid)"}' \\
+                    http://\(host)/api/v1/cluster_token
+                # 2. the agent, in the cluster
+                CLAIFLOW_TOKEN=<secret> claiflow agent --server http://\(host) --cluster \(c.uuid)
+                """,
             ], status: error == nil ? .ok : .badRequest)
     }
 

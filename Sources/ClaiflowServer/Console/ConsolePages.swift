@@ -38,13 +38,15 @@ struct ConsolePages: Sendable {
     func page(
         _ template: String, title: String, context: AppRequestContext, _ values: [String: Any], status: HTTPResponse.Status = .ok
     ) -> Response {
-        var v = values
+        // A nil optional would render as "nil": absent keys are false to a template.
+        var v = values.filter { !Self.isNil($0.value) }
         v["title"] = title
         if let s = context.consoleSession {
             v["session"] = ["name": s.keyName, "role": s.role.rawValue, "csrf": s.csrfToken] as [String: Any]
             v["canWrite"] = s.role >= .operator
             v["isAdmin"] = s.role >= .admin
         }
+        if let since = context.eventsSince { v["eventsSince"] = since }
         v["nav_" + template.prefix(while: { $0 != "_" })] = true
         let html = library.render(v, withTemplate: template) ?? "template \(template) is missing"
         return Response(
@@ -55,6 +57,11 @@ struct ConsolePages: Sendable {
                 .xFrameOptions: "DENY",
             ],
             body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func isNil(_ value: Any) -> Bool {
+        let m = Mirror(reflecting: value)
+        return m.displayStyle == .optional && m.children.isEmpty
     }
 
     /// A static file, or 404.

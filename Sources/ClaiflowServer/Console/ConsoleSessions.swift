@@ -23,7 +23,7 @@ public struct ConsoleSessions: Sendable {
         guard !key.isEmpty, key.utf8.count <= 512, let principal = try await authenticator.authenticate(key) else {
             throw ClaiflowError(.unauthenticated, "invalid API key")
         }
-        let token = Secrets.newAPIKey()
+        let token = "cfs_" + Secrets.newAPIKey().dropFirst(4)
         let session = ConsoleSession(
             tokenHash: Secrets.sha256Hex(token), keyUUID: principal.keyUUID, keyName: principal.name, role: principal.role,
             csrfToken: Hex.encode(Secrets.randomBytes(16)), created: now, expires: now.adding(lifetime))

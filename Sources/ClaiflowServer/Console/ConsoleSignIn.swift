@@ -9,6 +9,7 @@ import Hummingbird
 struct ConsoleAuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let sessions: ConsoleSessions
+    let broadcaster: EventBroadcaster
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
     {
@@ -21,6 +22,8 @@ struct ConsoleAuthMiddleware: RouterMiddleware {
             throw ClaiflowError(.unauthenticated, "sign in first: /ui/login")
         }
         var context = context
+        // Taken before the page reads anything: its live updates start from here.
+        context.eventsSince = broadcaster.latestID
         context.principal = session.principal
         context.consoleSession = session
         return try await next(request, context)

@@ -107,6 +107,7 @@ struct SchemaForm: Sendable {
                 "isJSON": f.type == "object" || f.type == "array", "checked": value == "true" || value == "on",
                 "step": f.type == "integer" ? "1" : "any",
             ]
+            v["hasChoices"] = !f.choices.isEmpty
             if !f.choices.isEmpty {
                 v["choices"] = f.choices.map { ["value": $0, "selected": $0 == value] as [String: Any] }
             }

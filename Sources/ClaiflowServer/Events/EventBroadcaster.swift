@@ -55,6 +55,10 @@ public final class EventBroadcaster: Sendable {
         epoch = Identifier.generate().prefix(8).filter { $0 != "-" }
     }
 
+    /// The id of the latest event (a page rendered now asks for the events after it, so that
+    /// none is lost between the page's reads and its stream's start).
+    public var latestID: String { state.withLock { "\(epoch)-\($0.sequence)" } }
+
     /// The streams open now.
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 

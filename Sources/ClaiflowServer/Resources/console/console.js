@@ -59,7 +59,10 @@ function onCluster(e) {
 
 function connect() {
   if (!document.querySelector('meta[name="csrf-token"]')) return;
-  const source = new EventSource("/api/v1/events?topics=service,run,cluster");
+  // The page was read after this event: ask for the ones since, so that none falls between.
+  const since = document.querySelector('meta[name="events-since"]');
+  const query = since ? "&last_event_id=" + encodeURIComponent(since.content) : "";
+  const source = new EventSource("/api/v1/events?topics=service,run,cluster" + query);
   source.addEventListener("service", onService);
   source.addEventListener("run", onRun);
   source.addEventListener("cluster", onCluster);
