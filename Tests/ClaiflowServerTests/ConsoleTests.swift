@@ -229,6 +229,10 @@ struct ConsoleTests {
             let fieldHTML = String(invalid.body[field.upperBound...].prefix(1500))
             #expect(fieldHTML.contains("field-error"))
             #expect(fieldHTML.contains("minimum"))
+            let msgField = try #require(invalid.body.range(of: #"data-field="msg""#))
+            let msgHTML = String(invalid.body[msgField.upperBound..<field.lowerBound])
+            #expect(!msgHTML.contains("field-error"))
+            #expect(invalid.body.contains("Check the fields marked below."))
             #expect(invalid.body.contains(#"name="input.msg" value="hi""#))
             #expect(try await s.request(.GET, "/api/v1/service").array.isEmpty)
 

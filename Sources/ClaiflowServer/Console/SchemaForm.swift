@@ -85,7 +85,8 @@ struct SchemaForm: Sendable {
     func fieldErrors(_ message: String) -> [String: String] {
         var errors: [String: String] = [:]
         let body = message.range(of: "\": ").map { String(message[$0.upperBound...]) } ?? message
-        for part in body.components(separatedBy: "; ") {
+        for var part in body.components(separatedBy: "; ") {
+            if let r = part.range(of: "schema: ") { part = String(part[r.upperBound...]) }
             for f in fields {
                 if part.hasPrefix("/\(f.name):") || part.hasPrefix("/\(f.name)/")
                     || (part.hasPrefix("(root)") && part.contains("\"\(f.name)\""))
@@ -112,7 +113,7 @@ struct SchemaForm: Sendable {
                 v["choices"] = f.choices.map { ["value": $0, "selected": $0 == value] as [String: Any] }
             }
             if let d = f.description { v["description"] = d }
-            if let e = errors[f.name] { v["error"] = e }
+            if let e = errors[f.name] { v["fieldError"] = e }
             return v
         }
     }
