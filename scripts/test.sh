@@ -21,3 +21,6 @@ fi
 # rest, so that their load does not stretch the timing bounds of the other tests.
 swift test --skip "ChaosTests|KillUnderWriteLoadTests"
 swift test --filter "ChaosTests|KillUnderWriteLoadTests"
+# The web console in a real Chromium (skipped with a message when chromium or selenium are
+# missing, unless CLAIFLOW_REQUIRE_BROWSER=1).
+bash scripts/browser-tests.sh

@@ -81,7 +81,10 @@ public struct ClaiflowServerApp: Sendable {
             let agents = AgentUseCases(
                 store: store, settings: settings, hub: hub, sweeper: sweeper, keepAlive: keepAlive, deliverer: deliverer,
                 logger: logger)
-            let events = DispatchEvents(hub: hub, store: store, agents: agents, deliverer: deliverer)
+            let broadcaster = EventBroadcaster()
+            store.onStatusEvents { broadcaster.publish($0) }
+            let events = DispatchEvents(
+                hub: hub, store: store, agents: agents, deliverer: deliverer, broadcaster: broadcaster)
             let useCases = OperatorUseCases(store: store, settings: settings, authenticator: authenticator, events: events)
             let services = ServiceUseCases(store: store, checker: checker, events: events)
             let runs = RunUseCases(store: store, services: services, settings: settings, events: events)
@@ -90,14 +93,15 @@ public struct ClaiflowServerApp: Sendable {
             let schedules = ScheduleUseCases(
                 store: store, runs: runs, readRun: { try RunController.request(RequestBody(json: $0)) }, logger: logger,
                 changed: { schedulerWake.signal() })
+            let consolePages = config.ui ? try await ConsolePages.load() : nil
             let router = buildRouter(
                 useCases: useCases, services: services, runs: runs, agents: agents, webhooks: webhooks, registry: registry,
-                metrics: metrics, config: config, schedules: schedules)
+                metrics: metrics, config: config, schedules: schedules, broadcaster: broadcaster, consolePages: consolePages)
             let refresher = SettingsRefresher(
                 cache: settings, store: store, interval: config.settingsRefreshInterval, logger: logger)
             var background: [any ServiceLifecycle.Service] = [
                 refresher, keepAlive, sweeper, deliverer, EventListener(store: store, events: events, logger: logger),
-                HubCloser(hub: hub), HubCloser(hub: agents.cancelWatches),
+                HubCloser(hub: hub), HubCloser(hub: agents.cancelWatches), BroadcasterCloser(broadcaster: broadcaster),
                 Scheduler(useCases: schedules, wake: schedulerWake, logger: logger, metrics: metrics),
             ]
             let resealer = SecretResealer(store: store, box: box, logger: logger)
@@ -140,7 +144,8 @@ public struct ClaiflowServerApp: Sendable {
         useCases: OperatorUseCases, services: ServiceUseCases, runs: RunUseCases, agents: AgentUseCases,
         webhooks: WebhookUseCases,
         registry: PrometheusCollectorRegistry,
-        metrics: PrometheusMetricsFactory, config: ServerConfiguration, schedules: ScheduleUseCases
+        metrics: PrometheusMetricsFactory, config: ServerConfiguration, schedules: ScheduleUseCases,
+        broadcaster: EventBroadcaster, consolePages: ConsolePages?
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -149,6 +154,8 @@ public struct ClaiflowServerApp: Sendable {
         router.add(middleware: ErrorMiddleware(allowed: allowed))
 
         let auth = useCases.authenticator
+        let consoleSessions = ConsoleSessions(
+            store: useCases.store, authenticator: auth, lifetime: config.uiSessionLifetime)
         let system = SystemController(useCases: useCases, registry: registry)
         system.registerPublic(on: router)
         if config.metricsPublic {
@@ -160,7 +167,9 @@ public struct ClaiflowServerApp: Sendable {
 
         let api = router.group("api/v1")
         let operatorGroup = api.group().add(
-            middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .operator))
+            middleware: AuthMiddleware(
+                authenticator: auth, readRole: .viewer, writeRole: .operator,
+                sessions: consolePages == nil ? nil : consoleSessions))
         let adminGroup = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .admin, writeRole: .admin))
         let globalsWrite = api.group().add(middleware: AuthMiddleware(authenticator: auth, readRole: .viewer, writeRole: .admin))
 
@@ -177,6 +186,15 @@ public struct ClaiflowServerApp: Sendable {
         globals.registerWrites(on: globalsWrite)
         APIKeyController(useCases: useCases).register(on: adminGroup)
         AgentController(agents: agents).register(on: router)
+        // Web console (issue 16): the event streams.
+        EventController(broadcaster: broadcaster, heartbeat: config.eventsHeartbeat).register(on: operatorGroup)
+        if let consolePages {
+            ConsoleController(
+                sessions: consoleSessions, broadcaster: broadcaster, pages: consolePages, operators: useCases,
+                reads: ConsoleReads(store: useCases.store),
+                services: services, runs: runs, secureCookie: config.uiSecureCookie
+            ).register(on: router)
+        }
         allowed.load(router.routes.map { "\($0.method.rawValue) \($0.path)" })
         return router
     }

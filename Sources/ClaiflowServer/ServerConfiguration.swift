@@ -49,6 +49,17 @@ public struct ServerConfiguration: Sendable {
     /// The PEM private key file of ``grpcTLSCertificate``.
     public var grpcTLSKey: String?
 
+    /// How often an idle event stream (`/api/v1/events`) gets a comment line.
+    public var eventsHeartbeat: Duration = .seconds(15)
+
+    /// Whether the web console is served under `/ui/`.
+    public var ui: Bool = true
+    /// How long a web console sign-in lasts.
+    public var uiSessionLifetime: GoDuration = .seconds(12 * 3600)
+    /// Whether the console's session cookie is always `Secure` (else only when the request came
+    /// over TLS, as `X-Forwarded-Proto: https` from a proxy says).
+    public var uiSecureCookie: Bool = false
+
     public init() {}
 
     /// The configuration as `key=value` lines for the start-up log, secrets masked: every

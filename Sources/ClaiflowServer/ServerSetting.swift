@@ -28,6 +28,9 @@ public enum ServerSetting: String, ConfigurationSetting {
     case grpcTLSCertificate = "grpc_tls_certificate"
     case grpcTLSKey = "grpc_tls_key"
     case serviceTimeoutGrace = "service_timeout_grace"
+    case ui
+    case uiSessionLifetime = "ui_session_lifetime"
+    case uiSecureCookie = "ui_secure_cookie"
 
     /// One line of help.
     public var help: String {
@@ -58,6 +61,9 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .grpcTLSKey: "PEM private key file of --grpc-tls-certificate."
         case .serviceTimeoutGrace:
             "How long a running service may outlast its timeout before the server fails it (its agent stops it at the timeout)."
+        case .ui: "on or off: serve the web console under /ui/."
+        case .uiSessionLifetime: "How long a web console sign-in lasts."
+        case .uiSecureCookie: "true to always mark the console's session cookie Secure (else only behind TLS)."
         }
     }
 
@@ -78,6 +84,9 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .retention: "off"
         case .grpcPort: "18099"
         case .serviceTimeoutGrace: "30s"
+        case .ui: "on"
+        case .uiSessionLifetime: "12h"
+        case .uiSecureCookie: "false"
         }
     }
 
@@ -188,6 +197,23 @@ public enum ServerSetting: String, ConfigurationSetting {
             c.serviceTimeoutGrace =
                 try parsed("a duration from 0s to 1h (e.g. 30s)") { Self.duration($0, from: 0, to: 3_600_000_000_000) }
                 ?? c.serviceTimeoutGrace
+        case .ui:
+            switch v.lowercased() {
+            case "on", "true", "1", "yes": c.ui = true
+            case "off", "false", "0", "no": c.ui = false
+            default: throw ClaiflowError(.invalidArgument, "\(source): ui must be on or off, got \"\(v)\"")
+            }
+        case .uiSessionLifetime:
+            c.uiSessionLifetime =
+                try parsed("a duration from 1m to 720h (e.g. 12h)") {
+                    Self.duration($0, from: 60_000_000_000, to: 2_592_000_000_000_000)
+                } ?? c.uiSessionLifetime
+        case .uiSecureCookie:
+            switch v.lowercased() {
+            case "true", "1", "yes": c.uiSecureCookie = true
+            case "false", "0", "no": c.uiSecureCookie = false
+            default: throw ClaiflowError(.invalidArgument, "\(source): ui_secure_cookie must be true or false, got \"\(v)\"")
+            }
         }
     }
 
@@ -213,6 +239,9 @@ public enum ServerSetting: String, ConfigurationSetting {
         case .grpcTLSCertificate: c.grpcTLSCertificate ?? "(not set: plaintext)"
         case .grpcTLSKey: c.grpcTLSKey ?? "(not set)"
         case .serviceTimeoutGrace: ServiceTimeout.short(c.serviceTimeoutGrace)
+        case .ui: c.ui ? "on" : "off"
+        case .uiSessionLifetime: c.uiSessionLifetime.description
+        case .uiSecureCookie: String(c.uiSecureCookie)
         }
     }
 

@@ -14,6 +14,29 @@ public enum DispatchEvent: Sendable, Hashable {
     /// An operator asked to cancel running services of a cluster: its agents' cancellation
     /// watches look again.
     case cancel(cluster: String)
+    /// Statuses changed (for the watchers of ``StatusEvent``s; nothing to dispatch).
+    case status([StatusEvent])
+
+    /// The longest payload a `status:` event is given (PostgreSQL refuses 8,000 bytes and more).
+    static let maxStatusPayload = 7_900
+
+    /// The `status:` events of a list: as few as fit under ``maxStatusPayload`` each.
+    static func status(chunking events: [StatusEvent]) -> [DispatchEvent] {
+        var out: [DispatchEvent] = []
+        var chunk: [StatusEvent] = []
+        var size = 7
+        for e in events {
+            let n = e.line.utf8.count + 1
+            if !chunk.isEmpty, size + n > maxStatusPayload {
+                out.append(.status(chunk))
+                (chunk, size) = ([], 7)
+            }
+            chunk.append(e)
+            size += n
+        }
+        if !chunk.isEmpty { out.append(.status(chunk)) }
+        return out
+    }
 
     /// The `NOTIFY` payload: `<kind>:<id>`. The words are those of the untyped events earlier
     /// versions sent, so replicas of both can run side by side during an upgrade.
@@ -23,6 +46,7 @@ public enum DispatchEvent: Sendable, Hashable {
         case .tokenChanged(let token): "token:" + token
         case .clusterDeleted(let cluster): "cluster:" + cluster
         case .cancel(let cluster): "cancel:" + cluster
+        case .status(let events): "status:" + events.map(\.line).joined(separator: "\n")
         }
     }
 
@@ -37,6 +61,10 @@ public enum DispatchEvent: Sendable, Hashable {
         case "token": self = .tokenChanged(token: id)
         case "cluster": self = .clusterDeleted(cluster: id)
         case "cancel": self = .cancel(cluster: id)
+        case "status":
+            let events = id.split(separator: "\n").compactMap(StatusEvent.init(line:))
+            guard !events.isEmpty else { return nil }
+            self = .status(events)
         default: return nil
         }
     }

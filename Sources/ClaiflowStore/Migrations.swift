@@ -233,6 +233,19 @@ enum Migrations {
                 "ALTER TABLE service ADD COLUMN flow_v2 BIGINT NOT NULL DEFAULT 0",
             ]
         ),
+        Migration(
+            version: 10, name: "web console sessions",
+            statements: [
+                // A console sign-in: the SHA-256 of its cookie token, the API key it was made
+                // from, and its CSRF token.
+                """
+                CREATE TABLE console_session (
+                    id {ID}, token_hash TEXT NOT NULL UNIQUE, key_uuid TEXT NOT NULL, key_name TEXT NOT NULL,
+                    role TEXT NOT NULL, csrf_token TEXT NOT NULL, created BIGINT NOT NULL, expires BIGINT NOT NULL)
+                """,
+                "CREATE INDEX console_session_expires ON console_session (expires)",
+            ]
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {

@@ -16,6 +16,8 @@ public final class Store: Sendable {
     private let cipher = Mutex<SecretBox?>(nil)
 
     private let releaseHandler = Mutex<(@Sendable (_ released: [String], _ deliveries: Bool) -> Void)?>(nil)
+    /// Receives the status events of this process's commits on SQLite (see ``onStatusEvents(_:)``).
+    let statusHandler = Mutex<(@Sendable ([StatusEvent]) -> Void)?>(nil)
 
     /// Tells `handler`, after each commit in which services' ends moved runs on, the clusters
     /// whose held run services were released (their agents' polls should wake; on PostgreSQL the
@@ -77,7 +79,18 @@ public final class Store: Sendable {
 
     @discardableResult
     func write<T: Sendable>(_ op: String, _ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await timed(op) { try await database.transaction(body) }
+        guard dialect == .sqlite, let handler = statusHandler.withLock({ $0 }) else {
+            return try await timed(op) { try await database.transaction(body) }
+        }
+        // SQLite has no `NOTIFY`: the status events the body writes are collected and handed
+        // over once the transaction committed.
+        let collector = StatusEventCollector()
+        let value = try await timed(op) {
+            try await database.transaction { db in try await body(StatusCollectingExecutor(base: db, collector: collector)) }
+        }
+        let events = collector.take()
+        if !events.isEmpty { handler(events) }
+        return value
     }
 
     /// Runs one statement as a transaction of its own and returns the number of rows it changed.

@@ -65,6 +65,14 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong(ServerSetting.serviceTimeoutGrace.flagName), help: ServerSetting.serviceTimeoutGrace.argumentHelp)
     var serviceTimeoutGrace: String?
+    @Option(name: .customLong(ServerSetting.ui.flagName), help: ServerSetting.ui.argumentHelp)
+    var ui: String?
+
+    @Option(name: .customLong(ServerSetting.uiSessionLifetime.flagName), help: ServerSetting.uiSessionLifetime.argumentHelp)
+    var uiSessionLifetime: String?
+
+    @Option(name: .customLong(ServerSetting.uiSecureCookie.flagName), help: ServerSetting.uiSecureCookie.argumentHelp)
+    var uiSecureCookie: String?
 
     @OptionGroup var configFile: ConfigFileOption
 
@@ -89,6 +97,9 @@ struct ServerCommand: AsyncParsableCommand {
         case .grpcTLSCertificate: grpcTLSCertificate
         case .grpcTLSKey: grpcTLSKey
         case .serviceTimeoutGrace: serviceTimeoutGrace
+        case .ui: ui
+        case .uiSessionLifetime: uiSessionLifetime
+        case .uiSecureCookie: uiSecureCookie
         }
     }
 

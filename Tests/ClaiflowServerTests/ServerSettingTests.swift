@@ -49,7 +49,7 @@ struct ServerSettingTests {
         #expect(
             checked == [
                 .host, .port, .headerTimeout, .idleTimeout, .database, .logLevel, .metricsPublic, .webhookRetryInitial,
-                .retention, .grpcPort, .serviceTimeoutGrace,
+                .retention, .grpcPort, .serviceTimeoutGrace, .ui, .uiSessionLifetime, .uiSecureCookie,
             ])
     }
 

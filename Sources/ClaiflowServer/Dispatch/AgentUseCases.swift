@@ -99,6 +99,9 @@ public final class AgentUseCases: Sendable {
                 uuid: claims.uuid, clusterUUID: clusterUUID, clusterTokenUUID: t.uuid, issuedAt: now, expiresAt: expiry,
                 clientVersion: claims.clientVersion, clientLibVersion: clientLibVersion, created: now, updated: now))
         keepAlive.touched(claims.uuid, at: now)
+        try? await store.publishStatus([
+            StatusEvent(topic: .cluster, uuid: clusterUUID, cluster: clusterUUID, status: "connected")
+        ])
         return (jwt, exp - now.unixSeconds, claims)
     }
 

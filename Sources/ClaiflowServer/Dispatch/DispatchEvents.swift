@@ -9,6 +9,8 @@ public struct DispatchEvents: Sendable {
     let store: Store
     let agents: AgentUseCases
     let deliverer: WebhookDeliverer
+    /// The event streams of this replica (`/api/v1/events`).
+    let broadcaster: EventBroadcaster
 
     /// Status changes were written (their webhook deliveries with them): send them soon.
     func statusChanged() { deliverer.poke() }
@@ -60,6 +62,12 @@ public struct DispatchEvents: Sendable {
         await applyAndPublish(.clusterDeleted(cluster: uuid))
     }
 
+    /// A cluster was created, changed, paused, resumed or deleted (`status` says which): tell
+    /// the event streams of every replica.
+    func clusterChanged(_ uuid: String, _ status: String) async {
+        try? await store.publishStatus([StatusEvent(topic: .cluster, uuid: uuid, cluster: uuid, status: status)])
+    }
+
     private func applyAndPublish(_ event: DispatchEvent) async {
         apply(event)
         try? await store.publish([event])
@@ -80,6 +88,8 @@ public struct DispatchEvents: Sendable {
             agents.cancelWatches.revoke(cluster: cluster)
         case .cancel(let cluster):
             agents.cancelWatches.wake(clusters: [cluster])
+        case .status(let events):
+            broadcaster.publish(events)
         }
     }
 

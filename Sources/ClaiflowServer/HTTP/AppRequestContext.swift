@@ -19,6 +19,10 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String = ""
     /// The authenticated caller, once the auth middleware ran.
     public var principal: Principal?
+    /// The web console session, on console pages.
+    public var consoleSession: ConsoleSession?
+    /// On console pages: the id of the latest status event when the request began.
+    public var eventsSince: String?
     /// The request's connection (a long poll watches it for the client going away).
     public let channel: (any Channel)?
 

@@ -37,11 +37,7 @@ final class ClientGoneHandler: ChannelInboundHandler, RemovableChannelHandler {
         _ channel: (any Channel)?, _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         guard let channel else { return try await operation() }
-        guard
-            let watch = try? await channel.eventLoop.submit({
-                try channel.pipeline.syncOperations.handler(type: ClientGoneHandler.self).watch
-            }).get()
-        else {
+        guard let watch = await watch(of: channel) else {
             // Closing a channel removes its handlers: the client is already gone.
             if !channel.isActive { throw CancellationError() }
             return try await operation()
@@ -50,6 +46,15 @@ final class ClientGoneHandler: ChannelInboundHandler, RemovableChannelHandler {
         let id = watch.onGone { task.cancel() }
         defer { if let id { watch.remove(id) } }
         return try await task.valueCancellingWithCaller()
+    }
+}
+
+extension ClientGoneHandler {
+    /// The watch of a connection; nil when the channel has no ``ClientGoneHandler`` (any more).
+    static func watch(of channel: any Channel) async -> ConnectionWatch? {
+        try? await channel.eventLoop.submit({
+            try channel.pipeline.syncOperations.handler(type: ClientGoneHandler.self).watch
+        }).get()
     }
 }
 

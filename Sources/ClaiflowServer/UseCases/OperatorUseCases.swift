@@ -5,7 +5,7 @@ import ClaiflowStore
 /// The operator API's use cases: one function per operation, each validating what the store
 /// cannot and running one store transaction. HTTP handlers only decode input and call these.
 public struct OperatorUseCases: Sendable {
-    private let store: Store
+    let store: Store
     /// The parsed global variables.
     public let settings: SettingsCache
     public let authenticator: APIKeyAuthenticator
@@ -46,6 +46,7 @@ public struct OperatorUseCases: Sendable {
             uuid: uuid ?? Identifier.generate(), name: name, summary: summary, created: now, updated: now, labels: labels,
             pausedSince: paused ? now : nil)
         try await store.insertCluster(c)
+        await events?.clusterChanged(c.uuid, paused ? "paused" : "created")
         return c
     }
 
@@ -60,6 +61,7 @@ public struct OperatorUseCases: Sendable {
             throw ClaiflowError.notFound("cluster", uuid)
         }
         if u.resumed { await events?.clusterResumed(uuid) }
+        await events?.clusterChanged(uuid, u.resumed ? "resumed" : u.cluster.paused ? "paused" : "updated")
         return u.cluster
     }
 
@@ -67,6 +69,7 @@ public struct OperatorUseCases: Sendable {
     public func deleteCluster(uuid: String) async throws {
         guard try await store.deleteCluster(uuid: uuid) else { throw ClaiflowError.notFound("cluster", uuid) }
         await events?.clusterDeleted(uuid)
+        await events?.clusterChanged(uuid, "deleted")
     }
 
     /// Whether an agent of the cluster is connected, with the versions it reported.

@@ -64,6 +64,7 @@ extension Store {
                     + SQL.join(rows, separator: ", "))
         }
         try await enqueueDeliveries(db, changes)
+        try await notifyStatus(db, StatusEvent.of(changes))
     }
 
     /// Claims up to `limit` queued services of a cluster for a session — priority first, then the

@@ -49,3 +49,34 @@ extension Store {
         }
     }
 }
+
+/// Status events for the watchers (the console, `watch`).
+extension Store {
+    /// Tells `handler` the status events of this process's commits on SQLite (after each commit).
+    /// On PostgreSQL they travel by `NOTIFY` to every replica's ``listenForEvents(logger:onConnect:_:)``,
+    /// this one's included, and the handler is not called.
+    public func onStatusEvents(_ handler: @escaping @Sendable ([StatusEvent]) -> Void) {
+        statusHandler.withLock { $0 = handler }
+    }
+
+    /// Sends status events written inside a transaction: a `NOTIFY` on PostgreSQL (delivered
+    /// at commit), collected for the handler on SQLite.
+    static func notifyStatus(_ db: any SQLExecutor, _ events: [StatusEvent]) async throws {
+        guard !events.isEmpty else { return }
+        if db.dialect == .postgres {
+            for s in notifySQL(DispatchEvent.status(chunking: events), dialect: .postgres) { _ = try await db.query(s) }
+        } else if let collecting = db as? StatusCollectingExecutor {
+            collecting.collector.add(events)
+        }
+    }
+
+    /// Sends status events outside of a transaction (a cluster changed by a use case).
+    public func publishStatus(_ events: [StatusEvent]) async throws {
+        guard !events.isEmpty else { return }
+        if dialect == .postgres {
+            try await publish(DispatchEvent.status(chunking: events))
+        } else if let handler = statusHandler.withLock({ $0 }) {
+            handler(events)
+        }
+    }
+}
