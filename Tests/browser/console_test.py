@@ -19,6 +19,7 @@ import traceback
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -70,7 +71,10 @@ def browser():
 
 
 def wait(d, condition, timeout=30, what="condition"):
-    return WebDriverWait(d, timeout).until(lambda _: condition(), message=f"timed out waiting for {what}")
+    # An element found while the page navigates can go stale before it is read: look again.
+    return WebDriverWait(
+        d, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(lambda _: condition(), message=f"timed out waiting for {what}")
 
 
 def sign_in(d, key=KEY):
