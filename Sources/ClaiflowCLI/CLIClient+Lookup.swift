@@ -51,3 +51,12 @@ extension CLIClient {
         return try await api.getClusterService(path: .init(uuid: first.clusterUuid, serviceUuid: uuid)).ok.body.json
     }
 }
+
+extension CLIClient {
+    /// A list's `q`: `query` and, with `cluster` (uuid or name), the rows of that cluster.
+    public func condition(_ query: String?, cluster: String?) async throws -> String? {
+        guard let cluster else { return query }
+        let byCluster = Self.equals("cluster_uuid", try await self.cluster(cluster).uuid)
+        return query.map { #"{"and":[\#(byCluster),\#($0)]}"# } ?? byCluster
+    }
+}

@@ -33,8 +33,7 @@ struct RunCommand: AsyncParsableCommand {
         @Argument(help: "The template's uuid or name.") var template: String
         @Option(name: [.customShort("l"), .long], help: "A label selector choosing the clusters.") var selector: String?
         @Option(help: "A cluster (uuid or name) instead of a selector; repeatable.") var cluster: [String] = []
-        @Option(help: "An input key=value (repeatable).") var input: [String] = []
-        @Option(help: "A JSON or YAML file holding the inputs object.") var inputsFile: String?
+        @OptionGroup var inputs: InputOptions
         @Option(help: "The run's name (default: the template's).") var name: String?
         @Option(help: "At most this many clusters at once (a number or N%).") var maxParallel: String?
         @Option(help: "Stop once more than this many clusters failed (a number or N%).") var maxFailures: String?
@@ -52,9 +51,6 @@ struct RunCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try connection.client()
-            let base = try inputsFile.map(JSONInput.file)
-            let inputs = try JSONInput.decode(
-                OpenAPIObjectContainerBox.self, from: JSONInput.pairs(input, over: base), what: "the inputs")
             let template = try await client.template(template)
             var clusters: [String]?
             if !cluster.isEmpty {
@@ -67,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
             let strategy = Components.Schemas.RunStrategy(
                 maxParallel: limit(maxParallel), maxFailures: limit(maxFailures), clusterTimeout: clusterTimeout)
             let body = Components.Schemas.RunCreate(
-                name: name ?? template.name, templateUuid: template.uuid, inputs: inputs.value, selector: selector,
+                name: name ?? template.name, templateUuid: template.uuid, inputs: try inputs.object(), selector: selector,
                 clusterUuids: clusters, strategy: strategy, includePaused: includePaused ? true : nil)
             let created = try await client.api.createRun(body: .json(body)).ok.body.json
             guard wait, let uuid = created.uuid else {

@@ -41,8 +41,7 @@ struct ServiceCommand: AsyncParsableCommand {
 
         @Argument(help: "The template's uuid or name.") var template: String
         @Option(help: "A cluster (uuid or name); repeat for several.") var cluster: [String] = []
-        @Option(help: "An input key=value (repeatable).") var input: [String] = []
-        @Option(help: "A JSON or YAML file holding the inputs object.") var inputsFile: String?
+        @OptionGroup var inputs: InputOptions
         @Option(help: "The service's uuid (default: generated).") var uuid: String?
         @Option(help: "The service's name (default: the template's).") var name: String?
         @Option(help: "A webhook to notify of every status change.") var webhook: String?
@@ -56,14 +55,11 @@ struct ServiceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try connection.client()
-            let base = try inputsFile.map(JSONInput.file)
-            let inputs = try JSONInput.decode(
-                OpenAPIObjectContainerBox.self, from: JSONInput.pairs(input, over: base), what: "the inputs")
             let template = try await client.template(template)
             var clusters: [String] = []
             for ref in cluster { clusters.append(try await client.cluster(ref).uuid) }
             let body = Components.Schemas.ServiceCreate(
-                value1: .init(uuid: uuid, name: name, templateUuid: template.uuid, inputs: inputs.value, webhook: webhook),
+                value1: .init(uuid: uuid, name: name, templateUuid: template.uuid, inputs: try inputs.object(), webhook: webhook),
                 value2: .init(clusterUuids: clusters))
             let created = try await client.api.createServices(body: .json(body)).ok.body.json
             guard wait else {
@@ -94,12 +90,7 @@ struct ServiceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try connection.client()
-            var q = list.query
-            if let cluster {
-                let uuid = try await client.cluster(cluster).uuid
-                let byCluster = #"{"eq":{"cluster_uuid":"\#(uuid)"}}"#
-                q = q.map { #"{"and":[\#(byCluster),\#($0)]}"# } ?? byCluster
-            }
+            let q = try await client.condition(list.query, cluster: cluster)
             let rows = try await client.api.listServices(query: .init(q: q, p: list.page, status: status)).ok.body.json
             try output.print(rows) { ResourceTables.services(rows, wide: $0) }
         }

@@ -29,12 +29,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try connection.client()
-            var q = list.query
-            if let cluster {
-                let uuid = try await client.cluster(cluster).uuid
-                let byCluster = #"{"eq":{"cluster_uuid":"\#(uuid)"}}"#
-                q = q.map { #"{"and":[\#(byCluster),\#($0)]}"# } ?? byCluster
-            }
+            let q = try await client.condition(list.query, cluster: cluster)
             let rows = try await client.api.listClusterTokens(query: .init(q: q, p: list.page)).ok.body.json
             try output.print(rows) { ResourceTables.tokens(rows, wide: $0) }
         }

@@ -23,15 +23,20 @@ struct CLIProcessTests {
 
         var url: String { "http://127.0.0.1:\(server.port)" }
 
-        /// Runs `claiflow ARGS` with the CLI's configuration in the scratch folder and no
+        /// The CLI's environment: its configuration in the scratch folder, and no
         /// CLAIFLOW_SERVER / CLAIFLOW_API_KEY unless given.
-        func cli(_ arguments: [String], environment: [String: String?] = [:]) async throws -> ClaiflowBinary.Outcome {
+        func environment(_ overrides: [String: String?] = [:]) -> [String: String?] {
             var env: [String: String?] = [
                 "XDG_CONFIG_HOME": config.path, "CLAIFLOW_SERVER": nil, "CLAIFLOW_API_KEY": nil, "CLAIFLOW_TOKEN": nil,
                 "CLAIFLOW_CLUSTER": nil,
             ]
-            env.merge(environment) { $1 }
-            return try await ClaiflowBinary.run(arguments, environment: env)
+            env.merge(overrides) { $1 }
+            return env
+        }
+
+        /// Runs `claiflow ARGS` in ``environment(_:)``.
+        func cli(_ arguments: [String], environment overrides: [String: String?] = [:]) async throws -> ClaiflowBinary.Outcome {
+            try await ClaiflowBinary.run(arguments, environment: environment(overrides))
         }
 
         /// Runs the CLI and expects exit status 0.
@@ -266,6 +271,19 @@ struct CLIProcessTests {
                     "service", "run", "echo-it", "--cluster", "idle", "--uuid", "s3", "--input", "word=x", "-o", "json",
                 ]))
             #expect(queued.first?.status == ._0)
+            // Ctrl-C while waiting detaches: it says so, exits 130 and cancels nothing.
+            let waiting = try ClaiflowBinary.start(
+                ["service", "watch", "s3", "--cluster", "idle"], environment: s.environment(), onExit: { _ in })
+            defer { try? FileManager.default.removeItem(at: waiting.folder) }
+            #expect(try await waitUntil(timeout: .seconds(30)) { waiting.stderrText.contains("idle/s3: step 1/1 regist") })
+            kill(waiting.process.processIdentifier, SIGINT)
+            #expect(try await waitUntil(timeout: .seconds(30)) { !waiting.process.isRunning })
+            #expect(waiting.process.terminationStatus == CLIExitCode.detached)
+            #expect(waiting.stderrText.contains("Detached: the service goes on."), "\(waiting.stderrText)")
+            let untouched = try Self.decode(
+                Components.Schemas.Service.self, try await s.ok(["service", "get", "s3", "-o", "json"]))
+            #expect(untouched.status == ._0)
+
             let canceled = try Self.decode(
                 Components.Schemas.Service.self, try await s.ok(["service", "cancel", "s3", "-o", "json"]))
             #expect(canceled.status == ._16)
