@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ClaiflowAPIClient
 import Foundation
 import OpenAPIAsyncHTTPClient
@@ -21,9 +22,19 @@ public struct CLIClient: Sendable {
         self.api = Client(
             serverURL: url,
             configuration: Configuration(dateTranscoder: MicrosecondDateTranscoder()),
-            transport: AsyncHTTPClientTransport(),
+            transport: AsyncHTTPClientTransport(configuration: .init(client: Self.http)),
             middlewares: [CLIMiddleware(server: server, apiKey: apiKey)])
     }
+
+    /// The process's HTTP client (never shut down: it lives as long as the process). A command
+    /// fails at once when the server cannot be reached, instead of retrying the connection until
+    /// the request's deadline as a long-running service would.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// A `q` condition that a column equals a value.
     static func equals(_ column: String, _ value: String) -> String {

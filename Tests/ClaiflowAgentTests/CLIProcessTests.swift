@@ -292,12 +292,13 @@ struct CLIProcessTests {
 
             // A fleet run over the selector, waited for, reduced.
             let run = try await s.cli([
-                "run", "create", "echo-it", "-l", "env=prod", "--input", "word=$cluster.name", "--max-parallel", "1", "--wait",
+                "run", "create", "echo-it", "-l", "env=prod", "--input", "word=$cluster.name", "--input", "n=1", "--max-parallel",
+                "1", "--wait",
             ])
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stdout.contains("c1") && run.stdout.contains("succeeded"), "\(run.stdout)")
             let reduced = try await s.cli([
-                "run", "create", "echo-it", "--cluster", "c1", "--input", "word=w", "--wait", "--reduce",
+                "run", "create", "echo-it", "--cluster", "c1", "--input", "word=w", "--input", "n=2", "--wait", "--reduce",
                 "map(.result.said) | add",
             ])
             #expect(reduced.status == 0, "\(reduced.stderr)")
