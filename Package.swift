@@ -35,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
         // Web console pages (issue 16).
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // The operator API client, generated from openapi.yaml by scripts/generate-openapi-client.sh.
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
     ],
     targets: [
         .target(name: "ClaiflowCore"),
@@ -131,9 +134,30 @@ let package = Package(
         ),
         // Install manifests of the agent (issue 15 B): RBAC derived from the command catalog.
         .target(name: "ClaiflowInstall", dependencies: ["ClaiflowCore", "ClaiflowAgent", "ClaiflowAgentCommands"]),
+        // The operator API client generated from the server's OpenAPI document (committed; see
+        // scripts/generate-openapi-client.sh).
+        .target(
+            name: "ClaiflowAPIClient",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            exclude: ["openapi-generator-config.yaml", "Generated/openapi.yaml.sha256"]
+        ),
+        // The operator CLI's logic: contexts, output formats, waiting; talks to the server only
+        // through ClaiflowAPIClient.
+        .target(
+            name: "ClaiflowCLI",
+            dependencies: [
+                "ClaiflowCore", "ClaiflowAPIClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "claiflow",
             dependencies: [
+                "ClaiflowCLI", "ClaiflowAPIClient", .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 "ClaiflowCore", "ClaiflowServer", "ClaiflowStore", "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowFlow",
                 "ClaiflowConfiguration", "ClaiflowInstall",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -195,7 +219,7 @@ let package = Package(
             name: "ClaiflowAgentTests",
             dependencies: [
                 "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowServer", "ClaiflowStore", "ClaiflowCore", "ClaiflowFlow",
-                "ClaiflowTestSupport", "ClaiflowFakeKubernetes", "ClaiflowConfiguration",
+                "ClaiflowTestSupport", "ClaiflowFakeKubernetes", "ClaiflowConfiguration", "ClaiflowAPIClient", "ClaiflowCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -209,6 +233,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ClaiflowQueryTests", dependencies: ["ClaiflowQuery"]),
+        .testTarget(
+            name: "ClaiflowCLITests",
+            dependencies: [
+                "ClaiflowCLI", "ClaiflowAPIClient", .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                "ClaiflowCore", "ClaiflowTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "ClaiflowJQTests", dependencies: ["ClaiflowJQ", "ClaiflowCore"]),
         .testTarget(name: "ClaiflowSchemaTests", dependencies: ["ClaiflowSchema", "ClaiflowCore", "ClaiflowStore"]),
         .testTarget(name: "ClaiflowFlowTests", dependencies: ["ClaiflowFlow", "ClaiflowJQ", "ClaiflowCore", "ClaiflowStore"]),

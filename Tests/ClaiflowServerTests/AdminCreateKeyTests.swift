@@ -7,44 +7,10 @@ import Testing
 /// `claiflow admin create-key`, run as the binary an operator runs.
 @Suite("claiflow admin create-key", .serialized)
 struct AdminCreateKeyTests {
-    /// The `claiflow` binary built next to these tests.
-    static var binary: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/claiflow")
-    }
-
-    /// Runs the binary; returns its exit status, stdout and stderr. Waits without blocking a
-    /// thread of the cooperative pool (the output goes to files, the exit to a continuation).
+    /// Runs the `claiflow` binary built next to these tests, without `CLAIFLOW_DATABASE`.
     static func claiflow(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw ClaiflowError(.internal, "\(binary.path) is missing: run `swift build` before the tests")
-        }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("create-key-\(Identifier.generate())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("stdout")
-        let err = dir.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["CLAIFLOW_DATABASE"] = nil
-        p.environment = env
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
-            p.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try p.run()
-            } catch {
-                p.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        return (status, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+        let outcome = try await ClaiflowBinary.run(arguments, environment: ["CLAIFLOW_DATABASE": nil])
+        return (outcome.status, outcome.stdout, outcome.stderr)
     }
 
     @Test("prints a key once that authenticates with its role against a server on that database", arguments: StoreKind.available)
