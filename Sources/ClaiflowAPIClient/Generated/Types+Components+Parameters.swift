@@ -294,6 +294,24 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/reduce`.
         public typealias Reduce = Swift.String
+        /// The schedule's uuid. A value that is not 1 to 32 characters of `A-Z a-z 0-9 _ -` cannot exist and is a 404.
+        ///
+        /// - Remark: Generated from `#/components/parameters/scheduleUUID`.
+        public typealias ScheduleUUID = Components.Schemas.Identifier
+        /// Filter condition on the `schedule` table, in JSON or (starting with `(`) s-expression
+        /// syntax; see "List queries" in the API description.
+        ///
+        /// Allowed columns: `id` (integer), `uuid`, `name`, `summary`, `cron`, `timezone`,
+        /// `concurrency_policy` (text), `paused` (integer 0 or 1), `next_time`, `last_tick`,
+        /// `last_skipped`, `created`, `updated` (timestamp).
+        ///
+        /// - Remark: Generated from `#/components/parameters/q_schedule`.
+        public typealias QSchedule = Swift.String
+        /// Order, JSON: `{"asc": columns}`, `{"desc": columns}` or an array of them. Without it
+        /// the newest come first. Allowed columns: those of `q`.
+        ///
+        /// - Remark: Generated from `#/components/parameters/o_schedule`.
+        public typealias OSchedule = Swift.String
         /// Filter condition on the `run` table, in JSON or (starting with `(`) s-expression
         /// syntax; see "List queries" in the API description.
         ///

@@ -728,6 +728,62 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/FlowStep/inputs`.
             public var inputs: OpenAPIRuntime.OpenAPIValueContainer?
+            /// An iteration over an array (or a reference to one); its steps are `$steps`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$range`.
+            public var _dollar_range: OpenAPIRuntime.OpenAPIValueContainer?
+            /// The steps an iteration runs once per element.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$steps`.
+            public var _dollar_steps: OpenAPIRuntime.OpenAPIArrayContainer?
+            /// A summary of the steps of its array; `{"hide": [ids]}`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$print`.
+            public var _dollar_print: OpenAPIRuntime.OpenAPIObjectContainer?
+            /// A condition: a jq program over `{inputs, steps: {ID: {inputs, outputs}}}`; truthy runs `$then`, otherwise `$else`. Compiled when the flow is written.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$if`.
+            public var _dollar_if: Swift.String?
+            /// The original's spelling of `$if` (give one of them).
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$condition`.
+            public var _dollar_condition: Swift.String?
+            /// The steps a condition runs when it holds.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$then`.
+            public var _dollar_then: OpenAPIRuntime.OpenAPIArrayContainer?
+            /// The steps a condition runs when it does not hold (optional).
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$else`.
+            public var _dollar_else: OpenAPIRuntime.OpenAPIArrayContainer?
+            /// Branches (arrays of steps) run at the same time; the step's outputs are the array of each branch's last outputs; later steps can read a branch's steps by id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$parallel`.
+            public var _dollar_parallel: OpenAPIRuntime.OpenAPIArrayContainer?
+            /// How many `$parallel` branches or `$range` iterations run at once.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$max_concurrency`.
+            public var _dollar_maxConcurrency: Swift.Int?
+            /// Retries of a command step: `max_attempts` (default 3), `backoff` (default `1s`), `factor` (default 2), `max_backoff`, `jitter` (0 to 1, default 0.2), `until` (a jq program over the outputs; an attempt whose outputs fail it is retried). Each attempt is reported in the step's status message.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$retry`.
+            public var _dollar_retry: OpenAPIRuntime.OpenAPIObjectContainer?
+            /// How long the step may run (each attempt, for a retried command), as a duration (`500ms`, `30s`, `1m30s`); then it is cancelled and fails "timed out after 30s".
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$timeout`.
+            public var _dollar_timeout: Swift.String?
+            /// Steps run when the step fails, with `$error` (`message`, `step`, `attempts`) to refer to; the flow then still fails unless `$continue` is true.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$on_failure`.
+            public var _dollar_onFailure: OpenAPIRuntime.OpenAPIArrayContainer?
+            /// With `$on_failure`, whether the flow continues when the handler succeeds.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$continue`.
+            public var _dollar_continue: Swift.Bool?
+            /// A jq filter applied to a command's outputs before they are stored and passed on.
+            ///
+            /// - Remark: Generated from `#/components/schemas/FlowStep/$result`.
+            public var _dollar_result: Swift.String?
             /// A container of undocumented properties.
             public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
             /// Creates a new `FlowStep`.
@@ -736,22 +792,78 @@ extension Components {
             ///   - _dollar_id: The step's id, unique within the flow: a non-empty string, or a number (`1` is the step `"1"`; the flow is stored and returned as written).
             ///   - _dollar_command: The command the agent runs.
             ///   - inputs: The command's inputs: `"$inputs"` (all of the service's inputs) or an object whose values may refer to them (`"$inputs.namespace"`).
+            ///   - _dollar_range: An iteration over an array (or a reference to one); its steps are `$steps`.
+            ///   - _dollar_steps: The steps an iteration runs once per element.
+            ///   - _dollar_print: A summary of the steps of its array; `{"hide": [ids]}`.
+            ///   - _dollar_if: A condition: a jq program over `{inputs, steps: {ID: {inputs, outputs}}}`; truthy runs `$then`, otherwise `$else`. Compiled when the flow is written.
+            ///   - _dollar_condition: The original's spelling of `$if` (give one of them).
+            ///   - _dollar_then: The steps a condition runs when it holds.
+            ///   - _dollar_else: The steps a condition runs when it does not hold (optional).
+            ///   - _dollar_parallel: Branches (arrays of steps) run at the same time; the step's outputs are the array of each branch's last outputs; later steps can read a branch's steps by id.
+            ///   - _dollar_maxConcurrency: How many `$parallel` branches or `$range` iterations run at once.
+            ///   - _dollar_retry: Retries of a command step: `max_attempts` (default 3), `backoff` (default `1s`), `factor` (default 2), `max_backoff`, `jitter` (0 to 1, default 0.2), `until` (a jq program over the outputs; an attempt whose outputs fail it is retried). Each attempt is reported in the step's status message.
+            ///   - _dollar_timeout: How long the step may run (each attempt, for a retried command), as a duration (`500ms`, `30s`, `1m30s`); then it is cancelled and fails "timed out after 30s".
+            ///   - _dollar_onFailure: Steps run when the step fails, with `$error` (`message`, `step`, `attempts`) to refer to; the flow then still fails unless `$continue` is true.
+            ///   - _dollar_continue: With `$on_failure`, whether the flow continues when the handler succeeds.
+            ///   - _dollar_result: A jq filter applied to a command's outputs before they are stored and passed on.
             ///   - additionalProperties: A container of undocumented properties.
             public init(
                 _dollar_id: Swift.String? = nil,
                 _dollar_command: Swift.String? = nil,
                 inputs: OpenAPIRuntime.OpenAPIValueContainer? = nil,
+                _dollar_range: OpenAPIRuntime.OpenAPIValueContainer? = nil,
+                _dollar_steps: OpenAPIRuntime.OpenAPIArrayContainer? = nil,
+                _dollar_print: OpenAPIRuntime.OpenAPIObjectContainer? = nil,
+                _dollar_if: Swift.String? = nil,
+                _dollar_condition: Swift.String? = nil,
+                _dollar_then: OpenAPIRuntime.OpenAPIArrayContainer? = nil,
+                _dollar_else: OpenAPIRuntime.OpenAPIArrayContainer? = nil,
+                _dollar_parallel: OpenAPIRuntime.OpenAPIArrayContainer? = nil,
+                _dollar_maxConcurrency: Swift.Int? = nil,
+                _dollar_retry: OpenAPIRuntime.OpenAPIObjectContainer? = nil,
+                _dollar_timeout: Swift.String? = nil,
+                _dollar_onFailure: OpenAPIRuntime.OpenAPIArrayContainer? = nil,
+                _dollar_continue: Swift.Bool? = nil,
+                _dollar_result: Swift.String? = nil,
                 additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()
             ) {
                 self._dollar_id = _dollar_id
                 self._dollar_command = _dollar_command
                 self.inputs = inputs
+                self._dollar_range = _dollar_range
+                self._dollar_steps = _dollar_steps
+                self._dollar_print = _dollar_print
+                self._dollar_if = _dollar_if
+                self._dollar_condition = _dollar_condition
+                self._dollar_then = _dollar_then
+                self._dollar_else = _dollar_else
+                self._dollar_parallel = _dollar_parallel
+                self._dollar_maxConcurrency = _dollar_maxConcurrency
+                self._dollar_retry = _dollar_retry
+                self._dollar_timeout = _dollar_timeout
+                self._dollar_onFailure = _dollar_onFailure
+                self._dollar_continue = _dollar_continue
+                self._dollar_result = _dollar_result
                 self.additionalProperties = additionalProperties
             }
             public enum CodingKeys: String, CodingKey {
                 case _dollar_id = "$id"
                 case _dollar_command = "$command"
                 case inputs
+                case _dollar_range = "$range"
+                case _dollar_steps = "$steps"
+                case _dollar_print = "$print"
+                case _dollar_if = "$if"
+                case _dollar_condition = "$condition"
+                case _dollar_then = "$then"
+                case _dollar_else = "$else"
+                case _dollar_parallel = "$parallel"
+                case _dollar_maxConcurrency = "$max_concurrency"
+                case _dollar_retry = "$retry"
+                case _dollar_timeout = "$timeout"
+                case _dollar_onFailure = "$on_failure"
+                case _dollar_continue = "$continue"
+                case _dollar_result = "$result"
             }
             public init(from decoder: any Swift.Decoder) throws {
                 let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -767,10 +879,80 @@ extension Components {
                     OpenAPIRuntime.OpenAPIValueContainer.self,
                     forKey: .inputs
                 )
+                self._dollar_range = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIValueContainer.self,
+                    forKey: ._dollar_range
+                )
+                self._dollar_steps = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIArrayContainer.self,
+                    forKey: ._dollar_steps
+                )
+                self._dollar_print = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIObjectContainer.self,
+                    forKey: ._dollar_print
+                )
+                self._dollar_if = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: ._dollar_if
+                )
+                self._dollar_condition = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: ._dollar_condition
+                )
+                self._dollar_then = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIArrayContainer.self,
+                    forKey: ._dollar_then
+                )
+                self._dollar_else = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIArrayContainer.self,
+                    forKey: ._dollar_else
+                )
+                self._dollar_parallel = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIArrayContainer.self,
+                    forKey: ._dollar_parallel
+                )
+                self._dollar_maxConcurrency = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: ._dollar_maxConcurrency
+                )
+                self._dollar_retry = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIObjectContainer.self,
+                    forKey: ._dollar_retry
+                )
+                self._dollar_timeout = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: ._dollar_timeout
+                )
+                self._dollar_onFailure = try container.decodeIfPresent(
+                    OpenAPIRuntime.OpenAPIArrayContainer.self,
+                    forKey: ._dollar_onFailure
+                )
+                self._dollar_continue = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: ._dollar_continue
+                )
+                self._dollar_result = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: ._dollar_result
+                )
                 additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [
                     "$id",
                     "$command",
-                    "inputs"
+                    "inputs",
+                    "$range",
+                    "$steps",
+                    "$print",
+                    "$if",
+                    "$condition",
+                    "$then",
+                    "$else",
+                    "$parallel",
+                    "$max_concurrency",
+                    "$retry",
+                    "$timeout",
+                    "$on_failure",
+                    "$continue",
+                    "$result"
                 ])
             }
             public func encode(to encoder: any Swift.Encoder) throws {
@@ -786,6 +968,62 @@ extension Components {
                 try container.encodeIfPresent(
                     self.inputs,
                     forKey: .inputs
+                )
+                try container.encodeIfPresent(
+                    self._dollar_range,
+                    forKey: ._dollar_range
+                )
+                try container.encodeIfPresent(
+                    self._dollar_steps,
+                    forKey: ._dollar_steps
+                )
+                try container.encodeIfPresent(
+                    self._dollar_print,
+                    forKey: ._dollar_print
+                )
+                try container.encodeIfPresent(
+                    self._dollar_if,
+                    forKey: ._dollar_if
+                )
+                try container.encodeIfPresent(
+                    self._dollar_condition,
+                    forKey: ._dollar_condition
+                )
+                try container.encodeIfPresent(
+                    self._dollar_then,
+                    forKey: ._dollar_then
+                )
+                try container.encodeIfPresent(
+                    self._dollar_else,
+                    forKey: ._dollar_else
+                )
+                try container.encodeIfPresent(
+                    self._dollar_parallel,
+                    forKey: ._dollar_parallel
+                )
+                try container.encodeIfPresent(
+                    self._dollar_maxConcurrency,
+                    forKey: ._dollar_maxConcurrency
+                )
+                try container.encodeIfPresent(
+                    self._dollar_retry,
+                    forKey: ._dollar_retry
+                )
+                try container.encodeIfPresent(
+                    self._dollar_timeout,
+                    forKey: ._dollar_timeout
+                )
+                try container.encodeIfPresent(
+                    self._dollar_onFailure,
+                    forKey: ._dollar_onFailure
+                )
+                try container.encodeIfPresent(
+                    self._dollar_continue,
+                    forKey: ._dollar_continue
+                )
+                try container.encodeIfPresent(
+                    self._dollar_result,
+                    forKey: ._dollar_result
                 )
                 try encoder.encodeAdditionalProperties(additionalProperties)
             }
@@ -1253,7 +1491,7 @@ extension Components {
                 case created
             }
         }
-        /// One execution of a flow on one cluster (a create request for several clusters makes one per cluster, all with the same `uuid`). `status` and `step_seq` are the current ones; `statuses` is the history. Compared with the original: `webhook` (same value as `subscribed_channel`), `status`, `step_seq`, `cancel_requested` and `updated` are new, and so are the statuses 16 (canceled) and 32 (expired).
+        /// One execution of a flow on one cluster (a create request for several clusters makes one per cluster, all with the same `uuid`). `status` and `step_seq` are the current ones; `statuses` is the history. Compared with the original: `webhook` (same value as `subscribed_channel`), `status`, `step_seq`, `cancel_requested`, `updated` and `run_uuid` are new, and so are the statuses 16 (canceled) and 32 (expired).
         ///
         /// - Remark: Generated from `#/components/schemas/Service`.
         public struct Service: Codable, Hashable, Sendable {
@@ -1303,10 +1541,16 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Service/cancel_requested`.
             public var cancelRequested: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/Service/timeout`.
+            public var timeout: Components.Schemas.ServiceTimeout?
             /// - Remark: Generated from `#/components/schemas/Service/created`.
             public var created: Components.Schemas.Timestamp
             /// - Remark: Generated from `#/components/schemas/Service/updated`.
             public var updated: Components.Schemas.Timestamp
+            /// The fleet run the service belongs to (`GET /api/v1/run/{run_uuid}`); always present, `null` when it belongs to none. Not sent to agents: the agent protocol is the original's.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Service/run_uuid`.
+            public var runUuid: Swift.String?
             /// The status history, oldest first.
             ///
             /// - Remark: Generated from `#/components/schemas/Service/statuses`.
@@ -1332,8 +1576,10 @@ extension Components {
             ///   - status:
             ///   - stepSeq: The current step (0-based).
             ///   - cancelRequested: Present (and true) only when an operator asked to cancel the service while it was sent or processing.
+            ///   - timeout:
             ///   - created:
             ///   - updated:
+            ///   - runUuid: The fleet run the service belongs to (`GET /api/v1/run/{run_uuid}`); always present, `null` when it belongs to none. Not sent to agents: the agent protocol is the original's.
             ///   - statuses: The status history, oldest first.
             ///   - results: The result, once there is one; only in `GET /api/v1/cluster/{uuid}/service/{service_uuid}` (and the cancel response), never in lists or create responses.
             public init(
@@ -1351,8 +1597,10 @@ extension Components {
                 status: Components.Schemas.ServiceStatus,
                 stepSeq: Swift.Int,
                 cancelRequested: Swift.Bool? = nil,
+                timeout: Components.Schemas.ServiceTimeout? = nil,
                 created: Components.Schemas.Timestamp,
                 updated: Components.Schemas.Timestamp,
+                runUuid: Swift.String? = nil,
                 statuses: [Components.Schemas.ServiceStatusRecord]? = nil,
                 results: [Components.Schemas.ServiceResult]? = nil
             ) {
@@ -1370,8 +1618,10 @@ extension Components {
                 self.status = status
                 self.stepSeq = stepSeq
                 self.cancelRequested = cancelRequested
+                self.timeout = timeout
                 self.created = created
                 self.updated = updated
+                self.runUuid = runUuid
                 self.statuses = statuses
                 self.results = results
             }
@@ -1390,8 +1640,10 @@ extension Components {
                 case status
                 case stepSeq = "step_seq"
                 case cancelRequested = "cancel_requested"
+                case timeout
                 case created
                 case updated
+                case runUuid = "run_uuid"
                 case statuses
                 case results
             }
@@ -1473,6 +1725,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/ServiceCreateOnCluster/subscribed_channel`.
             public var subscribedChannel: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ServiceCreateOnCluster/timeout`.
+            public var timeout: Components.Schemas.ServiceTimeout?
             /// Creates a new `ServiceCreateOnCluster`.
             ///
             /// - Parameters:
@@ -1485,6 +1739,7 @@ extension Components {
             ///   - priority: Default 2 (high) for a template whose `origin` is `system`, otherwise 0 (low).
             ///   - webhook: The uuid of an existing webhook (400 naming `webhook` otherwise) to send every status change of the service to; wins over `subscribed_channel` when both are given.
             ///   - subscribedChannel: The original's name of `webhook` (it must name an existing webhook too).
+            ///   - timeout:
             public init(
                 uuid: Swift.String? = nil,
                 name: Swift.String? = nil,
@@ -1494,7 +1749,8 @@ extension Components {
                 inputs: OpenAPIRuntime.OpenAPIObjectContainer? = nil,
                 priority: Components.Schemas.ServicePriority? = nil,
                 webhook: Swift.String? = nil,
-                subscribedChannel: Swift.String? = nil
+                subscribedChannel: Swift.String? = nil,
+                timeout: Components.Schemas.ServiceTimeout? = nil
             ) {
                 self.uuid = uuid
                 self.name = name
@@ -1505,6 +1761,7 @@ extension Components {
                 self.priority = priority
                 self.webhook = webhook
                 self.subscribedChannel = subscribedChannel
+                self.timeout = timeout
             }
             public enum CodingKeys: String, CodingKey {
                 case uuid
@@ -1516,6 +1773,7 @@ extension Components {
                 case priority
                 case webhook
                 case subscribedChannel = "subscribed_channel"
+                case timeout
             }
         }
         /// The fields of `ServiceCreateOnCluster` plus the clusters: `cluster_uuids` (an array) or `cluster_uuid` (a string or an array), 1 to 1000 distinct existing clusters. `cluster_uuids` wins when both are given.
@@ -2548,6 +2806,8 @@ extension Components {
             public var priority: Components.Schemas.ServicePriority
             /// - Remark: Generated from `#/components/schemas/PolledService/created`.
             public var created: Components.Schemas.Timestamp
+            /// - Remark: Generated from `#/components/schemas/PolledService/timeout`.
+            public var timeout: Components.Schemas.ServiceTimeout?
             /// Creates a new `PolledService`.
             ///
             /// - Parameters:
@@ -2562,6 +2822,7 @@ extension Components {
             ///   - subscribedChannel: The webhook notified of status changes; omitted when none.
             ///   - priority:
             ///   - created:
+            ///   - timeout:
             public init(
                 clusterUuid: Components.Schemas.Identifier,
                 uuid: Components.Schemas.Identifier,
@@ -2573,7 +2834,8 @@ extension Components {
                 stepMax: Swift.Int,
                 subscribedChannel: Swift.String? = nil,
                 priority: Components.Schemas.ServicePriority,
-                created: Components.Schemas.Timestamp
+                created: Components.Schemas.Timestamp,
+                timeout: Components.Schemas.ServiceTimeout? = nil
             ) {
                 self.clusterUuid = clusterUuid
                 self.uuid = uuid
@@ -2586,6 +2848,7 @@ extension Components {
                 self.subscribedChannel = subscribedChannel
                 self.priority = priority
                 self.created = created
+                self.timeout = timeout
             }
             public enum CodingKeys: String, CodingKey {
                 case clusterUuid = "cluster_uuid"
@@ -2599,6 +2862,7 @@ extension Components {
                 case subscribedChannel = "subscribed_channel"
                 case priority
                 case created
+                case timeout
             }
         }
         /// The status of one top-level step, as the agent reports it (the original's REST body). For each step an agent sends `2` when it starts, then `4` with the step's outputs or `8` with the error.
@@ -2774,6 +3038,8 @@ extension Components {
             public var webhook: Components.Schemas.Identifier?
             /// - Remark: Generated from `#/components/schemas/RunCreate/include_paused`.
             public var includePaused: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/RunCreate/timeout`.
+            public var timeout: Components.Schemas.ServiceTimeout?
             /// Creates a new `RunCreate`.
             ///
             /// - Parameters:
@@ -2788,6 +3054,7 @@ extension Components {
             ///   - strategy:
             ///   - webhook:
             ///   - includePaused:
+            ///   - timeout:
             public init(
                 uuid: Components.Schemas.Identifier? = nil,
                 name: Swift.String,
@@ -2799,7 +3066,8 @@ extension Components {
                 clusterUuids: [Components.Schemas.Identifier]? = nil,
                 strategy: Components.Schemas.RunStrategy? = nil,
                 webhook: Components.Schemas.Identifier? = nil,
-                includePaused: Swift.Bool? = nil
+                includePaused: Swift.Bool? = nil,
+                timeout: Components.Schemas.ServiceTimeout? = nil
             ) {
                 self.uuid = uuid
                 self.name = name
@@ -2812,6 +3080,7 @@ extension Components {
                 self.strategy = strategy
                 self.webhook = webhook
                 self.includePaused = includePaused
+                self.timeout = timeout
             }
             public enum CodingKeys: String, CodingKey {
                 case uuid
@@ -2825,6 +3094,316 @@ extension Components {
                 case strategy
                 case webhook
                 case includePaused = "include_paused"
+                case timeout
+            }
+        }
+        /// How long an agent may run the service once delivered, a Go duration from 1s to 366 days (e.g. `10m`, `1h30m`); shown without trailing zero units. Omitted: no limit. Past it the claiflow agent interrupts the running command and reports the step failed "timed out after 10m"; a service still `processing` the server's `service_timeout_grace` (default 30s) after that (a hung or vanished agent) is ended `failed` by the server ("timed out: …"). An agent written for the original ignores the field and is stopped by the server's rule only. On a run, each of its services gets it. Anything else is a 400 naming `timeout`.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ServiceTimeout`.
+        public typealias ServiceTimeout = Swift.String
+        /// - Remark: Generated from `#/components/schemas/ScheduleFields`.
+        public struct ScheduleFields: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/name`.
+            public var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/summary`.
+            public var summary: Swift.String?
+            /// 5 fields (`minute hour day-of-month month day-of-week`), a macro (`@daily`, …) or `@every DURATION` (at least 10s).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/cron`.
+            public var cron: Swift.String?
+            /// An IANA time zone name; `UTC` by default.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/timezone`.
+            public var timezone: Swift.String?
+            /// A run body as `POST /api/v1/run` takes it, without `uuid`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/run`.
+            public struct RunPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ScheduleFields/run/value1`.
+                public var value1: Components.Schemas.RunCreate
+                /// Creates a new `RunPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.RunCreate) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// A run body as `POST /api/v1/run` takes it, without `uuid`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/run`.
+            public var run: Components.Schemas.ScheduleFields.RunPayload?
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/concurrency_policy`.
+            @frozen public enum ConcurrencyPolicyPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case allow = "allow"
+                case forbid = "forbid"
+                case replace = "replace"
+            }
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/concurrency_policy`.
+            public var concurrencyPolicy: Components.Schemas.ScheduleFields.ConcurrencyPolicyPayload?
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/paused`.
+            public var paused: Swift.Bool?
+            /// A Go duration of at least 1s (`""` for none).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ScheduleFields/starting_deadline`.
+            public var startingDeadline: Swift.String?
+            /// Creates a new `ScheduleFields`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - summary:
+            ///   - cron: 5 fields (`minute hour day-of-month month day-of-week`), a macro (`@daily`, …) or `@every DURATION` (at least 10s).
+            ///   - timezone: An IANA time zone name; `UTC` by default.
+            ///   - run: A run body as `POST /api/v1/run` takes it, without `uuid`.
+            ///   - concurrencyPolicy:
+            ///   - paused:
+            ///   - startingDeadline: A Go duration of at least 1s (`""` for none).
+            public init(
+                name: Swift.String? = nil,
+                summary: Swift.String? = nil,
+                cron: Swift.String? = nil,
+                timezone: Swift.String? = nil,
+                run: Components.Schemas.ScheduleFields.RunPayload? = nil,
+                concurrencyPolicy: Components.Schemas.ScheduleFields.ConcurrencyPolicyPayload? = nil,
+                paused: Swift.Bool? = nil,
+                startingDeadline: Swift.String? = nil
+            ) {
+                self.name = name
+                self.summary = summary
+                self.cron = cron
+                self.timezone = timezone
+                self.run = run
+                self.concurrencyPolicy = concurrencyPolicy
+                self.paused = paused
+                self.startingDeadline = startingDeadline
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case summary
+                case cron
+                case timezone
+                case run
+                case concurrencyPolicy = "concurrency_policy"
+                case paused
+                case startingDeadline = "starting_deadline"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ScheduleCreate`.
+        public struct ScheduleCreate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ScheduleCreate/value1`.
+            public var value1: Components.Schemas.ScheduleFields
+            /// - Remark: Generated from `#/components/schemas/ScheduleCreate/value2`.
+            public struct Value2Payload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ScheduleCreate/value2/uuid`.
+                public var uuid: Components.Schemas.Identifier?
+                /// Creates a new `Value2Payload`.
+                ///
+                /// - Parameters:
+                ///   - uuid:
+                public init(uuid: Components.Schemas.Identifier? = nil) {
+                    self.uuid = uuid
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case uuid
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ScheduleCreate/value2`.
+            public var value2: Components.Schemas.ScheduleCreate.Value2Payload
+            /// Creates a new `ScheduleCreate`.
+            ///
+            /// - Parameters:
+            ///   - value1:
+            ///   - value2:
+            public init(
+                value1: Components.Schemas.ScheduleFields,
+                value2: Components.Schemas.ScheduleCreate.Value2Payload
+            ) {
+                self.value1 = value1
+                self.value2 = value2
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                self.value1 = try .init(from: decoder)
+                self.value2 = try .init(from: decoder)
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                try self.value1.encode(to: encoder)
+                try self.value2.encode(to: encoder)
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ScheduleUpdate`.
+        public typealias ScheduleUpdate = Components.Schemas.ScheduleFields
+        /// - Remark: Generated from `#/components/schemas/Schedule`.
+        public struct Schedule: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Schedule/uuid`.
+            public var uuid: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Schedule/name`.
+            public var name: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Schedule/summary`.
+            public var summary: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Schedule/cron`.
+            public var cron: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Schedule/timezone`.
+            public var timezone: Swift.String?
+            /// The run body, as given.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Schedule/run`.
+            public var run: OpenAPIRuntime.OpenAPIObjectContainer?
+            /// - Remark: Generated from `#/components/schemas/Schedule/concurrency_policy`.
+            @frozen public enum ConcurrencyPolicyPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case allow = "allow"
+                case forbid = "forbid"
+                case replace = "replace"
+            }
+            /// - Remark: Generated from `#/components/schemas/Schedule/concurrency_policy`.
+            public var concurrencyPolicy: Components.Schemas.Schedule.ConcurrencyPolicyPayload?
+            /// - Remark: Generated from `#/components/schemas/Schedule/paused`.
+            public var paused: Swift.Bool?
+            /// A Go duration, or null for none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Schedule/starting_deadline`.
+            public var startingDeadline: Swift.String?
+            /// The next three ticks (RFC 3339); empty while paused.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Schedule/next`.
+            public var next: [Swift.String]?
+            /// The last tick that started a run.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Schedule/last_tick`.
+            public var lastTick: Swift.String?
+            /// The last tick that was skipped.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Schedule/last_skipped`.
+            public var lastSkipped: Swift.String?
+            /// Why it was skipped.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Schedule/last_skip_reason`.
+            public var lastSkipReason: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Schedule/created`.
+            public var created: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Schedule/updated`.
+            public var updated: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Schedule/LastRunsPayload`.
+            public struct LastRunsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Schedule/LastRunsPayload/uuid`.
+                public var uuid: Swift.String?
+                /// - Remark: Generated from `#/components/schemas/Schedule/LastRunsPayload/state`.
+                @frozen public enum StatePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case running = "running"
+                    case succeeded = "succeeded"
+                    case failed = "failed"
+                    case stopped = "stopped"
+                    case canceled = "canceled"
+                }
+                /// - Remark: Generated from `#/components/schemas/Schedule/LastRunsPayload/state`.
+                public var state: Components.Schemas.Schedule.LastRunsPayloadPayload.StatePayload?
+                /// - Remark: Generated from `#/components/schemas/Schedule/LastRunsPayload/created`.
+                public var created: Swift.String?
+                /// Creates a new `LastRunsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - uuid:
+                ///   - state:
+                ///   - created:
+                public init(
+                    uuid: Swift.String? = nil,
+                    state: Components.Schemas.Schedule.LastRunsPayloadPayload.StatePayload? = nil,
+                    created: Swift.String? = nil
+                ) {
+                    self.uuid = uuid
+                    self.state = state
+                    self.created = created
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case uuid
+                    case state
+                    case created
+                }
+            }
+            /// The most recent runs, newest first (at most 10); absent in lists.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Schedule/last_runs`.
+            public typealias LastRunsPayload = [Components.Schemas.Schedule.LastRunsPayloadPayload]
+            /// The most recent runs, newest first (at most 10); absent in lists.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Schedule/last_runs`.
+            public var lastRuns: Components.Schemas.Schedule.LastRunsPayload?
+            /// Creates a new `Schedule`.
+            ///
+            /// - Parameters:
+            ///   - uuid:
+            ///   - name:
+            ///   - summary:
+            ///   - cron:
+            ///   - timezone:
+            ///   - run: The run body, as given.
+            ///   - concurrencyPolicy:
+            ///   - paused:
+            ///   - startingDeadline: A Go duration, or null for none.
+            ///   - next: The next three ticks (RFC 3339); empty while paused.
+            ///   - lastTick: The last tick that started a run.
+            ///   - lastSkipped: The last tick that was skipped.
+            ///   - lastSkipReason: Why it was skipped.
+            ///   - created:
+            ///   - updated:
+            ///   - lastRuns: The most recent runs, newest first (at most 10); absent in lists.
+            public init(
+                uuid: Swift.String? = nil,
+                name: Swift.String? = nil,
+                summary: Swift.String? = nil,
+                cron: Swift.String? = nil,
+                timezone: Swift.String? = nil,
+                run: OpenAPIRuntime.OpenAPIObjectContainer? = nil,
+                concurrencyPolicy: Components.Schemas.Schedule.ConcurrencyPolicyPayload? = nil,
+                paused: Swift.Bool? = nil,
+                startingDeadline: Swift.String? = nil,
+                next: [Swift.String]? = nil,
+                lastTick: Swift.String? = nil,
+                lastSkipped: Swift.String? = nil,
+                lastSkipReason: Swift.String? = nil,
+                created: Swift.String? = nil,
+                updated: Swift.String? = nil,
+                lastRuns: Components.Schemas.Schedule.LastRunsPayload? = nil
+            ) {
+                self.uuid = uuid
+                self.name = name
+                self.summary = summary
+                self.cron = cron
+                self.timezone = timezone
+                self.run = run
+                self.concurrencyPolicy = concurrencyPolicy
+                self.paused = paused
+                self.startingDeadline = startingDeadline
+                self.next = next
+                self.lastTick = lastTick
+                self.lastSkipped = lastSkipped
+                self.lastSkipReason = lastSkipReason
+                self.created = created
+                self.updated = updated
+                self.lastRuns = lastRuns
+            }
+            public enum CodingKeys: String, CodingKey {
+                case uuid
+                case name
+                case summary
+                case cron
+                case timezone
+                case run
+                case concurrencyPolicy = "concurrency_policy"
+                case paused
+                case startingDeadline = "starting_deadline"
+                case next
+                case lastTick = "last_tick"
+                case lastSkipped = "last_skipped"
+                case lastSkipReason = "last_skip_reason"
+                case created
+                case updated
+                case lastRuns = "last_runs"
             }
         }
         /// - Remark: Generated from `#/components/schemas/RunCounts`.

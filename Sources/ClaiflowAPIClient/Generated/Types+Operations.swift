@@ -4548,6 +4548,231 @@ public enum Operations {
             }
         }
     }
+    /// Stream status changes (Server-Sent Events)
+    ///
+    /// A `text/event-stream` that stays open: each status change of a service, of a run's service on one cluster, or of a cluster (created, updated, paused, resumed, deleted, connected) is one event `id: <epoch>-<n>`, `event: service|run|cluster`, `data: {"uuid":…,"cluster_uuid":…,"status":…}`; a `: heartbeat` comment comes every 15 seconds. Changes made through any replica arrive (PostgreSQL `NOTIFY`). `Last-Event-ID` (or `last_event_id`) replays the events missed since that id; an id this replica does not know starts the stream with `event: reset` (re-read what you show). Authorized like the API, or with the web console's session cookie. **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/events`.
+    /// - Remark: Generated from `#/paths//api/v1/events/get(streamEvents)`.
+    public enum StreamEvents {
+        public static let id: Swift.String = "streamEvents"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/events/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// Comma-separated topics (`service`, `run`, `cluster`); all when absent.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/events/GET/query/topics`.
+                public var topics: Swift.String?
+                /// The id of the last event received (as the `Last-Event-ID` header).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/events/GET/query/last_event_id`.
+                public var lastEventId: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - topics: Comma-separated topics (`service`, `run`, `cluster`); all when absent.
+                ///   - lastEventId: The id of the last event received (as the `Last-Event-ID` header).
+                public init(
+                    topics: Swift.String? = nil,
+                    lastEventId: Swift.String? = nil
+                ) {
+                    self.topics = topics
+                    self.lastEventId = lastEventId
+                }
+            }
+            public var query: Operations.StreamEvents.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/events/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/events/GET/header/X-Request-Id`.
+                public var xRequestId: Components.Parameters.RequestId?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StreamEvents.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///   - accept:
+                public init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StreamEvents.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.StreamEvents.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.StreamEvents.Input.Query = .init(),
+                headers: Operations.StreamEvents.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/events/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/events/GET/responses/200/content/text\/event-stream`.
+                    case textEventStream(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.textEventStream`.
+                    ///
+                    /// - Throws: An error if `self` is not `.textEventStream`.
+                    /// - SeeAlso: `.textEventStream`.
+                    public var textEventStream: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .textEventStream(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.StreamEvents.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.StreamEvents.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The event stream (it ends only when the client or the server goes away).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/events/get(streamEvents)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.StreamEvents.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.StreamEvents.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Invalid input: a body that is not a JSON object or is sent without `Content-Type: application/json`, or a field that is missing, of the wrong type, empty, too long or malformed, or an update with nothing to change. The message names the field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/events/get(streamEvents)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No `Authorization: Bearer` header, or an unknown API key.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/events/get(streamEvents)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The API key's role is lower than this operation needs.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/events/get(streamEvents)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case textEventStream
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/event-stream":
+                    self = .textEventStream
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .textEventStream:
+                    return "text/event-stream"
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .textEventStream,
+                    .json
+                ]
+            }
+        }
+    }
     /// List agent sessions
     ///
     /// Lists sessions, filtered by `q`, ordered by `o` and paged by `p`. Columns of `q` and `o`: `id` (integer), `uuid`, `cluster_client_token_uuid`, `cluster_uuid` (text), `issued_at_time`, `expiration_time` (timestamp), `client_version`, `client_lib_version` (text), `created`, `updated` (timestamp). **Minimum role: viewer.**
@@ -10221,6 +10446,1396 @@ public enum Operations {
             }
         }
     }
+    /// List schedules
+    ///
+    /// Lists schedules (without `last_runs`), filtered by `q`, ordered by `o` and paged by `p`; newest first unless `o` orders them. **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/schedule`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/get(listSchedules)`.
+    public enum ListSchedules {
+        public static let id: Swift.String = "listSchedules"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/schedule/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/GET/query/pretty`.
+                public var pretty: Components.Parameters.Pretty?
+                /// Filter condition on the `schedule` table, in JSON or (starting with `(`) s-expression
+                /// syntax; see "List queries" in the API description.
+                ///
+                /// Allowed columns: `id` (integer), `uuid`, `name`, `summary`, `cron`, `timezone`,
+                /// `concurrency_policy` (text), `paused` (integer 0 or 1), `next_time`, `last_tick`,
+                /// `last_skipped`, `created`, `updated` (timestamp).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/GET/query/q`.
+                public var q: Components.Parameters.QSchedule?
+                /// Order, JSON: `{"asc": columns}`, `{"desc": columns}` or an array of them. Without it
+                /// the newest come first. Allowed columns: those of `q`.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/GET/query/o`.
+                public var o: Components.Parameters.OSchedule?
+                /// Pagination, JSON: `{"limit": n, "page": n}` or an array of such objects (later keys
+                /// win). Values are numbers or numeric strings, truncated to integers. `limit` is 0 to
+                /// 1000; a missing `limit` or `limit` 0 means 127. `page` is at least 1 (default 1). The
+                /// offset `(page - 1) * limit` must not exceed 10000000. Without `p`, every matching row
+                /// is returned. Keys other than `limit` and `page`, `{}`, or values out of range are a 400.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/GET/query/p`.
+                public var p: Components.Parameters.P?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - pretty: When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                ///   - q: Filter condition on the `schedule` table, in JSON or (starting with `(`) s-expression
+                ///   - o: Order, JSON: `{"asc": columns}`, `{"desc": columns}` or an array of them. Without it
+                ///   - p: Pagination, JSON: `{"limit": n, "page": n}` or an array of such objects (later keys
+                public init(
+                    pretty: Components.Parameters.Pretty? = nil,
+                    q: Components.Parameters.QSchedule? = nil,
+                    o: Components.Parameters.OSchedule? = nil,
+                    p: Components.Parameters.P? = nil
+                ) {
+                    self.pretty = pretty
+                    self.q = q
+                    self.o = o
+                    self.p = p
+                }
+            }
+            public var query: Operations.ListSchedules.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/schedule/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/GET/header/X-Request-Id`.
+                public var xRequestId: Components.Parameters.RequestId?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListSchedules.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///   - accept:
+                public init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListSchedules.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ListSchedules.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.ListSchedules.Input.Query = .init(),
+                headers: Operations.ListSchedules.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/schedule/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/schedule/GET/responses/200/headers/X-Request-Id`.
+                    public var xRequestId: Components.Headers.XRequestId?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    public init(xRequestId: Components.Headers.XRequestId? = nil) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.ListSchedules.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/api/v1/schedule/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/schedule/GET/responses/200/content/application\/json`.
+                    case json([Components.Schemas.Schedule])
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: [Components.Schemas.Schedule] {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ListSchedules.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.ListSchedules.Output.Ok.Headers = .init(),
+                    body: Operations.ListSchedules.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The schedules (`[]` when none match).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/get(listSchedules)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListSchedules.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ListSchedules.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An invalid `q`, `o` or `p`; the message names the parameter and the problem.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/get(listSchedules)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadListQuery)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadListQuery {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No `Authorization: Bearer` header, or an unknown API key.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/get(listSchedules)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A server fault (e.g. the database failed); details are in the server log.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/get(listSchedules)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Start a fleet run at every tick of a cron expression
+    ///
+    /// Creates a schedule (see "Schedules" in `docs/runs.md`). `cron` is a 5-field cron
+    /// expression (`minute hour day-of-month month day-of-week`; ranges, lists, steps, names
+    /// `JAN`–`DEC` and `SUN`–`SAT`; both day fields restricted means either matches), a macro
+    /// (`@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`) or
+    /// `@every DURATION` (a Go duration, at least 10s). Ticks are wall times of `timezone` (an
+    /// IANA name, `UTC` by default): a time that does not exist is skipped, one that happens
+    /// twice fires once.
+    ///
+    /// `run` is a run body as `POST /api/v1/run` takes it (without `uuid`), checked now
+    /// exactly as that would check it: its errors name `run.<field>` and nothing is written.
+    /// Each tick starts one run from it (one across all replicas), its target resolved at the
+    /// tick. `concurrency_policy`: `allow` (default), `forbid` (skip a tick while the previous
+    /// run is running), `replace` (cancel it, then start). A tick missed by more than
+    /// `starting_deadline` is skipped; a tick whose run cannot be created (its selector selects
+    /// no cluster, …) is skipped too, with the reason in `last_skip_reason`.
+    ///
+    /// Bad input is a 400 naming the field (`name`, `cron` with the field and part that is
+    /// wrong, `timezone`, `run.…`, `concurrency_policy`, `paused`, `starting_deadline`).
+    /// **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `POST /api/v1/schedule`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)`.
+    public enum CreateSchedule {
+        public static let id: Swift.String = "createSchedule"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/schedule/POST/query`.
+            public struct Query: Sendable, Hashable {
+                /// When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/POST/query/pretty`.
+                public var pretty: Components.Parameters.Pretty?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - pretty: When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                public init(pretty: Components.Parameters.Pretty? = nil) {
+                    self.pretty = pretty
+                }
+            }
+            public var query: Operations.CreateSchedule.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/schedule/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/POST/header/X-Request-Id`.
+                public var xRequestId: Components.Parameters.RequestId?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateSchedule.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///   - accept:
+                public init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateSchedule.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.CreateSchedule.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/schedule/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/schedule/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.ScheduleCreate)
+            }
+            public var body: Operations.CreateSchedule.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            ///   - body:
+            public init(
+                query: Operations.CreateSchedule.Input.Query = .init(),
+                headers: Operations.CreateSchedule.Input.Headers = .init(),
+                body: Operations.CreateSchedule.Input.Body
+            ) {
+                self.query = query
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/schedule/POST/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/schedule/POST/responses/200/headers/X-Request-Id`.
+                    public var xRequestId: Components.Headers.XRequestId?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    public init(xRequestId: Components.Headers.XRequestId? = nil) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.CreateSchedule.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/api/v1/schedule/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/schedule/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Schedule)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Schedule {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.CreateSchedule.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.CreateSchedule.Output.Ok.Headers = .init(),
+                    body: Operations.CreateSchedule.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The schedule.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.CreateSchedule.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.CreateSchedule.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Invalid input: a body that is not a JSON object or is sent without `Content-Type: application/json`, or a field that is missing, of the wrong type, empty, too long or malformed, or an update with nothing to change. The message names the field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No `Authorization: Bearer` header, or an unknown API key.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The API key's role is lower than this operation needs.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The schedule uuid is taken.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.ScheduleConflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.ScheduleConflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body is larger than 1048576 bytes. The connection is closed after this response.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            public var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A server fault (e.g. the database failed); details are in the server log.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Get a schedule
+    ///
+    /// The schedule with its next three ticks (`next`, empty while paused), its last tick that started a run, its last skipped tick with the reason, and its most recent runs (`last_runs`, newest first, at most 10). **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/get(getSchedule)`.
+    public enum GetSchedule {
+        public static let id: Swift.String = "getSchedule"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The schedule's uuid. A value that is not 1 to 32 characters of `A-Z a-z 0-9 _ -` cannot exist and is a 404.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/path/uuid`.
+                public var uuid: Components.Parameters.ScheduleUUID
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - uuid: The schedule's uuid. A value that is not 1 to 32 characters of `A-Z a-z 0-9 _ -` cannot exist and is a 404.
+                public init(uuid: Components.Parameters.ScheduleUUID) {
+                    self.uuid = uuid
+                }
+            }
+            public var path: Operations.GetSchedule.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/query/pretty`.
+                public var pretty: Components.Parameters.Pretty?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - pretty: When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                public init(pretty: Components.Parameters.Pretty? = nil) {
+                    self.pretty = pretty
+                }
+            }
+            public var query: Operations.GetSchedule.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/header/X-Request-Id`.
+                public var xRequestId: Components.Parameters.RequestId?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetSchedule.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///   - accept:
+                public init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetSchedule.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetSchedule.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.GetSchedule.Input.Path,
+                query: Operations.GetSchedule.Input.Query = .init(),
+                headers: Operations.GetSchedule.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/responses/200/headers/X-Request-Id`.
+                    public var xRequestId: Components.Headers.XRequestId?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    public init(xRequestId: Components.Headers.XRequestId? = nil) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetSchedule.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Schedule)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Schedule {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetSchedule.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.GetSchedule.Output.Ok.Headers = .init(),
+                    body: Operations.GetSchedule.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The schedule.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/get(getSchedule)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetSchedule.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetSchedule.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No `Authorization: Bearer` header, or an unknown API key.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/get(getSchedule)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The entity does not exist (or the path identifier is not a valid identifier).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/get(getSchedule)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A server fault (e.g. the database failed); details are in the server log.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/get(getSchedule)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Change, pause or resume a schedule
+    ///
+    /// Changes the fields given; absent or null ones are kept (`starting_deadline: ""` removes the deadline). `paused: true` pauses it (no ticks), `paused: false` resumes it. A new `cron` or `timezone`, or resuming, starts its ticks afresh from now: ticks missed while paused are not made up. A new `run` is checked like at creation (errors name `run.<field>`, nothing is written). **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `PUT /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)`.
+    public enum UpdateSchedule {
+        public static let id: Swift.String = "updateSchedule"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/path`.
+            public struct Path: Sendable, Hashable {
+                /// The schedule's uuid. A value that is not 1 to 32 characters of `A-Z a-z 0-9 _ -` cannot exist and is a 404.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/path/uuid`.
+                public var uuid: Components.Parameters.ScheduleUUID
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - uuid: The schedule's uuid. A value that is not 1 to 32 characters of `A-Z a-z 0-9 _ -` cannot exist and is a 404.
+                public init(uuid: Components.Parameters.ScheduleUUID) {
+                    self.uuid = uuid
+                }
+            }
+            public var path: Operations.UpdateSchedule.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/query`.
+            public struct Query: Sendable, Hashable {
+                /// When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/query/pretty`.
+                public var pretty: Components.Parameters.Pretty?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - pretty: When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                public init(pretty: Components.Parameters.Pretty? = nil) {
+                    self.pretty = pretty
+                }
+            }
+            public var query: Operations.UpdateSchedule.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/header`.
+            public struct Headers: Sendable, Hashable {
+                /// A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/header/X-Request-Id`.
+                public var xRequestId: Components.Parameters.RequestId?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateSchedule.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///   - accept:
+                public init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateSchedule.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.UpdateSchedule.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/requestBody/content/application\/json`.
+                case json(Components.Schemas.ScheduleUpdate)
+            }
+            public var body: Operations.UpdateSchedule.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.UpdateSchedule.Input.Path,
+                query: Operations.UpdateSchedule.Input.Query = .init(),
+                headers: Operations.UpdateSchedule.Input.Headers = .init(),
+                body: Operations.UpdateSchedule.Input.Body
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/responses/200/headers/X-Request-Id`.
+                    public var xRequestId: Components.Headers.XRequestId?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    public init(xRequestId: Components.Headers.XRequestId? = nil) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.UpdateSchedule.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/PUT/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Schedule)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Schedule {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.UpdateSchedule.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.UpdateSchedule.Output.Ok.Headers = .init(),
+                    body: Operations.UpdateSchedule.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The schedule after the change.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.UpdateSchedule.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.UpdateSchedule.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Invalid input: a body that is not a JSON object or is sent without `Content-Type: application/json`, or a field that is missing, of the wrong type, empty, too long or malformed, or an update with nothing to change. The message names the field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No `Authorization: Bearer` header, or an unknown API key.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The API key's role is lower than this operation needs.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The entity does not exist (or the path identifier is not a valid identifier).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request body is larger than 1048576 bytes. The connection is closed after this response.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)/responses/413`.
+            ///
+            /// HTTP response code: `413 contentTooLarge`.
+            case contentTooLarge(Components.Responses.PayloadTooLarge)
+            /// The associated value of the enum case if `self` is `.contentTooLarge`.
+            ///
+            /// - Throws: An error if `self` is not `.contentTooLarge`.
+            /// - SeeAlso: `.contentTooLarge`.
+            public var contentTooLarge: Components.Responses.PayloadTooLarge {
+                get throws {
+                    switch self {
+                    case let .contentTooLarge(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "contentTooLarge",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A server fault (e.g. the database failed); details are in the server log.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Delete a schedule
+    ///
+    /// Deletes the schedule; the runs it started stay. A missing schedule is a 404. **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/delete(deleteSchedule)`.
+    public enum DeleteSchedule {
+        public static let id: Swift.String = "deleteSchedule"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/DELETE/path`.
+            public struct Path: Sendable, Hashable {
+                /// The schedule's uuid. A value that is not 1 to 32 characters of `A-Z a-z 0-9 _ -` cannot exist and is a 404.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/DELETE/path/uuid`.
+                public var uuid: Components.Parameters.ScheduleUUID
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - uuid: The schedule's uuid. A value that is not 1 to 32 characters of `A-Z a-z 0-9 _ -` cannot exist and is a 404.
+                public init(uuid: Components.Parameters.ScheduleUUID) {
+                    self.uuid = uuid
+                }
+            }
+            public var path: Operations.DeleteSchedule.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/DELETE/query`.
+            public struct Query: Sendable, Hashable {
+                /// When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/DELETE/query/pretty`.
+                public var pretty: Components.Parameters.Pretty?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - pretty: When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                public init(pretty: Components.Parameters.Pretty? = nil) {
+                    self.pretty = pretty
+                }
+            }
+            public var query: Operations.DeleteSchedule.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/DELETE/header`.
+            public struct Headers: Sendable, Hashable {
+                /// A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/schedule/{uuid}/DELETE/header/X-Request-Id`.
+                public var xRequestId: Components.Parameters.RequestId?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteSchedule.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xRequestId: A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///   - accept:
+                public init(
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteSchedule.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.DeleteSchedule.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.DeleteSchedule.Input.Path,
+                query: Operations.DeleteSchedule.Input.Query = .init(),
+                headers: Operations.DeleteSchedule.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            /// Deleted; the body is the JSON string `"OK"`.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/delete(deleteSchedule)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Components.Responses.Deleted)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Components.Responses.Deleted {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No `Authorization: Bearer` header, or an unknown API key.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/delete(deleteSchedule)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The API key's role is lower than this operation needs.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/delete(deleteSchedule)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The entity does not exist (or the path identifier is not a valid identifier).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/delete(deleteSchedule)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A server fault (e.g. the database failed); details are in the server log.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/delete(deleteSchedule)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
     /// List webhooks
     ///
     /// Lists webhooks (header values masked, never with the secret), filtered by `q`, ordered by `o` and paged by `p`. Columns of `q` and `o`: `id` (integer), `uuid`, `name`, `summary`, `url`, `method` (text), `timeout` (integer: whole seconds, `0` = the default), `condition_validator` (integer: `0` none, `1` jq), `condition_filter`, `content_encoding` (text), `created`, `updated` (timestamp); `headers` and `secret` are deliberately not filterable. **Minimum role: viewer.**
@@ -15454,8 +17069,10 @@ public enum Operations {
     /// When an operator has canceled the service (`cancel_requested`), the report is stored,
     /// the service then ends `canceled` (16) and the response carries
     /// `X-Claiflow-Cancel: true`: the agent should stop running it. A repeated report gets
-    /// the header too. (A report that ends the service itself, the last step's `4` or any
-    /// `8`, keeps its status and gets no header.)
+    /// the header too. A failure (`8`) ends it `canceled` as well (the claiflow agent
+    /// interrupts the running step when it learns of the cancel from its cancellation watch,
+    /// and reports the step failed with "canceled by an operator"); only the last step's `4`
+    /// keeps its status, without the header.
     ///
     /// The body is read before the session token is checked, and its fields after. Compared
     /// with the original (REST): `result` may be absent; reports for a finished service or a
@@ -15887,6 +17504,351 @@ public enum Operations {
             /// A server fault (e.g. the database failed); details are in the server log.
             ///
             /// - Remark: Generated from `#/paths//api/v1/client/service/put(agentReportStep)/responses/500`.
+            ///
+            /// HTTP response code: `500 internalServerError`.
+            case internalServerError(Components.Responses.InternalError)
+            /// The associated value of the enum case if `self` is `.internalServerError`.
+            ///
+            /// - Throws: An error if `self` is not `.internalServerError`.
+            /// - SeeAlso: `.internalServerError`.
+            public var internalServerError: Components.Responses.InternalError {
+                get throws {
+                    switch self {
+                    case let .internalServerError(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "internalServerError",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Undocumented response.
+            ///
+            /// A response with a code that is not documented in the OpenAPI document.
+            case undocumented(statusCode: Swift.Int, OpenAPIRuntime.UndocumentedPayload)
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Learn promptly which running services an operator canceled
+    ///
+    /// New (the original agent never calls it). The agent names the services it runs; the
+    /// answer lists those an operator asked to cancel (`POST
+    /// /api/v1/cluster/{uuid}/service/{service_uuid}/cancel`, or the cancel of their run). When
+    /// none is, the call parks until a cancel is requested on the session's cluster (within
+    /// milliseconds, on any replica through PostgreSQL `LISTEN`/`NOTIFY`), or until `wait`
+    /// seconds have passed (then `canceled` is empty). The claiflow agent keeps one open
+    /// while it runs services, so that a cancel interrupts the running step within a second
+    /// instead of at its next report; it then reports the step failed ("canceled by an
+    /// operator") and the service ends `canceled`. The call does not keep the session alive.
+    ///
+    /// - Remark: HTTP `POST /api/v1/client/service/cancellations`.
+    /// - Remark: Generated from `#/paths//api/v1/client/service/cancellations/post(agentWatchCancellations)`.
+    public enum AgentWatchCancellations {
+        public static let id: Swift.String = "agentWatchCancellations"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/query`.
+            public struct Query: Sendable, Hashable {
+                /// When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/query/pretty`.
+                public var pretty: Components.Parameters.Pretty?
+                /// How long to park, in seconds (fractions allowed): default 30; values above 60 count as 60 (and the server parks at most half of `ClientSession/ExpirationTime`). A negative value or one that is not a number is a 400.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/query/wait`.
+                public var wait: Swift.Double?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - pretty: When present, with any value or none (`?pretty`, `?pretty=1`, even `?pretty=false`), the JSON of a successful response is indented. Error bodies stay compact.
+                ///   - wait: How long to park, in seconds (fractions allowed): default 30; values above 60 count as 60 (and the server parks at most half of `ClientSession/ExpirationTime`). A negative value or one that is not a number is a 400.
+                public init(
+                    pretty: Components.Parameters.Pretty? = nil,
+                    wait: Swift.Double? = nil
+                ) {
+                    self.pretty = pretty
+                    self.wait = wait
+                }
+            }
+            public var query: Operations.AgentWatchCancellations.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// The session token in the original's legacy header, for agents that do not send `Authorization` (which wins when both are sent).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/header/x-sudory-client-token`.
+                public var xSudoryClientToken: Components.Parameters.SudoryClientToken?
+                /// A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/header/X-Request-Id`.
+                public var xRequestId: Components.Parameters.RequestId?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.AgentWatchCancellations.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xSudoryClientToken: The session token in the original's legacy header, for agents that do not send `Authorization` (which wins when both are sent).
+                ///   - xRequestId: A correlation id, echoed in the response and written to the server log. Ignored (and replaced by a generated one) unless it is 1 to 128 printable ASCII characters without spaces.
+                ///   - accept:
+                public init(
+                    xSudoryClientToken: Components.Parameters.SudoryClientToken? = nil,
+                    xRequestId: Components.Parameters.RequestId? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.AgentWatchCancellations.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xSudoryClientToken = xSudoryClientToken
+                    self.xRequestId = xRequestId
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.AgentWatchCancellations.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/requestBody/json`.
+                public struct JsonPayload: Codable, Hashable, Sendable {
+                    /// The uuids of the services the agent runs (an empty list answers at once).
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/requestBody/json/uuids`.
+                    public var uuids: [Components.Schemas.Identifier]
+                    /// Creates a new `JsonPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - uuids: The uuids of the services the agent runs (an empty list answers at once).
+                    public init(uuids: [Components.Schemas.Identifier]) {
+                        self.uuids = uuids
+                    }
+                    public enum CodingKeys: String, CodingKey {
+                        case uuids
+                    }
+                }
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/requestBody/content/application\/json`.
+                case json(Operations.AgentWatchCancellations.Input.Body.JsonPayload)
+            }
+            public var body: Operations.AgentWatchCancellations.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            ///   - body:
+            public init(
+                query: Operations.AgentWatchCancellations.Input.Query = .init(),
+                headers: Operations.AgentWatchCancellations.Input.Headers = .init(),
+                body: Operations.AgentWatchCancellations.Input.Body
+            ) {
+                self.query = query
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/200/headers/X-Request-Id`.
+                    public var xRequestId: Components.Headers.XRequestId?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    public init(xRequestId: Components.Headers.XRequestId? = nil) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.AgentWatchCancellations.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/200/content/json`.
+                    public struct JsonPayload: Codable, Hashable, Sendable {
+                        /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/200/content/json/canceled`.
+                        public var canceled: [Components.Schemas.Identifier]
+                        /// Creates a new `JsonPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - canceled:
+                        public init(canceled: [Components.Schemas.Identifier]) {
+                            self.canceled = canceled
+                        }
+                        public enum CodingKeys: String, CodingKey {
+                            case canceled
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/200/content/application\/json`.
+                    case json(Operations.AgentWatchCancellations.Output.Ok.Body.JsonPayload)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Operations.AgentWatchCancellations.Output.Ok.Body.JsonPayload {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.AgentWatchCancellations.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.AgentWatchCancellations.Output.Ok.Headers = .init(),
+                    body: Operations.AgentWatchCancellations.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The services of the list an operator asked to cancel, in the order given.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/client/service/cancellations/post(agentWatchCancellations)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.AgentWatchCancellations.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.AgentWatchCancellations.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct BadRequest: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/400/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/400/headers/X-Request-Id`.
+                    public var xRequestId: Components.Headers.XRequestId?
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - xRequestId: The request's `X-Request-Id` when it was 1 to 128 printable ASCII characters without spaces, otherwise an id generated by the server (hex).
+                    public init(xRequestId: Components.Headers.XRequestId? = nil) {
+                        self.xRequestId = xRequestId
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.AgentWatchCancellations.Output.BadRequest.Headers
+                /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/400/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/client/service/cancellations/POST/responses/400/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.AgentWatchCancellations.Output.BadRequest.Body
+                /// Creates a new `BadRequest`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.AgentWatchCancellations.Output.BadRequest.Headers = .init(),
+                    body: Operations.AgentWatchCancellations.Output.BadRequest.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// A body without a `uuids` array of identifiers (at most 1000), or an invalid `wait`.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/client/service/cancellations/post(agentWatchCancellations)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Operations.AgentWatchCancellations.Output.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Operations.AgentWatchCancellations.Output.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No session token, or one that is invalid (bad signature, e.g. after `ClientSession/SignatureSecret` changed, or past its `exp`), or whose cluster token has expired, was deleted (also with its cluster) or was given a new secret. Authenticate again with `POST /api/v1/client/auth`. A parked poll whose token stops being valid ends with this too, within seconds.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/client/service/cancellations/post(agentWatchCancellations)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.SessionUnauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.SessionUnauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// A server fault (e.g. the database failed); details are in the server log.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/client/service/cancellations/post(agentWatchCancellations)/responses/500`.
             ///
             /// HTTP response code: `500 internalServerError`.
             case internalServerError(Components.Responses.InternalError)

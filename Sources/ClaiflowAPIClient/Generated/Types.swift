@@ -140,6 +140,13 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `PUT /api/v1/cluster_token/{uuid}/expire`.
     /// - Remark: Generated from `#/paths//api/v1/cluster_token/{uuid}/expire/put(expireClusterToken)`.
     func expireClusterToken(_ input: Operations.ExpireClusterToken.Input) async throws -> Operations.ExpireClusterToken.Output
+    /// Stream status changes (Server-Sent Events)
+    ///
+    /// A `text/event-stream` that stays open: each status change of a service, of a run's service on one cluster, or of a cluster (created, updated, paused, resumed, deleted, connected) is one event `id: <epoch>-<n>`, `event: service|run|cluster`, `data: {"uuid":…,"cluster_uuid":…,"status":…}`; a `: heartbeat` comment comes every 15 seconds. Changes made through any replica arrive (PostgreSQL `NOTIFY`). `Last-Event-ID` (or `last_event_id`) replays the events missed since that id; an id this replica does not know starts the stream with `event: reset` (re-read what you show). Authorized like the API, or with the web console's session cookie. **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/events`.
+    /// - Remark: Generated from `#/paths//api/v1/events/get(streamEvents)`.
+    func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output
     /// List agent sessions
     ///
     /// Lists sessions, filtered by `q`, ordered by `o` and paged by `p`. Columns of `q` and `o`: `id` (integer), `uuid`, `cluster_client_token_uuid`, `cluster_uuid` (text), `issued_at_time`, `expiration_time` (timestamp), `client_version`, `client_lib_version` (text), `created`, `updated` (timestamp). **Minimum role: viewer.**
@@ -317,6 +324,59 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/run/{uuid}/cancel`.
     /// - Remark: Generated from `#/paths//api/v1/run/{uuid}/cancel/post(cancelRun)`.
     func cancelRun(_ input: Operations.CancelRun.Input) async throws -> Operations.CancelRun.Output
+    /// List schedules
+    ///
+    /// Lists schedules (without `last_runs`), filtered by `q`, ordered by `o` and paged by `p`; newest first unless `o` orders them. **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/schedule`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/get(listSchedules)`.
+    func listSchedules(_ input: Operations.ListSchedules.Input) async throws -> Operations.ListSchedules.Output
+    /// Start a fleet run at every tick of a cron expression
+    ///
+    /// Creates a schedule (see "Schedules" in `docs/runs.md`). `cron` is a 5-field cron
+    /// expression (`minute hour day-of-month month day-of-week`; ranges, lists, steps, names
+    /// `JAN`–`DEC` and `SUN`–`SAT`; both day fields restricted means either matches), a macro
+    /// (`@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`) or
+    /// `@every DURATION` (a Go duration, at least 10s). Ticks are wall times of `timezone` (an
+    /// IANA name, `UTC` by default): a time that does not exist is skipped, one that happens
+    /// twice fires once.
+    ///
+    /// `run` is a run body as `POST /api/v1/run` takes it (without `uuid`), checked now
+    /// exactly as that would check it: its errors name `run.<field>` and nothing is written.
+    /// Each tick starts one run from it (one across all replicas), its target resolved at the
+    /// tick. `concurrency_policy`: `allow` (default), `forbid` (skip a tick while the previous
+    /// run is running), `replace` (cancel it, then start). A tick missed by more than
+    /// `starting_deadline` is skipped; a tick whose run cannot be created (its selector selects
+    /// no cluster, …) is skipped too, with the reason in `last_skip_reason`.
+    ///
+    /// Bad input is a 400 naming the field (`name`, `cron` with the field and part that is
+    /// wrong, `timezone`, `run.…`, `concurrency_policy`, `paused`, `starting_deadline`).
+    /// **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `POST /api/v1/schedule`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)`.
+    func createSchedule(_ input: Operations.CreateSchedule.Input) async throws -> Operations.CreateSchedule.Output
+    /// Get a schedule
+    ///
+    /// The schedule with its next three ticks (`next`, empty while paused), its last tick that started a run, its last skipped tick with the reason, and its most recent runs (`last_runs`, newest first, at most 10). **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/get(getSchedule)`.
+    func getSchedule(_ input: Operations.GetSchedule.Input) async throws -> Operations.GetSchedule.Output
+    /// Change, pause or resume a schedule
+    ///
+    /// Changes the fields given; absent or null ones are kept (`starting_deadline: ""` removes the deadline). `paused: true` pauses it (no ticks), `paused: false` resumes it. A new `cron` or `timezone`, or resuming, starts its ticks afresh from now: ticks missed while paused are not made up. A new `run` is checked like at creation (errors name `run.<field>`, nothing is written). **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `PUT /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)`.
+    func updateSchedule(_ input: Operations.UpdateSchedule.Input) async throws -> Operations.UpdateSchedule.Output
+    /// Delete a schedule
+    ///
+    /// Deletes the schedule; the runs it started stay. A missing schedule is a 404. **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/delete(deleteSchedule)`.
+    func deleteSchedule(_ input: Operations.DeleteSchedule.Input) async throws -> Operations.DeleteSchedule.Output
     /// List webhooks
     ///
     /// Lists webhooks (header values masked, never with the secret), filtered by `q`, ordered by `o` and paged by `p`. Columns of `q` and `o`: `id` (integer), `uuid`, `name`, `summary`, `url`, `method` (text), `timeout` (integer: whole seconds, `0` = the default), `condition_validator` (integer: `0` none, `1` jq), `condition_filter`, `content_encoding` (text), `created`, `updated` (timestamp); `headers` and `secret` are deliberately not filterable. **Minimum role: viewer.**
@@ -540,8 +600,10 @@ public protocol APIProtocol: Sendable {
     /// When an operator has canceled the service (`cancel_requested`), the report is stored,
     /// the service then ends `canceled` (16) and the response carries
     /// `X-Claiflow-Cancel: true`: the agent should stop running it. A repeated report gets
-    /// the header too. (A report that ends the service itself, the last step's `4` or any
-    /// `8`, keeps its status and gets no header.)
+    /// the header too. A failure (`8`) ends it `canceled` as well (the claiflow agent
+    /// interrupts the running step when it learns of the cancel from its cancellation watch,
+    /// and reports the step failed with "canceled by an operator"); only the last step's `4`
+    /// keeps its status, without the header.
     ///
     /// The body is read before the session token is checked, and its fields after. Compared
     /// with the original (REST): `result` may be absent; reports for a finished service or a
@@ -551,6 +613,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `PUT /api/v1/client/service`.
     /// - Remark: Generated from `#/paths//api/v1/client/service/put(agentReportStep)`.
     func agentReportStep(_ input: Operations.AgentReportStep.Input) async throws -> Operations.AgentReportStep.Output
+    /// Learn promptly which running services an operator canceled
+    ///
+    /// New (the original agent never calls it). The agent names the services it runs; the
+    /// answer lists those an operator asked to cancel (`POST
+    /// /api/v1/cluster/{uuid}/service/{service_uuid}/cancel`, or the cancel of their run). When
+    /// none is, the call parks until a cancel is requested on the session's cluster (within
+    /// milliseconds, on any replica through PostgreSQL `LISTEN`/`NOTIFY`), or until `wait`
+    /// seconds have passed (then `canceled` is empty). The claiflow agent keeps one open
+    /// while it runs services, so that a cancel interrupts the running step within a second
+    /// instead of at its next report; it then reports the step failed ("canceled by an
+    /// operator") and the service ends `canceled`. The call does not keep the session alive.
+    ///
+    /// - Remark: HTTP `POST /api/v1/client/service/cancellations`.
+    /// - Remark: Generated from `#/paths//api/v1/client/service/cancellations/post(agentWatchCancellations)`.
+    func agentWatchCancellations(_ input: Operations.AgentWatchCancellations.Input) async throws -> Operations.AgentWatchCancellations.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -825,6 +902,21 @@ extension APIProtocol {
     ) async throws -> Operations.ExpireClusterToken.Output {
         try await expireClusterToken(Operations.ExpireClusterToken.Input(
             path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Stream status changes (Server-Sent Events)
+    ///
+    /// A `text/event-stream` that stays open: each status change of a service, of a run's service on one cluster, or of a cluster (created, updated, paused, resumed, deleted, connected) is one event `id: <epoch>-<n>`, `event: service|run|cluster`, `data: {"uuid":…,"cluster_uuid":…,"status":…}`; a `: heartbeat` comment comes every 15 seconds. Changes made through any replica arrive (PostgreSQL `NOTIFY`). `Last-Event-ID` (or `last_event_id`) replays the events missed since that id; an id this replica does not know starts the stream with `event: reset` (re-read what you show). Authorized like the API, or with the web console's session cookie. **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/events`.
+    /// - Remark: Generated from `#/paths//api/v1/events/get(streamEvents)`.
+    public func streamEvents(
+        query: Operations.StreamEvents.Input.Query = .init(),
+        headers: Operations.StreamEvents.Input.Headers = .init()
+    ) async throws -> Operations.StreamEvents.Output {
+        try await streamEvents(Operations.StreamEvents.Input(
             query: query,
             headers: headers
         ))
@@ -1187,6 +1279,109 @@ extension APIProtocol {
         headers: Operations.CancelRun.Input.Headers = .init()
     ) async throws -> Operations.CancelRun.Output {
         try await cancelRun(Operations.CancelRun.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// List schedules
+    ///
+    /// Lists schedules (without `last_runs`), filtered by `q`, ordered by `o` and paged by `p`; newest first unless `o` orders them. **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/schedule`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/get(listSchedules)`.
+    public func listSchedules(
+        query: Operations.ListSchedules.Input.Query = .init(),
+        headers: Operations.ListSchedules.Input.Headers = .init()
+    ) async throws -> Operations.ListSchedules.Output {
+        try await listSchedules(Operations.ListSchedules.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Start a fleet run at every tick of a cron expression
+    ///
+    /// Creates a schedule (see "Schedules" in `docs/runs.md`). `cron` is a 5-field cron
+    /// expression (`minute hour day-of-month month day-of-week`; ranges, lists, steps, names
+    /// `JAN`–`DEC` and `SUN`–`SAT`; both day fields restricted means either matches), a macro
+    /// (`@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`) or
+    /// `@every DURATION` (a Go duration, at least 10s). Ticks are wall times of `timezone` (an
+    /// IANA name, `UTC` by default): a time that does not exist is skipped, one that happens
+    /// twice fires once.
+    ///
+    /// `run` is a run body as `POST /api/v1/run` takes it (without `uuid`), checked now
+    /// exactly as that would check it: its errors name `run.<field>` and nothing is written.
+    /// Each tick starts one run from it (one across all replicas), its target resolved at the
+    /// tick. `concurrency_policy`: `allow` (default), `forbid` (skip a tick while the previous
+    /// run is running), `replace` (cancel it, then start). A tick missed by more than
+    /// `starting_deadline` is skipped; a tick whose run cannot be created (its selector selects
+    /// no cluster, …) is skipped too, with the reason in `last_skip_reason`.
+    ///
+    /// Bad input is a 400 naming the field (`name`, `cron` with the field and part that is
+    /// wrong, `timezone`, `run.…`, `concurrency_policy`, `paused`, `starting_deadline`).
+    /// **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `POST /api/v1/schedule`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/post(createSchedule)`.
+    public func createSchedule(
+        query: Operations.CreateSchedule.Input.Query = .init(),
+        headers: Operations.CreateSchedule.Input.Headers = .init(),
+        body: Operations.CreateSchedule.Input.Body
+    ) async throws -> Operations.CreateSchedule.Output {
+        try await createSchedule(Operations.CreateSchedule.Input(
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Get a schedule
+    ///
+    /// The schedule with its next three ticks (`next`, empty while paused), its last tick that started a run, its last skipped tick with the reason, and its most recent runs (`last_runs`, newest first, at most 10). **Minimum role: viewer.**
+    ///
+    /// - Remark: HTTP `GET /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/get(getSchedule)`.
+    public func getSchedule(
+        path: Operations.GetSchedule.Input.Path,
+        query: Operations.GetSchedule.Input.Query = .init(),
+        headers: Operations.GetSchedule.Input.Headers = .init()
+    ) async throws -> Operations.GetSchedule.Output {
+        try await getSchedule(Operations.GetSchedule.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Change, pause or resume a schedule
+    ///
+    /// Changes the fields given; absent or null ones are kept (`starting_deadline: ""` removes the deadline). `paused: true` pauses it (no ticks), `paused: false` resumes it. A new `cron` or `timezone`, or resuming, starts its ticks afresh from now: ticks missed while paused are not made up. A new `run` is checked like at creation (errors name `run.<field>`, nothing is written). **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `PUT /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/put(updateSchedule)`.
+    public func updateSchedule(
+        path: Operations.UpdateSchedule.Input.Path,
+        query: Operations.UpdateSchedule.Input.Query = .init(),
+        headers: Operations.UpdateSchedule.Input.Headers = .init(),
+        body: Operations.UpdateSchedule.Input.Body
+    ) async throws -> Operations.UpdateSchedule.Output {
+        try await updateSchedule(Operations.UpdateSchedule.Input(
+            path: path,
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Delete a schedule
+    ///
+    /// Deletes the schedule; the runs it started stay. A missing schedule is a 404. **Minimum role: operator.**
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/schedule/{uuid}`.
+    /// - Remark: Generated from `#/paths//api/v1/schedule/{uuid}/delete(deleteSchedule)`.
+    public func deleteSchedule(
+        path: Operations.DeleteSchedule.Input.Path,
+        query: Operations.DeleteSchedule.Input.Query = .init(),
+        headers: Operations.DeleteSchedule.Input.Headers = .init()
+    ) async throws -> Operations.DeleteSchedule.Output {
+        try await deleteSchedule(Operations.DeleteSchedule.Input(
             path: path,
             query: query,
             headers: headers
@@ -1583,8 +1778,10 @@ extension APIProtocol {
     /// When an operator has canceled the service (`cancel_requested`), the report is stored,
     /// the service then ends `canceled` (16) and the response carries
     /// `X-Claiflow-Cancel: true`: the agent should stop running it. A repeated report gets
-    /// the header too. (A report that ends the service itself, the last step's `4` or any
-    /// `8`, keeps its status and gets no header.)
+    /// the header too. A failure (`8`) ends it `canceled` as well (the claiflow agent
+    /// interrupts the running step when it learns of the cancel from its cancellation watch,
+    /// and reports the step failed with "canceled by an operator"); only the last step's `4`
+    /// keeps its status, without the header.
     ///
     /// The body is read before the session token is checked, and its fields after. Compared
     /// with the original (REST): `result` may be absent; reports for a finished service or a
@@ -1599,6 +1796,31 @@ extension APIProtocol {
         body: Operations.AgentReportStep.Input.Body
     ) async throws -> Operations.AgentReportStep.Output {
         try await agentReportStep(Operations.AgentReportStep.Input(
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Learn promptly which running services an operator canceled
+    ///
+    /// New (the original agent never calls it). The agent names the services it runs; the
+    /// answer lists those an operator asked to cancel (`POST
+    /// /api/v1/cluster/{uuid}/service/{service_uuid}/cancel`, or the cancel of their run). When
+    /// none is, the call parks until a cancel is requested on the session's cluster (within
+    /// milliseconds, on any replica through PostgreSQL `LISTEN`/`NOTIFY`), or until `wait`
+    /// seconds have passed (then `canceled` is empty). The claiflow agent keeps one open
+    /// while it runs services, so that a cancel interrupts the running step within a second
+    /// instead of at its next report; it then reports the step failed ("canceled by an
+    /// operator") and the service ends `canceled`. The call does not keep the session alive.
+    ///
+    /// - Remark: HTTP `POST /api/v1/client/service/cancellations`.
+    /// - Remark: Generated from `#/paths//api/v1/client/service/cancellations/post(agentWatchCancellations)`.
+    public func agentWatchCancellations(
+        query: Operations.AgentWatchCancellations.Input.Query = .init(),
+        headers: Operations.AgentWatchCancellations.Input.Headers = .init(),
+        body: Operations.AgentWatchCancellations.Input.Body
+    ) async throws -> Operations.AgentWatchCancellations.Output {
+        try await agentWatchCancellations(Operations.AgentWatchCancellations.Input(
             query: query,
             headers: headers,
             body: body
