@@ -57,6 +57,7 @@ struct ScheduleCommand: AsyncParsableCommand {
                   timezone: Europe/Berlin
                   concurrency_policy: forbid
                   run:
+                    name: pods per region
                     template_uuid: 00000000000000000000000000000001
                     selector: env=prod
                     strategy: {max_parallel: 25%}
