@@ -20,7 +20,7 @@ struct ScheduleCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List schedules, newest first.",
-            discussion: "Example:\n  claiflow schedule list --query '{\"eq\":{\"paused\":true}}' -o wide")
+            discussion: "Example:\n  claiflow schedule list --query '{\"eq\":{\"paused\":1}}' -o wide")
 
         @OptionGroup var list: ListOptions
         @OptionGroup var output: OutputOptions
