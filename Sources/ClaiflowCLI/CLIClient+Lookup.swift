@@ -60,3 +60,22 @@ extension CLIClient {
         return query.map { #"{"and":[\#(byCluster),\#($0)]}"# } ?? byCluster
     }
 }
+
+extension CLIClient {
+    /// The schedule named by `ref`: its uuid, else its name (which must be unique). The schedule
+    /// comes from `GET /api/v1/schedule/{uuid}`, so it carries its last runs.
+    public func schedule(_ ref: String) async throws -> Components.Schemas.Schedule {
+        func list(_ q: String) async throws -> [Components.Schemas.Schedule] {
+            try await api.listSchedules(query: .init(q: q)).ok.body.json
+        }
+        var found = Self.mayBeIdentifier(ref) ? try await list(Self.equals("uuid", ref)) : []
+        if found.isEmpty { found = try await list(Self.equals("name", ref)) }
+        guard let first = found.first, let uuid = first.uuid else { throw CLIError("no schedule with uuid or name \"\(ref)\"") }
+        guard found.count == 1 else {
+            throw CLIError(
+                "\(found.count) schedules are named \"\(ref)\": give a uuid (\(found.compactMap(\.uuid).joined(separator: ", ")))"
+            )
+        }
+        return try await api.getSchedule(path: .init(uuid: uuid)).ok.body.json
+    }
+}

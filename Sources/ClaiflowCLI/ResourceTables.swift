@@ -145,4 +145,32 @@ public enum ResourceTables {
             header: ["uuid", "name", "method", "url", "age"],
             rows: rows.map { w in [w.uuid, w.name, w.method.rawValue, w.url, RelativeAge.format(w.created, now: now)] })
     }
+
+    /// Schedules: the next tick as a time to come, the newest run's state (only `get` has runs).
+    public static func schedules(_ rows: [Components.Schemas.Schedule], wide: Bool, now: Date = Date()) -> Table {
+        var header = ["name", "cron", "timezone", "policy", "paused", "next", "last run", "age"]
+        if wide { header += ["uuid", "deadline", "last tick", "last skipped", "summary"] }
+        return Table(
+            header: header,
+            rows: rows.map { s in
+                var row = [
+                    s.name ?? "", s.cron ?? "", s.timezone ?? "", s.concurrencyPolicy?.rawValue ?? "",
+                    s.paused == true ? "yes" : "no", upcoming(s.next?.first, now: now),
+                    s.lastRuns?.first?.state?.rawValue ?? "", age(s.created, now: now),
+                ]
+                if wide {
+                    row += [
+                        s.uuid ?? "", s.startingDeadline ?? "", age(s.lastTick, now: now), age(s.lastSkipped, now: now),
+                        s.summary ?? "",
+                    ]
+                }
+                return row
+            })
+    }
+
+    /// A time to come given as text: `in 5m` (`now` once it is due), empty when there is none.
+    static func upcoming(_ text: String?, now: Date) -> String {
+        guard let text, let ts = Timestamp(parsing: text) else { return "" }
+        return ts.date <= now ? "now" : "in " + RelativeAge.format(now, now: ts.date)
+    }
 }

@@ -16,7 +16,8 @@ struct Claiflow: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, AgentGroupCommand.self, AdminCommand.self,
             LoginCommand.self, ContextCommand.self, ClusterCommand.self, TokenCommand.self, TemplateCommand.self,
-            ServiceCommand.self, RunCommand.self, WebhookCommand.self, APIKeyCommand.self, GlobalVarCommand.self,
+            ServiceCommand.self, RunCommand.self, ScheduleCommand.self, WebhookCommand.self, APIKeyCommand.self,
+            GlobalVarCommand.self,
         ]
     )
 
