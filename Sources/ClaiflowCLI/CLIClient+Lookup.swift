@@ -5,7 +5,7 @@ extension CLIClient {
     /// The cluster named by `ref`: its uuid, else its name (which must be unique).
     public func cluster(_ ref: String) async throws -> Components.Schemas.Cluster {
         if Self.mayBeIdentifier(ref), let found = try await clusters(q: Self.equals("uuid", ref)).first { return found }
-        let named = try await clusters(q: Self.equals("name", ref))
+        let named = try await clusters(named: ref)
         guard let first = named.first else { throw CLIError("no cluster with uuid or name \"\(ref)\"") }
         guard named.count == 1 else {
             throw CLIError(
@@ -27,6 +27,11 @@ extension CLIClient {
                 "\(named.count) templates are named \"\(ref)\": give a uuid (\(named.map(\.uuid).joined(separator: ", ")))")
         }
         return first
+    }
+
+    /// The clusters named `name` (names are not unique on the server).
+    public func clusters(named name: String) async throws -> [Components.Schemas.Cluster] {
+        try await clusters(q: Self.equals("name", name))
     }
 
     /// The clusters matching a `q` condition.

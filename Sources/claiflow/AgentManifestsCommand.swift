@@ -9,9 +9,9 @@ struct AgentManifestsCommand: ParsableCommand {
         commandName: "manifests",
         abstract: "Print the YAML that installs an agent in a Kubernetes cluster (pipe it to kubectl apply -f -).",
         discussion: """
-            Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding (derived from the command \\
-            catalog at the --rbac level), Role and RoleBinding (the agent's own namespace: its credential \\
-            Secret and its Deployment for claiflow.client.upgrade), Secret (the token) and the Deployment \\
+            Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding (derived from the command \
+            catalog at the --rbac level), Role and RoleBinding (the agent's own namespace: its credential \
+            Secret and its Deployment for claiflow.client.upgrade), Secret (the token) and the Deployment \
             running `claiflow agent` with probes on its health endpoint.
 
             Example:

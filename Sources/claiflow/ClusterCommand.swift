@@ -13,8 +13,12 @@ struct ClusterCommand: AsyncParsableCommand {
               claiflow cluster list -l env=prod
               claiflow cluster create prod-eu-1 -l env=prod -l region=eu
               claiflow cluster pause prod-eu-1
+              claiflow cluster register prod-eu-1 -l env=prod | kubectl apply -f -
             """,
-        subcommands: [List.self, Get.self, Create.self, Update.self, Label.self, Pause.self, Resume.self, Delete.self]
+        subcommands: [
+            List.self, Get.self, Create.self, ClusterRegisterCommand.self, Update.self, Label.self, Pause.self, Resume.self,
+            Delete.self,
+        ]
     )
 
     struct List: AsyncParsableCommand {

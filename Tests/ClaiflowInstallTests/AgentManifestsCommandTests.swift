@@ -45,7 +45,7 @@ struct AgentManifestsCommandTests {
         let (bad, _, error) = try Self.run([
             "agent", "manifests", "--cluster-uuid", "c", "--token", "t", "--server", "https://x", "--rbac", "root",
         ])
-        #expect(bad == 2)
+        #expect(bad == 2)  // a usage error (docs/cli.md)
         #expect(error.contains("--rbac: must be read-only, standard or admin, got \"root\""))
 
         let (invalid, _, reason) = try Self.run([
