@@ -84,8 +84,10 @@ struct AgentRuntimeTests {
             #expect(try await waitUntil { h.gates.reached("cancel-gate") })
             let canceled = try await h.server.request(.POST, "/api/v1/cluster/c1/service/long/cancel")
             #expect(canceled.json?.field("cancel_requested") == .bool(true))
+            // The gate stays closed: the step ends only because the cancel interrupts it (opening
+            // it here would race the cancellation watch and let the step succeed first).
+            #expect(try await h.waitForStatus("long", [4, 16]))
             h.gates.open("cancel-gate")
-            #expect(try await h.waitForStatus("long", [4, 8, 16]))
             let state = try await h.state("long")
             #expect(state.status == 16)
             // The cancellation watch interrupts the waiting step at once: it is reported failed
