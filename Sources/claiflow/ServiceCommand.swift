@@ -129,7 +129,7 @@ struct ServiceCommand: AsyncParsableCommand {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel a service (a running one stops at its next step).",
+            abstract: "Cancel a service (a claiflow agent interrupts the running step at once; the original, at its next step).",
             discussion: "Example:\n  claiflow service cancel 6b1f3c2a9e4d4b7f8a0c5d2e1f3a4b6c --cluster prod-eu-1")
 
         @OptionGroup var service: ServiceArguments
