@@ -15,22 +15,23 @@ public final class Store: Sendable {
     private let metrics: (any MetricsFactory)?
     private let cipher = Mutex<SecretBox?>(nil)
 
-    private let releaseHandler = Mutex<(@Sendable (_ released: [String], _ deliveries: Bool) -> Void)?>(nil)
+    private let releaseHandler = Mutex<StoreCallback<(released: [String], deliveries: Bool)>?>(nil)
     /// Receives the status events of this process's commits on SQLite (see ``onStatusEvents(_:)``).
-    let statusHandler = Mutex<(@Sendable ([StatusEvent]) -> Void)?>(nil)
+    let statusHandler = Mutex<StoreCallback<[StatusEvent]>?>(nil)
 
     /// Tells `handler`, after each commit in which services' ends moved runs on, the clusters
     /// whose held run services were released (their agents' polls should wake; on PostgreSQL the
     /// other replicas hear of it by `NOTIFY`) and whether a run ended with a webhook delivery
     /// enqueued (the deliverer should wake).
     public func onRunProgress(_ handler: @escaping @Sendable (_ released: [String], _ deliveries: Bool) -> Void) {
-        releaseHandler.withLock { $0 = handler }
+        let callback = StoreCallback<(released: [String], deliveries: Bool)> { handler($0.released, $0.deliveries) }
+        releaseHandler.withLock { $0 = callback }
     }
 
     /// Calls the ``onRunProgress(_:)`` handler when clusters were released or a run delivery enqueued.
     func announceReleases(_ advance: RunAdvance) {
         guard !advance.released.isEmpty || advance.deliveries, let handler = releaseHandler.withLock({ $0 }) else { return }
-        handler(advance.released, advance.deliveries)
+        handler.call((advance.released, advance.deliveries))
     }
 
     /// Encrypts service inputs at rest from now on (rows written before stay readable).
@@ -89,7 +90,7 @@ public final class Store: Sendable {
             try await database.transaction { db in try await body(StatusCollectingExecutor(base: db, collector: collector)) }
         }
         let events = collector.take()
-        if !events.isEmpty { handler(events) }
+        if !events.isEmpty { handler.call(events) }
         return value
     }
 

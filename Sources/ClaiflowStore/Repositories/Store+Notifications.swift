@@ -56,7 +56,8 @@ extension Store {
     /// On PostgreSQL they travel by `NOTIFY` to every replica's ``listenForEvents(logger:onConnect:_:)``,
     /// this one's included, and the handler is not called.
     public func onStatusEvents(_ handler: @escaping @Sendable ([StatusEvent]) -> Void) {
-        statusHandler.withLock { $0 = handler }
+        let callback = StoreCallback(handler)
+        statusHandler.withLock { $0 = callback }
     }
 
     /// Sends status events written inside a transaction: a `NOTIFY` on PostgreSQL (delivered
@@ -76,7 +77,7 @@ extension Store {
         if dialect == .postgres {
             try await publish(DispatchEvent.status(chunking: events))
         } else if let handler = statusHandler.withLock({ $0 }) {
-            handler(events)
+            handler.call(events)
         }
     }
 }
