@@ -44,23 +44,22 @@ extension Store {
         try await db.execute("INSERT INTO cluster_label (cluster_uuid, key, value) VALUES " + SQL.join(rows, separator: ", "))
     }
 
-    /// Inserts a cluster with its labels in one transaction; 409 when the uuid exists.
+    /// Inserts a cluster with its labels in one transaction, with its status event for the
+    /// watchers (`created`, or `paused` for one created paused: a `NOTIFY` in the same commit on
+    /// PostgreSQL, handed over after it on SQLite); 409 when the uuid exists.
     public func insertCluster(_ c: Cluster) async throws {
         do {
-            let insert: SQL = """
-                INSERT INTO cluster (uuid, name, summary, created, updated, labels, paused, paused_since)
-                VALUES (\(bind: c.uuid), \(bind: c.name), \(bind: c.summary), \(bind: .timestamp(c.created)),
-                    \(bind: .timestamp(c.updated)), \(bind: c.labels.json), \(bind: c.paused ? 1 : 0),
-                    \(bind: c.pausedSince.map { .timestamp($0) } ?? .null))
-                """
-            if c.labels.isEmpty {
-                // One statement: on PostgreSQL it commits by itself in one round trip.
-                try await write("cluster.insert", statement: insert)
-            } else {
-                try await write("cluster.insert") { db in
-                    try await db.execute(insert)
-                    try await Self.insertLabelRows(db, cluster: c.uuid, labels: c.labels)
-                }
+            try await write("cluster.insert") { db in
+                try await db.execute(
+                    """
+                    INSERT INTO cluster (uuid, name, summary, created, updated, labels, paused, paused_since)
+                    VALUES (\(bind: c.uuid), \(bind: c.name), \(bind: c.summary), \(bind: .timestamp(c.created)),
+                        \(bind: .timestamp(c.updated)), \(bind: c.labels.json), \(bind: c.paused ? 1 : 0),
+                        \(bind: c.pausedSince.map { .timestamp($0) } ?? .null))
+                    """)
+                try await Self.insertLabelRows(db, cluster: c.uuid, labels: c.labels)
+                try await Self.notifyStatus(
+                    db, [StatusEvent(topic: .cluster, uuid: c.uuid, cluster: c.uuid, status: c.paused ? "paused" : "created")])
             }
         } catch StoreError.uniqueViolation {
             throw ClaiflowError(.conflict, "cluster \"\(c.uuid)\" already exists")
