@@ -192,7 +192,7 @@ public struct ClaiflowServerApp: Sendable {
             ConsoleController(
                 sessions: consoleSessions, broadcaster: broadcaster, pages: consolePages, operators: useCases,
                 reads: ConsoleReads(store: useCases.store),
-                services: services, runs: runs, secureCookie: config.uiSecureCookie
+                services: services, runs: runs, webhooks: webhooks, secureCookie: config.uiSecureCookie
             ).register(on: router)
         }
         allowed.load(router.routes.map { "\($0.method.rawValue) \($0.path)" })

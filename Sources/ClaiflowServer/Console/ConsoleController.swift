@@ -15,6 +15,8 @@ struct ConsoleController {
     let reads: ConsoleReads
     let services: ServiceUseCases
     let runs: RunUseCases
+    /// The webhook pages' use cases (ConsoleController+Webhooks).
+    let webhooks: WebhookUseCases
     /// Whether the session cookie is always `Secure` (else only when the request came over TLS).
     let secureCookie: Bool
     /// How many rows a list page shows.
@@ -40,6 +42,13 @@ struct ConsoleController {
         pagesGroup.post("services/{cluster}/{uuid}/cancel", use: cancelService)
         pagesGroup.get("runs", use: runList)
         pagesGroup.get("runs/{uuid}", use: run)
+        // Webhooks (delivery log, redeliver) and API keys (admins): ConsoleController+Webhooks, +APIKeys.
+        pagesGroup.get("webhooks", use: webhookList)
+        pagesGroup.get("webhooks/{uuid}", use: webhook)
+        pagesGroup.post("webhooks/{uuid}/deliveries/{delivery}/redeliver", use: redeliver)
+        pagesGroup.get("apikeys", use: apiKeyList)
+        pagesGroup.post("apikeys", use: createAPIKey)
+        pagesGroup.post("apikeys/{uuid}/delete", use: deleteAPIKey)
     }
 
     // MARK: Sign-in

@@ -118,6 +118,11 @@ public struct WebhookUseCases: Sendable {
         return try await store.deliveries(webhookUUID: webhookUUID, query: query)
     }
 
+    /// The newest delivery of each of these webhooks, by webhook (the console's list).
+    public func latestDeliveries(webhookUUIDs: [String]) async throws -> [String: WebhookDelivery] {
+        try await store.latestDeliveries(webhookUUIDs: webhookUUIDs)
+    }
+
     /// Header values sent back as shown (`********`) keep the webhook's current value of the same
     /// name (case-insensitive) at the same position; a mask with no value to keep is a 400.
     static func restoringMasked(

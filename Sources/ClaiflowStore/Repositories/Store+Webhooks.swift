@@ -136,6 +136,26 @@ extension Store {
             extra: "webhook_uuid = \(bind: webhookUUID)", newestFirst: true, map: Self.delivery)
     }
 
+    /// The newest delivery of each of these webhooks (none for a webhook without any), in one
+    /// query: each webhook's newest id is one step down the `(webhook_uuid, id)` index.
+    public func latestDeliveries(webhookUUIDs: [String]) async throws -> [String: WebhookDelivery] {
+        guard !webhookUUIDs.isEmpty else { return [:] }
+        return try await read("webhook.latest_deliveries") { db in
+            let rows = try await db.query(
+                """
+                SELECT * FROM webhook_delivery WHERE id IN (
+                    SELECT (SELECT x.id FROM webhook_delivery x WHERE x.webhook_uuid = w.uuid ORDER BY x.id DESC LIMIT 1)
+                    FROM webhook w WHERE w.uuid IN (
+                """ + SQL.join(webhookUUIDs.map { "\(bind: $0)" }, separator: ", ") + "))")
+            var out: [String: WebhookDelivery] = [:]
+            for row in rows {
+                let d = try Self.delivery(row)
+                out[d.webhookUUID] = d
+            }
+            return out
+        }
+    }
+
     // MARK: Outbox
 
     /// The webhook payload of a status change (the original's fields; an empty result is null,
