@@ -47,8 +47,11 @@ cleanup() {
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 key="browser-admin-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+# Fast webhook retries: a delivery to a closed port ends `failed` within seconds (the redeliver test).
 "$BIN" server --host 127.0.0.1 --port "$port" --grpc-port off --database "sqlite:$work/claiflow.sqlite" \
-  --admin-token "$key" --log-level warning >"$work/server.log" 2>&1 &
+  --admin-token "$key" --log-level warning \
+  --webhook-retry-initial 20ms \
+  >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 200); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

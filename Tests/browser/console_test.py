@@ -219,6 +219,7 @@ def main():
                                                  "properties": {"seconds": {"type": "integer", "minimum": 0}}}})
     tests = [test_sign_in_and_create_cluster, test_run_template_from_generated_form, test_cancel_long_service,
              test_run_over_selector_fills_grid, test_viewer_sees_no_write_controls, test_post_without_csrf_refused]
+    tests += WEBHOOK_AND_KEY_TESTS
     passed = failed = 0
     d = browser()
     try:
@@ -243,6 +244,107 @@ def main():
                 a.kill()
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+# --- Webhooks (delivery log, redeliver) and API keys (admins) -----------------------------------
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_admin_creates_api_key_and_sees_it_once(d):
+    d.get(URL + "/ui/")
+    d.find_element(By.ID, "nav-apikeys").click()
+    wait(d, lambda: d.find_element(By.TAG_NAME, "h1").text == "API keys", what="the API keys page")
+    d.find_element(By.ID, "k-name").send_keys("browser-robot")
+    Select(d.find_element(By.ID, "k-role")).select_by_visible_text("operator")
+    d.find_element(By.CSS_SELECTOR, "#create-key button[type=submit]").click()
+    wait(d, lambda: d.find_element(By.TAG_NAME, "h1").text == "API key created", what="the created key")
+    key = d.find_element(By.ID, "new-key").get_attribute("value")
+    assert key.startswith("cfk_"), key
+    assert isinstance(api("GET", "/api/v1/cluster", key=key), list), "the shown key does not work"
+    d.find_element(By.LINK_TEXT, "Back to the API keys").click()
+    wait(d, lambda: d.find_element(By.TAG_NAME, "h1").text == "API keys", what="the API keys page")
+    assert "browser-robot" in d.find_element(By.ID, "apikeys").text
+    assert key not in d.page_source, "the key shows a second time"
+    shot(d, "apikeys")
+
+
+def test_failed_delivery_redelivered_from_page(d):
+    import http.server
+    import threading
+    port = free_port()  # closed: every attempt is refused
+    api("POST", "/api/v1/webhook", {"uuid": "browser-hook", "name": "browser-hook",
+                                    "url": f"http://127.0.0.1:{port}/hook", "method": "POST"})
+    # A cluster without an agent: its service's creation is the one status change (one delivery).
+    cluster = api("POST", "/api/v1/cluster", {"name": "browser-hookless"})["uuid"]
+    api("POST", f"/api/v1/cluster/{cluster}/service",
+        {"uuid": "browser-hooked", "flow": [{"$id": "a", "$command": "claiflow.echo"}], "webhook": "browser-hook"})
+    d.get(URL + "/ui/webhooks")
+    d.find_element(By.LINK_TEXT, "browser-hook").click()
+    wait(d, lambda: d.find_element(By.TAG_NAME, "h1").text == "Webhook browser-hook", what="the webhook page")
+
+    def failed_rows():
+        d.get(URL + "/ui/webhooks/browser-hook?status=failed")
+        return d.find_elements(By.CSS_SELECTOR, "#deliveries tbody tr[data-uuid]")
+    rows = wait(d, failed_rows, timeout=60, what="a failed delivery")
+    delivery = rows[0].get_attribute("data-uuid")
+    assert "failed" in rows[0].text and "none" not in rows[0].text, rows[0].text  # the last error shows
+    shot(d, "webhook")
+
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    receiver = http.server.HTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        d.find_element(By.CSS_SELECTOR, f'tr[data-uuid="{delivery}"] form.redeliver button').click()
+        wait(d, lambda: "redelivered=" in d.current_url, what="the redirect back")
+        assert "queued again" in d.find_element(By.CSS_SELECTOR, ".notice").text
+
+        def delivered():
+            d.get(URL + "/ui/webhooks/browser-hook")
+            row = d.find_element(By.CSS_SELECTOR, f'tr[data-uuid="{delivery}"]')
+            return "delivered" in row.find_element(By.CSS_SELECTOR, "[data-delivery-status]").text \
+                and "HTTP 200" in row.text
+        wait(d, delivered, timeout=30, what="the new attempt in the log")
+        assert received and b"browser-hooked" in received[0], received
+        row = d.find_element(By.CSS_SELECTOR, f'tr[data-uuid="{delivery}"]')
+        assert row.find_element(By.CSS_SELECTOR, "[data-attempts]").text == "1", row.text
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+
+
+def test_viewer_sees_no_redeliver_and_no_api_keys(d):
+    key = api("POST", "/api/v1/api_key", {"name": "browser-viewer-2", "role": "viewer"})["key"]
+    sign_out(d)
+    sign_in(d, key)
+    try:
+        assert not d.find_elements(By.ID, "nav-apikeys"), "a viewer sees the API keys link"
+        d.get(URL + "/ui/webhooks/browser-hook")
+        assert d.find_elements(By.CSS_SELECTOR, "#deliveries tbody tr[data-uuid]"), "no deliveries shown"
+        assert not d.find_elements(By.CSS_SELECTOR, "form.redeliver"), "a viewer sees a redeliver button"
+        status = d.execute_script("const r = await fetch('/ui/apikeys'); return r.status;")
+        assert status == 403, status
+    finally:
+        sign_out(d)
+        sign_in(d)
+
+
+WEBHOOK_AND_KEY_TESTS = [test_admin_creates_api_key_and_sees_it_once, test_failed_delivery_redelivered_from_page,
+                         test_viewer_sees_no_redeliver_and_no_api_keys]
 
 
 if __name__ == "__main__":
