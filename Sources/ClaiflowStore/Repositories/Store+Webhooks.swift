@@ -137,23 +137,25 @@ extension Store {
     }
 
     /// The newest delivery of each of these webhooks (none for a webhook without any), in one
-    /// query: each webhook's newest id is one step down the `(webhook_uuid, id)` index.
+    /// statement of one `ORDER BY id DESC LIMIT 1` per webhook, each with its own value: a
+    /// correlated subquery would get one generic plan, and PostgreSQL's for a log dominated by
+    /// one webhook walks the primary key backwards through all of it for each webhook without
+    /// deliveries (1.5 s for 50 webhooks beside one with 100,000 deliveries).
     public func latestDeliveries(webhookUUIDs: [String]) async throws -> [String: WebhookDelivery] {
-        guard !webhookUUIDs.isEmpty else { return [:] }
-        return try await read("webhook.latest_deliveries") { db in
-            let rows = try await db.query(
-                """
-                SELECT * FROM webhook_delivery WHERE id IN (
-                    SELECT (SELECT x.id FROM webhook_delivery x WHERE x.webhook_uuid = w.uuid ORDER BY x.id DESC LIMIT 1)
-                    FROM webhook w WHERE w.uuid IN (
-                """ + SQL.join(webhookUUIDs.map { "\(bind: $0)" }, separator: ", ") + "))")
-            var out: [String: WebhookDelivery] = [:]
-            for row in rows {
-                let d = try Self.delivery(row)
-                out[d.webhookUUID] = d
-            }
-            return out
+        var out: [String: WebhookDelivery] = [:]
+        // SQLite takes at most 500 terms in a compound SELECT.
+        for start in stride(from: 0, to: webhookUUIDs.count, by: 200) {
+            let sql = SQL.join(
+                webhookUUIDs[start..<min(start + 200, webhookUUIDs.count)].enumerated().map { (i, uuid) -> SQL in
+                    """
+                    SELECT * FROM (SELECT * FROM webhook_delivery WHERE webhook_uuid = \(bind: uuid) ORDER BY id DESC LIMIT 1) \
+                    AS latest\(raw: String(i))
+                    """
+                }, separator: " UNION ALL ")
+            let rows = try await read("webhook.latest_deliveries") { db in try await db.query(sql).map(Self.delivery) }
+            for d in rows { out[d.webhookUUID] = d }
         }
+        return out
     }
 
     // MARK: Outbox
