@@ -51,10 +51,10 @@ extension ConsoleController {
         let page = max(1, page)
         let w = try await webhooks.get(uuid)
         var filterError: String?
-        var condition: String?
+        var query = ListQuery()
         if !status.isEmpty {
             if let s = DeliveryStatus(rawValue: status) {
-                condition = #"{"eq":{"status":\#(JSONValue.string(s.rawValue).serialized())}}"#
+                query.condition = .compare(column: "status", op: .eq, value: .text(s.rawValue))
             } else {
                 filterError =
                     "\"\(status)\" is not a delivery status: choose "
@@ -63,10 +63,7 @@ extension ConsoleController {
         }
         var list: [WebhookDelivery] = []
         if filterError == nil {
-            list = try await webhooks.deliveries(
-                webhookUUID: uuid,
-                query: Self.pageQuery(
-                    try ListQueryParser(schema: Tables.delivery).parse(q: condition, o: nil, p: nil), page: page))
+            list = try await webhooks.deliveries(webhookUUID: uuid, query: Self.pageQuery(query, page: page))
         }
         let more = list.count > Self.pageSize
         list = Array(list.prefix(Self.pageSize))
