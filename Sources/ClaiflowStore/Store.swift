@@ -105,17 +105,21 @@ public final class Store: Sendable {
                 return (value, collector.take())
             }
         }
-        guard !events.isEmpty else { return value }
-        if let publisher {
-            publisher.enqueue(events)
-        } else if let handler {
-            let status = events.flatMap { e -> [StatusEvent] in
-                if case .status(let list) = e { return list }
-                return []
-            }
-            if !status.isEmpty { handler.call(status) }
-        }
+        announce(events)
         return value
+    }
+
+    /// Hands on the events of a commit: on PostgreSQL to the ``EventPublisher``, on SQLite the
+    /// status events to the ``onStatusEvents(_:)`` handler (there is no other replica to wake).
+    func announce(_ events: [DispatchEvent]) {
+        guard !events.isEmpty else { return }
+        if let publisher { return publisher.enqueue(events) }
+        guard dialect == .sqlite, let handler = statusHandler.withLock({ $0 }) else { return }
+        let status = events.flatMap { e -> [StatusEvent] in
+            if case .status(let list) = e { return list }
+            return []
+        }
+        if !status.isEmpty { handler.call(status) }
     }
 
     /// Runs one statement as a transaction of its own and returns the number of rows it changed.

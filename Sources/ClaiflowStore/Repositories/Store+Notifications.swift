@@ -18,7 +18,7 @@ extension Store {
     /// Publishes events outside of a transaction (PostgreSQL only): queued for the
     /// ``EventPublisher``, which sends them soon; returns without waiting for it.
     public func publish(_ events: [DispatchEvent]) async throws {
-        publisher?.enqueue(events)
+        announce(events)
     }
 
     /// Waits until the events queued so far were published (or failed to be).
@@ -77,10 +77,6 @@ extension Store {
     /// Sends status events outside of a transaction (a cluster changed by a use case).
     public func publishStatus(_ events: [StatusEvent]) async throws {
         guard !events.isEmpty else { return }
-        if let publisher {
-            publisher.enqueue([.status(events)])
-        } else if let handler = statusHandler.withLock({ $0 }) {
-            handler.call(events)
-        }
+        announce([.status(events)])
     }
 }

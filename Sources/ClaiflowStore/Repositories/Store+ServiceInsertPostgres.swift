@@ -28,6 +28,6 @@ extension Store {
         guard inserted == 1 else {
             throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(s.clusterUUID)\" does not exist")
         }
-        publisher?.enqueue([.wake(cluster: s.clusterUUID), .status(StatusEvent.of([change]))])
+        announce([.wake(cluster: s.clusterUUID), .status(StatusEvent.of([change]))])
     }
 }
