@@ -21,11 +21,6 @@ extension Store {
         announce(events)
     }
 
-    /// Waits until the events queued so far were published (or failed to be).
-    public func eventsPublished() async {
-        await publisher?.flush()
-    }
-
     /// How many `NOTIFY` statements this store's publisher ran (each sends every event queued
     /// while the one before it ran).
     public var eventPublishes: Int { publisher?.publishes ?? 0 }
