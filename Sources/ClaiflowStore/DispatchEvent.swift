@@ -2,8 +2,9 @@
 /// the payload of a PostgreSQL `NOTIFY` (see ``Store/publish(_:)`` and
 /// ``Store/listenForEvents(logger:onConnect:_:)``).
 ///
-/// It lives in the store because the store sends it inside the transaction that causes it (the
-/// wake-up of a create goes out when, and only if, the create commits); the server applies it.
+/// It lives in the store because the store queues it with the transaction that causes it (the
+/// wake-up of a create goes out when, and only if, the create commits, soon after the commit,
+/// through the ``EventPublisher``); the server applies it.
 public enum DispatchEvent: Sendable, Hashable {
     /// New or requeued services wait on a cluster: wake the polls parked on it.
     case wake(cluster: String)

@@ -2,9 +2,12 @@
 /// Events): a service's, a run's (one of its clusters') or a cluster's. Status events are hints:
 /// a watcher reads the object through the API for the rest of it.
 ///
-/// The store writes them with the status rows that cause them: on PostgreSQL as one `NOTIFY`
-/// in the same transaction (every replica, this one included, hears it through its listener),
-/// on SQLite to the ``Store/onStatusEvents(_:)`` handler after the commit.
+/// The store hands them on after the commit of the status rows that cause them (none for a
+/// transaction that rolls back): on PostgreSQL to its ``EventPublisher``, which sends them by
+/// `NOTIFY` soon after, coalesced with other commits' (every replica, this one included, hears
+/// them through its listener); on SQLite to the ``Store/onStatusEvents(_:)`` handler. A crash
+/// between a commit and the publish loses its events: a watcher re-reads on `event: reset` or
+/// when it reconnects.
 public struct StatusEvent: Sendable, Hashable {
     /// What changed.
     public enum Topic: String, Sendable, CaseIterable, Comparable {

@@ -18,6 +18,8 @@ public final class Store: Sendable {
     private let releaseHandler = Mutex<StoreCallback<(released: [String], deliveries: Bool)>?>(nil)
     /// Receives the status events of this process's commits on SQLite (see ``onStatusEvents(_:)``).
     let statusHandler = Mutex<StoreCallback<[StatusEvent]>?>(nil)
+    /// Sends the events of this process's commits to every replica (PostgreSQL only).
+    let publisher: EventPublisher?
 
     /// Tells `handler`, after each commit in which services' ends moved runs on, the clusters
     /// whose held run services were released (their agents' polls should wake; on PostgreSQL the
@@ -44,6 +46,9 @@ public final class Store: Sendable {
     public init(database: any SQLDatabase, metrics: (any MetricsFactory)? = nil) {
         self.database = database
         self.metrics = metrics
+        self.publisher = (database as? PostgresDatabase).map { pg in
+            EventPublisher(logger: Logger(label: "claiflow.events")) { try await pg.notify(channel: Store.eventChannel, $0) }
+        }
     }
 
     /// Opens the store named by a database URL: `sqlite:PATH` or `postgres://user:pass@host:port/db`.
@@ -69,8 +74,11 @@ public final class Store: Sendable {
         try await Migrations.run(on: database)
     }
 
-    /// Closes the database.
-    public func close() async { await database.close() }
+    /// Closes the database, once the events of the commits so far were published.
+    public func close() async {
+        await publisher?.flush()
+        await database.close()
+    }
 
     // MARK: - Plumbing
 
@@ -78,20 +86,40 @@ public final class Store: Sendable {
         try await timed(op) { try await database.read(body) }
     }
 
+    /// Runs `body` in a transaction. The events its statements cause (``notifyStatus(_:_:)``,
+    /// ``notify(_:_:)``) are handed on once it committed, and dropped when it rolls back: on
+    /// PostgreSQL to the ``EventPublisher`` (no `NOTIFY` in the transaction, whose commit would
+    /// then wait for every other notifying commit), on SQLite the status events to the
+    /// ``onStatusEvents(_:)`` handler.
     @discardableResult
     func write<T: Sendable>(_ op: String, _ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        guard dialect == .sqlite, let handler = statusHandler.withLock({ $0 }) else {
+        let handler = dialect == .sqlite ? statusHandler.withLock({ $0 }) : nil
+        guard publisher != nil || handler != nil else {
             return try await timed(op) { try await database.transaction(body) }
         }
-        // SQLite has no `NOTIFY`: the status events the body writes are collected and handed
-        // over once the transaction committed.
-        let collector = StatusEventCollector()
-        let value = try await timed(op) {
-            try await database.transaction { db in try await body(StatusCollectingExecutor(base: db, collector: collector)) }
+        // Collected per attempt: a transaction run again (a PostgreSQL conflict) starts afresh.
+        let (value, events) = try await timed(op) {
+            try await database.transaction { db in
+                let collector = EventCollector()
+                let value = try await body(EventCollectingExecutor(base: db, collector: collector))
+                return (value, collector.take())
+            }
         }
-        let events = collector.take()
-        if !events.isEmpty { handler.call(events) }
+        announce(events)
         return value
+    }
+
+    /// Hands on the events of a commit: on PostgreSQL to the ``EventPublisher``, on SQLite the
+    /// status events to the ``onStatusEvents(_:)`` handler (there is no other replica to wake).
+    func announce(_ events: [DispatchEvent]) {
+        guard !events.isEmpty else { return }
+        if let publisher { return publisher.enqueue(events) }
+        guard dialect == .sqlite, let handler = statusHandler.withLock({ $0 }) else { return }
+        let status = events.flatMap { e -> [StatusEvent] in
+            if case .status(let list) = e { return list }
+            return []
+        }
+        if !status.isEmpty { handler.call(status) }
     }
 
     /// Runs one statement as a transaction of its own and returns the number of rows it changed.
@@ -102,7 +130,7 @@ public final class Store: Sendable {
         try await timed(op) { try await database.autocommit(statement) }
     }
 
-    private func timed<T>(_ op: String, _ body: () async throws -> T) async throws -> T {
+    func timed<T>(_ op: String, _ body: () async throws -> T) async throws -> T {
         guard let metrics else { return try await body() }
         let start = ContinuousClock.now
         defer {

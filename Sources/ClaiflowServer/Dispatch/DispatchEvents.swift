@@ -15,7 +15,8 @@ public struct DispatchEvents: Sendable {
     /// Status changes were written (their webhook deliveries with them): send them soon.
     func statusChanged() { deliverer.poke() }
 
-    /// New services exist on these clusters (the `NOTIFY` went out with their transaction).
+    /// New services exist on these clusters (the other replicas hear of it by the store's `NOTIFY`
+    /// after their commit).
     /// `deliveries`: their status rows enqueued webhook deliveries (a service that names no
     /// webhook enqueues none, and waking the deliverer for nothing costs it a claim transaction).
     func servicesCreated(on clusters: [String], validUntil: Timestamp, deliveries: Bool) {
@@ -25,7 +26,7 @@ public struct DispatchEvents: Sendable {
     }
 
     /// Services' ends moved runs on (a report, a sweep or a cancel): held services were
-    /// released on the `released` clusters (the `NOTIFY` went out with their transaction) — wake
+    /// released on the `released` clusters (the store's `NOTIFY` follows their commit) — wake
     /// their polls and let the sweeper learn their validity deadlines —, and `deliveries`: a run
     /// ended with its webhook delivery enqueued. Releasing writes no status rows, so it enqueues
     /// no delivery and does not wake the deliverer.

@@ -172,6 +172,32 @@ public final class PostgresDatabase: SQLDatabase {
         } catch let e as PSQLError { throw Self.map(e) }
     }
 
+    /// Runs one statement as a transaction of its own, in one round trip (like
+    /// ``autocommit(_:)``), and returns its rows: for a statement whose data-modifying `WITH`
+    /// parts write several tables at once.
+    public func autocommitQuery(_ sql: SQL) async throws -> [SQLRow] {
+        do {
+            return try await client.withConnection { conn in
+                try await PostgresExecutor(connection: conn, logger: logger, counter: counter, catalog: catalog).query(sql)
+            }
+        } catch let e as PSQLError { throw Self.map(e) }
+    }
+
+    /// Sends `payloads` on `channel` in order, as one statement committing by itself. The commit
+    /// does not wait for the WAL flush (`synchronous_commit` off for this transaction only): it
+    /// writes no data, and PostgreSQL holds its notification lock, which serializes every
+    /// notifying commit of the database, until the commit is done.
+    func notify(channel: String, _ payloads: [String]) async throws {
+        guard !payloads.isEmpty else { return }
+        let list = String(decoding: try JSONEncoder().encode(payloads), as: UTF8.self)
+        try await autocommit(
+            """
+            SELECT pg_notify(\(bind: channel), p), s.c
+            FROM (SELECT set_config('synchronous_commit', 'off', true) AS c) AS s,
+                json_array_elements_text(\(bind: list)::json) AS p
+            """)
+    }
+
     /// Listens on a channel on one pooled connection until cancelled or the connection fails.
     func listen(
         channel: String, onConnect: @escaping @Sendable () async -> Void, _ handler: @escaping @Sendable (String) async -> Void

@@ -45,21 +45,27 @@ extension Store {
     }
 
     /// Inserts a cluster with its labels in one transaction, with its status event for the
-    /// watchers (`created`, or `paused` for one created paused: a `NOTIFY` in the same commit on
-    /// PostgreSQL, handed over after it on SQLite); 409 when the uuid exists.
+    /// watchers (`created`, or `paused` for one created paused), handed on after the commit;
+    /// 409 when the uuid exists. A cluster without labels is one statement that commits by itself
+    /// (on PostgreSQL one round trip, without `BEGIN` and `COMMIT`).
     public func insertCluster(_ c: Cluster) async throws {
+        let insert: SQL = """
+            INSERT INTO cluster (uuid, name, summary, created, updated, labels, paused, paused_since)
+            VALUES (\(bind: c.uuid), \(bind: c.name), \(bind: c.summary), \(bind: .timestamp(c.created)),
+                \(bind: .timestamp(c.updated)), \(bind: c.labels.json), \(bind: c.paused ? 1 : 0),
+                \(bind: c.pausedSince.map { .timestamp($0) } ?? .null))
+            """
+        let event = StatusEvent(topic: .cluster, uuid: c.uuid, cluster: c.uuid, status: c.paused ? "paused" : "created")
         do {
+            if c.labels.isEmpty {
+                try await write("cluster.insert", statement: insert)
+                announce([.status([event])])
+                return
+            }
             try await write("cluster.insert") { db in
-                try await db.execute(
-                    """
-                    INSERT INTO cluster (uuid, name, summary, created, updated, labels, paused, paused_since)
-                    VALUES (\(bind: c.uuid), \(bind: c.name), \(bind: c.summary), \(bind: .timestamp(c.created)),
-                        \(bind: .timestamp(c.updated)), \(bind: c.labels.json), \(bind: c.paused ? 1 : 0),
-                        \(bind: c.pausedSince.map { .timestamp($0) } ?? .null))
-                    """)
+                try await db.execute(insert)
                 try await Self.insertLabelRows(db, cluster: c.uuid, labels: c.labels)
-                try await Self.notifyStatus(
-                    db, [StatusEvent(topic: .cluster, uuid: c.uuid, cluster: c.uuid, status: c.paused ? "paused" : "created")])
+                try await Self.notifyStatus(db, [event])
             }
         } catch StoreError.uniqueViolation {
             throw ClaiflowError(.conflict, "cluster \"\(c.uuid)\" already exists")

@@ -47,21 +47,25 @@ extension Store {
         return try await advanceRuns(db, changes)
     }
 
+    /// The columns of a `service_status` row, in the order of ``statusRowValues(_:)``.
+    static let statusColumns: SQL = "(cluster_uuid, uuid, step_max, step_seq, status, started, ended, message, created)"
+
+    /// The values of a change's `service_status` row, comma-separated.
+    static func statusRowValues(_ c: StatusChange) -> SQL {
+        let r = c.record
+        return """
+            \(bind: c.service.clusterUUID), \(bind: c.service.uuid), \(bind: r.stepMax), \(bind: r.stepSeq),
+                \(bind: r.status), \(bind: r.started.map { .timestamp($0) } ?? .null),
+                \(bind: r.ended.map { .timestamp($0) } ?? .null), \(bind: r.message.map(ReportText.encode)),
+                \(bind: .timestamp(r.created))
+            """
+    }
+
     /// Writes status rows and their webhook deliveries.
     static func insertStatusRecords(_ db: any SQLExecutor, _ changes: [StatusChange]) async throws {
         for chunk in stride(from: 0, to: changes.count, by: 100) {
-            let rows = changes[chunk..<min(chunk + 100, changes.count)].map { c -> SQL in
-                let r = c.record
-                return """
-                    (\(bind: c.service.clusterUUID), \(bind: c.service.uuid), \(bind: r.stepMax), \(bind: r.stepSeq),
-                        \(bind: r.status), \(bind: r.started.map { .timestamp($0) } ?? .null),
-                        \(bind: r.ended.map { .timestamp($0) } ?? .null), \(bind: r.message.map(ReportText.encode)),
-                        \(bind: .timestamp(r.created)))
-                    """
-            }
-            try await db.execute(
-                "INSERT INTO service_status (cluster_uuid, uuid, step_max, step_seq, status, started, ended, message, created) VALUES "
-                    + SQL.join(rows, separator: ", "))
+            let rows = changes[chunk..<min(chunk + 100, changes.count)].map { "(" + statusRowValues($0) + ")" }
+            try await db.execute("INSERT INTO service_status " + statusColumns + " VALUES " + SQL.join(rows, separator: ", "))
         }
         try await enqueueDeliveries(db, changes)
         try await notifyStatus(db, StatusEvent.of(changes))

@@ -7,21 +7,23 @@ extension Store {
     /// The channel claiflow's events travel on.
     public static let eventChannel = "claiflow_events"
 
-    /// `SELECT pg_notify(…)` for each event, to run inside the transaction that causes them: the
-    /// notification is delivered when (and only if) the transaction commits.
-    static func notifySQL(_ events: [DispatchEvent], dialect: SQLDialect) -> [SQL] {
-        guard dialect == .postgres else { return [] }
-        return Set(events.map(\.payload)).sorted().map { "SELECT pg_notify(\(bind: Store.eventChannel), \(bind: $0))" }
+    /// Sends events caused by a write transaction's statements to every replica (PostgreSQL
+    /// only): queued when, and only if, the transaction commits, and published by the
+    /// ``EventPublisher`` soon after (not inside the transaction).
+    static func notify(_ db: any SQLExecutor, _ events: [DispatchEvent]) {
+        guard db.dialect == .postgres, !events.isEmpty, let collecting = db as? EventCollectingExecutor else { return }
+        collecting.collector.add(events)
     }
 
-    /// Publishes events outside of a transaction (PostgreSQL only).
+    /// Publishes events outside of a transaction (PostgreSQL only): queued for the
+    /// ``EventPublisher``, which sends them soon; returns without waiting for it.
     public func publish(_ events: [DispatchEvent]) async throws {
-        let statements = Self.notifySQL(events, dialect: dialect)
-        guard !statements.isEmpty else { return }
-        try await write("events.publish") { db in
-            for s in statements { _ = try await db.query(s) }
-        }
+        announce(events)
     }
+
+    /// How many `NOTIFY` statements this store's publisher ran (each sends every event queued
+    /// while the one before it ran).
+    public var eventPublishes: Int { publisher?.publishes ?? 0 }
 
     /// Receives events published by any replica until the task is cancelled, reconnecting after
     /// errors. Returns at once on SQLite.
@@ -60,24 +62,16 @@ extension Store {
         statusHandler.withLock { $0 = callback }
     }
 
-    /// Sends status events written inside a transaction: a `NOTIFY` on PostgreSQL (delivered
-    /// at commit), collected for the handler on SQLite.
+    /// Sends status events written inside a transaction, once it committed: through the
+    /// ``EventPublisher`` on PostgreSQL, to the handler on SQLite.
     static func notifyStatus(_ db: any SQLExecutor, _ events: [StatusEvent]) async throws {
-        guard !events.isEmpty else { return }
-        if db.dialect == .postgres {
-            for s in notifySQL(DispatchEvent.status(chunking: events), dialect: .postgres) { _ = try await db.query(s) }
-        } else if let collecting = db as? StatusCollectingExecutor {
-            collecting.collector.add(events)
-        }
+        guard !events.isEmpty, let collecting = db as? EventCollectingExecutor else { return }
+        collecting.collector.add(events)
     }
 
     /// Sends status events outside of a transaction (a cluster changed by a use case).
     public func publishStatus(_ events: [StatusEvent]) async throws {
         guard !events.isEmpty else { return }
-        if dialect == .postgres {
-            try await publish(DispatchEvent.status(chunking: events))
-        } else if let handler = statusHandler.withLock({ $0 }) {
-            handler.call(events)
-        }
+        announce([.status(events)])
     }
 }

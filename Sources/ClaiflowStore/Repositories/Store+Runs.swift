@@ -119,7 +119,6 @@ extension Store {
         run.progress.released(firstWave)
         if run.progress.isFinished { run.ended = run.created }
         let released = Array(c.services.prefix(firstWave).map(\.clusterUUID))
-        let wakeups = Self.notifySQL(released.map { .wake(cluster: $0) }, dialect: dialect)
         let finished = run
         let targets = c.clusters.map(\.clusterUUID)
         do {
@@ -167,7 +166,7 @@ extension Store {
                     db, c.services, sealedInputs: sealed,
                     placement: { i in i < firstWave ? (false, c.timeoutShift) : (true, 0) })
                 if let tick = c.scheduleTick { try await Self.claimTick(db, tick, run: finished.uuid) }
-                for n in wakeups { _ = try await db.query(n) }
+                Self.notify(db, released.map { .wake(cluster: $0) })
                 if finished.ended != nil { try await Self.enqueueRunDelivery(db, finished) }
             }
         } catch StoreError.uniqueViolation {
@@ -347,7 +346,7 @@ extension Store {
                 updated = \(bind: .timestamp(now))
             WHERE uuid = \(bind: run.serviceUUID) AND held = 1 AND cluster_uuid IN (
             """ + SQL.join(clusters.map { "\(bind: $0)" }, separator: ", ") + ")")
-        for n in notifySQL(clusters.map { .wake(cluster: $0) }, dialect: db.dialect) { _ = try await db.query(n) }
+        notify(db, clusters.map { .wake(cluster: $0) })
         run.progress.released(rows.count)
         return clusters
     }

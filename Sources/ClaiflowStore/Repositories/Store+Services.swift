@@ -45,12 +45,14 @@ extension Store {
     /// transaction: all or none. 400 naming `cluster_uuid` when a cluster does not exist, 409 when
     /// a uuid is already used on one of the clusters.
     public func insertServices(_ services: [Service]) async throws {
-        let wakeups = Self.notifySQL(services.map { DispatchEvent.wake(cluster: $0.clusterUUID) }, dialect: dialect)
         let box = inputsCipher
         let sealedInputs = try services.map { try box?.seal($0.inputs) ?? $0.inputs }
+        if let pg = database as? PostgresDatabase, services.count == 1, services[0].webhook == nil, services[0].runUUID == nil {
+            return try await insertService(services[0], sealedInputs: sealedInputs[0], on: pg)
+        }
         do {
             try await write("service.insert") { db in
-                for n in wakeups { _ = try await db.query(n) }
+                Self.notify(db, services.map { .wake(cluster: $0.clusterUUID) })
                 let wanted = Array(Set(services.map(\.clusterUUID))).sorted()
                 if let missing = try await Self.firstMissingCluster(db, wanted, lock: false) {
                     throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
@@ -77,32 +79,38 @@ extension Store {
         for chunk in stride(from: 0, to: services.count, by: 100) {
             let batch = services[chunk..<min(chunk + 100, services.count)]
             let rows = batch.indices.map { i -> SQL in
-                let s = services[i]
                 let (held, shift) = placement(i)
-                return """
-                    (\(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
-                        \(bind: s.flow), \(bind: sealedInputs[i]), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
-                        \(bind: s.status), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
-                        \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)), \(bind: s.runUUID), \(bind: held ? 1 : 0),
-                        \(bind: shift), \(bind: s.timeout?.microseconds ?? 0), \(bind: s.needsFlowV2 ? 1 : 0))
-                    """
+                return "(" + serviceRowValues(services[i], sealedInputs: sealedInputs[i], held: held, validityShift: shift) + ")"
             }
-            try await db.execute(
-                """
-                INSERT INTO service (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
-                    priority, webhook, status, step_seq, cancel_requested, created, updated, run_uuid, held, validity_shift,
-                    timeout, flow_v2) VALUES
-                """ + SQL.join(rows, separator: ", "))
-            try await insertStatusRows(
-                db,
-                batch.map { s in
-                    StatusChange(
-                        service: s,
-                        record: ServiceStatusRecord(
-                            stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil,
-                            created: s.created))
-                })
+            try await db.execute("INSERT INTO service " + serviceColumns + " VALUES " + SQL.join(rows, separator: ", "))
+            try await insertStatusRows(db, batch.map(registChange))
         }
+    }
+
+    /// The columns of a `service` row, in the order of ``serviceRowValues(_:sealedInputs:held:validityShift:)``.
+    static let serviceColumns: SQL = """
+        (cluster_uuid, uuid, name, summary, template_uuid, flow, inputs, step_max,
+            priority, webhook, status, step_seq, cancel_requested, created, updated, run_uuid, held, validity_shift,
+            timeout, flow_v2)
+        """
+
+    /// The values of a new service's row, comma-separated.
+    static func serviceRowValues(_ s: Service, sealedInputs: String, held: Bool, validityShift: Int64) -> SQL {
+        """
+        \(bind: s.clusterUUID), \(bind: s.uuid), \(bind: s.name), \(bind: s.summary), \(bind: s.templateUUID),
+            \(bind: s.flow), \(bind: sealedInputs), \(bind: s.stepMax), \(bind: s.priority), \(bind: s.webhook),
+            \(bind: s.status), \(bind: s.stepSeq), \(bind: s.cancelRequested ? 1 : 0),
+            \(bind: .timestamp(s.created)), \(bind: .timestamp(s.updated)), \(bind: s.runUUID), \(bind: held ? 1 : 0),
+            \(bind: validityShift), \(bind: s.timeout?.microseconds ?? 0), \(bind: s.needsFlowV2 ? 1 : 0)
+        """
+    }
+
+    /// A new service's first status change (`regist`, at its creation).
+    static func registChange(_ s: Service) -> StatusChange {
+        StatusChange(
+            service: s,
+            record: ServiceStatusRecord(
+                stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil, created: s.created))
     }
 
     /// Lists services (without history), newest first unless the query orders them.
