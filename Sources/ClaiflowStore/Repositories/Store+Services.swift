@@ -1,5 +1,6 @@
 import ClaiflowCore
 import ClaiflowQuery
+import Synchronization
 
 extension Store {
     /// Maps service rows, opening inputs sealed with the cipher (older plaintext rows pass through).
@@ -45,19 +46,44 @@ extension Store {
     /// transaction: all or none. 400 naming `cluster_uuid` when a cluster does not exist, 409 when
     /// a uuid is already used on one of the clusters.
     public func insertServices(_ services: [Service]) async throws {
-        let wakeups = Self.notifySQL(services.map { DispatchEvent.wake(cluster: $0.clusterUUID) }, dialect: dialect)
+        try await insertServices(template: nil) { _ in services }
+    }
+
+    /// Inserts the services `make` returns, as ``insertServices(_:)`` does, and returns them.
+    /// When `template` names one, its row is read in the same transaction and handed to `make`
+    /// (nil when no template has that uuid): the services are made from the template as it is
+    /// when they commit, and the create costs no read of its own. `make` runs on the writer and
+    /// may run again (PostgreSQL retries a transaction it aborted); what it throws rolls the
+    /// transaction back and reaches the caller.
+    @discardableResult
+    public func insertServices(
+        template uuid: String?, _ make: @escaping @Sendable (Template?) throws -> [Service]
+    ) async throws -> [Service] {
+        let dialect = self.dialect
         let box = inputsCipher
-        let sealedInputs = try services.map { try box?.seal($0.inputs) ?? $0.inputs }
+        // What was made, for the message of a uniqueness conflict.
+        let made = Mutex<[Service]>([])
         do {
-            try await write("service.insert") { db in
-                for n in wakeups { _ = try await db.query(n) }
+            return try await write("service.insert") { db in
+                var template: Template?
+                if let uuid {
+                    template = try await db.first("SELECT * FROM template WHERE uuid = \(bind: uuid)").map(Self.template)
+                }
+                let services = try make(template)
+                made.withLock { $0 = services }
+                let sealedInputs = try services.map { try box?.seal($0.inputs) ?? $0.inputs }
+                for n in Self.notifySQL(services.map { DispatchEvent.wake(cluster: $0.clusterUUID) }, dialect: dialect) {
+                    _ = try await db.query(n)
+                }
                 let wanted = Array(Set(services.map(\.clusterUUID))).sorted()
                 if let missing = try await Self.firstMissingCluster(db, wanted, lock: false) {
                     throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
                 }
                 try await Self.insertServiceRows(db, services, sealedInputs: sealedInputs)
+                return services
             }
         } catch StoreError.uniqueViolation {
+            let services = made.withLock { $0 }
             let clusters = services.map(\.clusterUUID)
             throw ClaiflowError(
                 .conflict,
