@@ -21,6 +21,13 @@ public struct CompactJSONEncoder: Sendable {
         node.write(into: &out)
         return out
     }
+
+    /// Appends `s` as a JSON string, escaped as ``encode(_:)`` escapes strings: for types that
+    /// write their JSON directly.
+    public static func writeString(_ s: String, into out: inout [UInt8]) { JSONNode.writeString(s, into: &out) }
+
+    /// Appends an integer as ``encode(_:)`` writes it.
+    public static func writeInteger(_ i: Int, into out: inout [UInt8]) { JSONNode.int(Int64(i)).write(into: &out) }
 }
 
 /// A value being encoded: scalars are final, containers are filled while encoding.

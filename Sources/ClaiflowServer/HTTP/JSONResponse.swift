@@ -23,6 +23,22 @@ enum JSONResponse {
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
+    /// A value that writes its own JSON (``JSONWritable``): the same bytes, without the encoder's tree.
+    static func make(_ value: some JSONWritable, status: HTTPResponse.Status = .ok, request: Request?) throws -> Response {
+        var bytes: [UInt8] = []
+        if let request, QueryParameters(request).has("pretty") {
+            bytes = Array(try pretty.encode(value))
+        } else {
+            bytes.reserveCapacity(1024)
+            try value.writeJSON(into: &bytes)
+        }
+        bytes.append(0x0A)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=UTF-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
     /// The `"OK"` body of deletes.
     static func ok(_ request: Request) throws -> Response { try make("OK", request: request) }
 

@@ -1,14 +1,13 @@
 import ClaiflowCore
 import ClaiflowQuery
 import ClaiflowStore
-import Synchronization
 
 /// The template and service use cases.
 public struct ServiceUseCases: Sendable {
     private let store: Store
     /// Checks flows and builds input schemas.
     public let checker: any FlowChecker
-    private let schemas = SchemaCache()
+    private let compiledTemplates = TemplateCache()
     let events: DispatchEvents?
 
     init(store: Store, checker: any FlowChecker, events: DispatchEvents? = nil) {
@@ -142,12 +141,44 @@ public struct ServiceUseCases: Sendable {
 
     /// Creates one service per cluster (all or none) from a template — inputs validated against
     /// its schema — or from an inline flow. Returns them with their initial status.
+    ///
+    /// A template is read in the insert's own transaction (one trip to the store, and the
+    /// services are made from the template as it is when they commit); its flow and schema are
+    /// compiled once per content (``TemplateCache``).
     public func createServices(_ r: CreateServices) async throws -> [ServiceDetail] {
         var seen = Set<String>()
         for c in r.clusterUUIDs where !seen.insert(c).inserted {
             throw ClaiflowError.invalidField("cluster_uuids", "cluster \"\(c)\" is listed twice")
         }
-        let source = try await source(templateUUID: r.templateUUID, flow: r.flow)
+        if let hook = r.webhook, try await store.webhook(uuid: hook) == nil {
+            throw ClaiflowError.invalidField("webhook", "webhook \"\(hook)\" does not exist")
+        }
+        let uuid = r.uuid ?? Identifier.generate()
+        let now = Timestamp.now()
+        let services: [Service]
+        if let templateUUID = r.templateUUID, r.flow == nil {
+            services = try await store.insertServices(template: templateUUID) { t in
+                try self.services(r, from: try self.source(template: t, uuid: templateUUID), uuid: uuid, now: now)
+            }
+        } else {
+            services = try self.services(
+                r, from: try await source(templateUUID: r.templateUUID, flow: r.flow), uuid: uuid, now: now)
+            try await store.insertServices(services)
+        }
+        events?.servicesCreated(on: r.clusterUUIDs, validUntil: now.adding(.seconds(1)), deliveries: r.webhook != nil)
+        return services.map { s in
+            ServiceDetail(
+                service: s,
+                statuses: [
+                    ServiceStatusRecord(
+                        stepMax: s.stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil, created: now)
+                ], result: nil)
+        }
+    }
+
+    /// The services a create request asks for, one per cluster, made from `source` after
+    /// checking the inputs against its schema (400 naming `inputs` otherwise).
+    func services(_ r: CreateServices, from source: Source, uuid: String, now: Timestamp) throws(ClaiflowError) -> [Service] {
         if let schema = source.schema {
             // Absent inputs are checked as `{}` (so a schema with nothing required accepts them) and stored as null.
             let violations = schema.violations(of: r.inputs ?? .object([:]))
@@ -157,7 +188,6 @@ public struct ServiceUseCases: Sendable {
                     "field \"inputs\": does not match the template's schema: " + violations.joined(separator: "; "))
             }
         }
-        let (flowText, stepMax, templateUUID) = (source.flow, source.stepMax, source.templateUUID)
         var name = r.name
         var summary = r.summary
         var priority = r.priority
@@ -166,30 +196,16 @@ public struct ServiceUseCases: Sendable {
             if summary == nil { summary = t.summary }
             if priority == nil { priority = source.defaultPriority }
         }
-        if let hook = r.webhook, try await store.webhook(uuid: hook) == nil {
-            throw ClaiflowError.invalidField("webhook", "webhook \"\(hook)\" does not exist")
-        }
-        let uuid = r.uuid ?? Identifier.generate()
-        let now = Timestamp.now()
-        let services = r.clusterUUIDs.map { cluster in
+        let inputs = (r.inputs ?? .null).serialized()
+        return r.clusterUUIDs.map { cluster in
             var s = Service(
                 clusterUUID: cluster, uuid: uuid, name: (name?.isEmpty ?? true) ? uuid : name ?? uuid, summary: summary,
-                templateUUID: templateUUID, flow: flowText, inputs: (r.inputs ?? .null).serialized(), stepMax: stepMax,
+                templateUUID: source.templateUUID, flow: source.flow, inputs: inputs, stepMax: source.stepMax,
                 priority: priority ?? ServicePriority.low.rawValue, webhook: r.webhook, status: .regist, stepSeq: 0,
                 cancelRequested: false, created: now, updated: now)
             s.timeout = r.timeout
             s.needsFlowV2 = source.needsFlowV2
             return s
-        }
-        try await store.insertServices(services)
-        events?.servicesCreated(on: r.clusterUUIDs, validUntil: now.adding(.seconds(1)), deliveries: r.webhook != nil)
-        return services.map { s in
-            ServiceDetail(
-                service: s,
-                statuses: [
-                    ServiceStatusRecord(
-                        stepMax: stepMax, stepSeq: 0, status: .regist, started: nil, ended: nil, message: nil, created: now)
-                ], result: nil)
         }
     }
 
@@ -218,16 +234,7 @@ public struct ServiceUseCases: Sendable {
         case (.none, .none):
             throw ClaiflowError(.invalidArgument, "field \"template_uuid\": is required (or give an inline flow)")
         case (.some(let uuid), .none):
-            guard let t = try await store.template(uuid: uuid) else {
-                throw ClaiflowError.invalidField("template_uuid", "template \"\(uuid)\" does not exist")
-            }
-            let schema = try schemas.schema(for: t, checker: checker)
-            guard let info = flowInfo(of: t) else {
-                throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")
-            }
-            return Source(
-                flow: t.flow, stepMax: info.stepMax, templateUUID: t.uuid, template: t, schema: schema,
-                needsFlowV2: info.usesFlowV2)
+            return try source(template: try await store.template(uuid: uuid), uuid: uuid)
         case (.none, .some(let flow)):
             let info: FlowInfo
             do {
@@ -239,6 +246,19 @@ public struct ServiceUseCases: Sendable {
                 flow: info.normalized, stepMax: info.stepMax, templateUUID: "", template: nil, schema: nil,
                 needsFlowV2: info.usesFlowV2)
         }
+    }
+
+    /// A template's source: 400 naming `template_uuid` when `t` (read under `uuid`) is nil, 400
+    /// when its flow or schema does not check.
+    func source(template t: Template?, uuid: String) throws(ClaiflowError) -> Source {
+        guard let t else { throw ClaiflowError.invalidField("template_uuid", "template \"\(uuid)\" does not exist") }
+        let compiled = try compiledTemplates.compiled(t, checker: checker)
+        guard let info = compiled.flow else {
+            throw ClaiflowError(.invalidArgument, "template \"\(uuid)\" has an invalid flow; fix the template first")
+        }
+        return Source(
+            flow: t.flow, stepMax: info.stepMax, templateUUID: t.uuid, template: t, schema: compiled.schema,
+            needsFlowV2: info.usesFlowV2)
     }
 
     /// Lists services with their status histories.
@@ -269,25 +289,5 @@ public struct ServiceUseCases: Sendable {
         events?.statusChanged()
         if case .requested = outcome { await events?.cancelRequested(on: [clusterUUID]) }
         return try await service(clusterUUID: clusterUUID, uuid: uuid)
-    }
-}
-
-/// Compiled input schemas by template, reused until the template changes.
-final class SchemaCache: Sendable {
-    private let entries = Mutex<[String: (updated: Timestamp, schema: any InputsSchema)]>([:])
-
-    func schema(for t: Template, checker: any FlowChecker) throws -> any InputsSchema {
-        if let hit = entries.withLock({ $0[t.uuid] }), hit.updated == t.updated { return hit.schema }
-        let schema: any InputsSchema
-        do {
-            schema = try checker.compile(schema: try JSONValue.parse(t.inputs))
-        } catch {
-            throw ClaiflowError(.invalidArgument, "template \"\(t.uuid)\" has an invalid inputs schema: \(error.message)")
-        }
-        entries.withLock { e in
-            if e.count > 10_000 { e.removeAll() }
-            e[t.uuid] = (t.updated, schema)
-        }
-        return schema
     }
 }

@@ -1,5 +1,6 @@
 import ClaiflowCore
 import ClaiflowQuery
+import Synchronization
 
 extension Store {
     /// Maps service rows, opening inputs sealed with the cipher (older plaintext rows pass through).
@@ -45,21 +46,53 @@ extension Store {
     /// transaction: all or none. 400 naming `cluster_uuid` when a cluster does not exist, 409 when
     /// a uuid is already used on one of the clusters.
     public func insertServices(_ services: [Service]) async throws {
+        try await insertServices(template: nil) { _ in services }
+    }
+
+    /// Inserts the services `make` returns, as ``insertServices(_:)`` does, and returns them.
+    /// When `template` names one, its row is read and handed to `make` (nil when no template has
+    /// that uuid). On SQLite the read is in the insert's transaction: the services are made from
+    /// the template as it is when they commit, and the create costs no read of its own. On
+    /// PostgreSQL the template is read first (one autocommitted statement) and a lone service
+    /// without webhook or run is then inserted with its status row by one autocommitted
+    /// statement (``insertService(_:sealedInputs:on:)``). `make` may run more than once
+    /// (PostgreSQL retries a transaction it aborted); what it throws reaches the caller and
+    /// nothing is written.
+    @discardableResult
+    public func insertServices(
+        template uuid: String?, _ make: @escaping @Sendable (Template?) throws -> [Service]
+    ) async throws -> [Service] {
         let box = inputsCipher
-        let sealedInputs = try services.map { try box?.seal($0.inputs) ?? $0.inputs }
-        if let pg = database as? PostgresDatabase, services.count == 1, services[0].webhook == nil, services[0].runUUID == nil {
-            return try await insertService(services[0], sealedInputs: sealedInputs[0], on: pg)
+        if let pg = database as? PostgresDatabase {
+            var template: Template?
+            if let uuid { template = try await self.template(uuid: uuid) }
+            let services = try make(template)
+            if services.count == 1, services[0].webhook == nil, services[0].runUUID == nil {
+                try await insertService(services[0], sealedInputs: try box?.seal(services[0].inputs) ?? services[0].inputs, on: pg)
+                return services
+            }
         }
+        // What was made, for the message of a uniqueness conflict.
+        let made = Mutex<[Service]>([])
         do {
-            try await write("service.insert") { db in
+            return try await write("service.insert") { db in
+                var template: Template?
+                if let uuid {
+                    template = try await db.first("SELECT * FROM template WHERE uuid = \(bind: uuid)").map(Self.template)
+                }
+                let services = try make(template)
+                made.withLock { $0 = services }
+                let sealedInputs = try services.map { try box?.seal($0.inputs) ?? $0.inputs }
                 Self.notify(db, services.map { .wake(cluster: $0.clusterUUID) })
                 let wanted = Array(Set(services.map(\.clusterUUID))).sorted()
                 if let missing = try await Self.firstMissingCluster(db, wanted, lock: false) {
                     throw ClaiflowError.invalidField("cluster_uuid", "cluster \"\(missing)\" does not exist")
                 }
                 try await Self.insertServiceRows(db, services, sealedInputs: sealedInputs)
+                return services
             }
         } catch StoreError.uniqueViolation {
+            let services = made.withLock { $0 }
             let clusters = services.map(\.clusterUUID)
             throw ClaiflowError(
                 .conflict,

@@ -39,6 +39,12 @@ public final class SQLiteDatabase: SQLDatabase {
         config.maximumReaderCount = 8
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // The writer's SAVEPOINT per transaction (group commit) has SQLite keep a
+            // sub-journal of every page a transaction changes; past 64 KiB per batch it spilled
+            // to a temporary file, one pwrite per page (three times the WAL's writes on service
+            // creates). In memory on the writer: it only serves a savepoint's rollback, never
+            // recovery, and a batch holds at most 64 transactions. Readers keep the default.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA temp_store = MEMORY") }
         }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
