@@ -74,7 +74,7 @@ struct PrefixRangePlannerTests {
         }
     }
 
-    @Test("pages are the same rows whichever plan serves them, and a choice is reused")
+    @Test("pages are the same rows whichever plan serves them")
     func sameRowsEitherPlan() async throws {
         try await StoreFixture.withStore(.sqlite) { store in
             try await Self.seed(store)
@@ -92,12 +92,32 @@ struct PrefixRangePlannerTests {
             }
             let probes = store.prefixPlanner.probesRun
             #expect(probes == 4)
-            for query in queries { _ = try await store.clusters(query) }
-            #expect(store.prefixPlanner.probesRun == probes)
             // An unpaged list or a pattern with a leading wildcard is never probed.
             _ = try await store.clusters(ListQuery(condition: .compare(column: "name", op: .like, value: .text("wide-%"))))
             _ = try await store.clusters(try Self.query(#"{"like":{"name":"%wide"}}"#))
             #expect(store.prefixPlanner.probesRun == probes)
+        }
+    }
+
+    @Test("a choice is reused within its lifetime, probed again after it")
+    func choiceLifetime() async throws {
+        try await StoreFixture.withStore(.sqlite) { store in
+            try await Self.seed(store)
+            func walk(_ planner: PrefixRangePlanner) async throws -> Bool {
+                try await store.database.read { db in
+                    try await planner.shouldWalk(table: "cluster", column: "name", pattern: "wide-%", window: 20, db: db)
+                }
+            }
+            // Long enough for any machine's load: the second call must come from the cache.
+            let lasting = PrefixRangePlanner(lifetime: .seconds(3600))
+            #expect(try await walk(lasting))
+            #expect(try await walk(lasting))
+            #expect(lasting.probesRun == 1)
+            // A choice already expired when taken: every call probes.
+            let expired = PrefixRangePlanner(lifetime: .zero)
+            #expect(try await walk(expired))
+            #expect(try await walk(expired))
+            #expect(expired.probesRun == 2)
         }
     }
 

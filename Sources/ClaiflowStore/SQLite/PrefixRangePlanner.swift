@@ -21,9 +21,9 @@ import Synchronization
 final class PrefixRangePlanner: Sendable {
     /// How many matching index entries a probe counts at most.
     static let probeCap = 4096
-    /// How long a choice is reused.
-    static let lifetime: Duration = .seconds(10)
     private static let maxEntries = 1024
+    /// How long a choice is reused.
+    let lifetime: Duration
 
     private struct Key: Hashable {
         var table: String
@@ -42,6 +42,11 @@ final class PrefixRangePlanner: Sendable {
 
     /// Probes run so far (a choice taken from the cache runs none).
     var probesRun: Int { probes.load(ordering: .relaxed) }
+
+    /// A planner reusing each choice for `lifetime`.
+    init(lifetime: Duration = .seconds(10)) {
+        self.lifetime = lifetime
+    }
 
     /// The first prefix pattern a `like` on `column` has at the top of `condition` (alone, or a
     /// term of its top-level `and`); nil when there is none or it starts with a wildcard.
@@ -79,7 +84,7 @@ final class PrefixRangePlanner: Sendable {
         let walk = Self.walkIsCheaper(matches: matches, rows: rows, window: window)
         choices.withLock { c in
             if c.count >= Self.maxEntries { c.removeAll() }
-            c[key] = Choice(walk: walk, expires: now + Self.lifetime)
+            c[key] = Choice(walk: walk, expires: now + lifetime)
         }
         return walk
     }
