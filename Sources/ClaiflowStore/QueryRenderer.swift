@@ -18,9 +18,15 @@ enum QueryRenderer {
         SQL(stringLiteral: "\"\(aliases[name] ?? name)\"")
     }
 
-    static func render(_ c: Condition, dialect: SQLDialect, aliases: [String: String] = [:]) -> SQL {
+    /// `unindexed` names columns whose `like` must not be served by an index (SQLite: a unary
+    /// `+` before the column; see `PrefixRangePlanner`).
+    static func render(
+        _ c: Condition, dialect: SQLDialect, aliases: [String: String] = [:], unindexed: Set<String> = []
+    ) -> SQL {
         func column(_ name: String) -> SQL { QueryRenderer.column(name, aliases) }
-        func render(_ c: Condition, dialect: SQLDialect) -> SQL { QueryRenderer.render(c, dialect: dialect, aliases: aliases) }
+        func render(_ c: Condition, dialect: SQLDialect) -> SQL {
+            QueryRenderer.render(c, dialect: dialect, aliases: aliases, unindexed: unindexed)
+        }
         switch c {
         case .and(let items): return "(" + SQL.join(items.map { render($0, dialect: dialect) }, separator: " AND ") + ")"
         case .or(let items): return "(" + SQL.join(items.map { render($0, dialect: dialect) }, separator: " OR ") + ")"
@@ -33,7 +39,9 @@ enum QueryRenderer {
             case .lt: sqlOp = "<"
             case .ge: sqlOp = ">="
             case .le: sqlOp = "<="
-            case .like: return like(column(col), value(v), dialect: dialect)
+            case .like:
+                let subject = unindexed.contains(col) && dialect == .sqlite ? "+" + column(col) : column(col)
+                return like(subject, value(v), dialect: dialect)
             }
             return column(col) + " \(raw: sqlOp) \(bind: value(v))"
         case .isNull(let col): return column(col) + " IS NULL"

@@ -14,6 +14,8 @@ public final class Store: Sendable {
     public let database: any SQLDatabase
     private let metrics: (any MetricsFactory)?
     private let cipher = Mutex<SecretBox?>(nil)
+    /// SQLite's choice between a prefix's index range and a walk in a page's order.
+    let prefixPlanner = PrefixRangePlanner()
 
     private let releaseHandler = Mutex<StoreCallback<(released: [String], deliveries: Bool)>?>(nil)
     /// Receives the status events of this process's commits on SQLite (see ``onStatusEvents(_:)``).
@@ -140,24 +142,47 @@ public final class Store: Sendable {
         return try await body()
     }
 
-    /// Runs a list query on a table and maps the rows.
+    /// Runs a list query on a table and maps the rows. `prefixIndexed` names a column with a
+    /// `COLLATE NOCASE` index for prefix `like`s: on SQLite a page filtered by a broad prefix of
+    /// it walks the table in the page's order instead (``PrefixRangePlanner``).
     func list<T: Sendable>(
         _ op: String, table: String, query: ListQuery, extra: SQL? = nil, defaultOrder: String = "id",
-        newestFirst: Bool = false, aliases: [String: String] = [:], map: @escaping @Sendable (SQLRow) throws -> T
+        newestFirst: Bool = false, aliases: [String: String] = [:], prefixIndexed: String? = nil,
+        map: @escaping @Sendable (SQLRow) throws -> T
     ) async throws -> [T] {
         let dialect = self.dialect
-        var sql: SQL = "SELECT * FROM \(raw: table)"
-        var conditions: [SQL] = []
-        if let c = query.condition { conditions.append(QueryRenderer.render(c, dialect: dialect, aliases: aliases)) }
-        if let extra { conditions.append(extra) }
-        if !conditions.isEmpty { sql += " WHERE " + SQL.join(conditions, separator: " AND ") }
-        if query.order.isEmpty, newestFirst {
-            sql += " ORDER BY \(raw: defaultOrder) DESC"
-        } else {
-            sql += QueryRenderer.orderBy(query.order, fallback: defaultOrder, aliases: aliases)
+        var prefix: (column: String, pattern: String, window: Int)?
+        if dialect == .sqlite, let column = prefixIndexed, let page = query.page,
+            let pattern = PrefixRangePlanner.prefixPattern(query.condition, column: column)
+        {
+            prefix = (column, pattern, page.limit + page.offset)
         }
-        if let page = query.page { sql += " LIMIT \(bind: page.limit) OFFSET \(bind: page.offset)" }
-        let finalSQL = sql
-        return try await read(op) { db in try await db.query(finalSQL).map(map) }
+        let render: @Sendable (Set<String>) -> SQL = { unindexed in
+            var sql: SQL = "SELECT * FROM \(raw: table)"
+            var conditions: [SQL] = []
+            if let c = query.condition {
+                conditions.append(QueryRenderer.render(c, dialect: dialect, aliases: aliases, unindexed: unindexed))
+            }
+            if let extra { conditions.append(extra) }
+            if !conditions.isEmpty { sql += " WHERE " + SQL.join(conditions, separator: " AND ") }
+            if query.order.isEmpty, newestFirst {
+                sql += " ORDER BY \(raw: defaultOrder) DESC"
+            } else {
+                sql += QueryRenderer.orderBy(query.order, fallback: defaultOrder, aliases: aliases)
+            }
+            if let page = query.page { sql += " LIMIT \(bind: page.limit) OFFSET \(bind: page.offset)" }
+            return sql
+        }
+        let planner = prefixPlanner
+        let finalPrefix = prefix
+        return try await read(op) { db in
+            var unindexed: Set<String> = []
+            if let p = finalPrefix,
+                try await planner.shouldWalk(table: table, column: p.column, pattern: p.pattern, window: p.window, db: db)
+            {
+                unindexed.insert(p.column)
+            }
+            return try await db.query(render(unindexed)).map(map)
+        }
     }
 }

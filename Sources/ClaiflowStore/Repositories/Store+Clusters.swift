@@ -75,7 +75,9 @@ extension Store {
     /// Lists the clusters a list query and a label selector choose (the selector and `q` both
     /// hold). Runs resolve their target set through this too.
     public func clusters(_ query: ListQuery, selector: LabelSelector? = nil) async throws -> [Cluster] {
-        try await list("cluster.list", table: "cluster", query: query, extra: selector?.sqlCondition(), map: Self.cluster)
+        try await list(
+            "cluster.list", table: "cluster", query: query, extra: selector?.sqlCondition(), prefixIndexed: "name",
+            map: Self.cluster)
     }
 
     /// One cluster, or nil.
