@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Hummingbird's HTTP/1.1 child channel with a ``ConnectionGuard`` in front of its decoder and an
 /// ``ExchangeWatcher`` behind it: the connection cap, the header timeout and the close after a
@@ -17,12 +18,15 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     let headerTimeout: Duration
     /// How long a connection is kept, discarding input, after a response that ends it.
     let lingerTimeout: Duration
+    /// Answers the agents' long polls below the responder (``PollChannelHandler``); nil: the router does.
+    let polls: PollAnswerer?
 
     /// An HTTP/1.1 channel answering with `responder`.
     init(
         responder: @escaping HTTPChannelHandler.Responder, idleTimeout: Duration, headerTimeout: Duration,
-        lingerTimeout: Duration = .seconds(2), limiter: ConnectionLimiter
+        lingerTimeout: Duration = .seconds(2), limiter: ConnectionLimiter, polls: PollAnswerer? = nil
     ) {
+        self.polls = polls
         self.http1 = HTTP1Channel(
             responder: responder,
             configuration: .init(
@@ -38,11 +42,27 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionGuard(limiter: limiter, headerTimeout: header, lingerTimeout: linger, logger: logger))
-        }.flatMap { self.http1.setup(channel: channel, logger: logger) }
+        }.flatMap { self.http1.setup(channel: channel, logger: logger) }.flatMapThrowing { value in
+            if let polls = self.polls {
+                // Behind the connection state handler, so that it counts a poll as a request in progress.
+                let pipeline = channel.pipeline.syncOperations
+                let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+                try pipeline.addHandler(PollChannelHandler(polls), position: .after(state))
+            }
+            return value
+        }
     }
 
     func handle(value: Value, logger: Logger) async {
-        await http1.handle(value: value, logger: logger)
+        guard polls != nil else { return await http1.handle(value: value, logger: logger) }
+        let channel = value.channel
+        await withGracefulShutdownHandler {
+            await http1.handle(value: value, logger: logger)
+        } onGracefulShutdown: {
+            channel.eventLoop.execute {
+                try? channel.pipeline.syncOperations.handler(type: PollChannelHandler.self).shutdown()
+            }
+        }
     }
 }
 
@@ -50,9 +70,13 @@ extension HTTPServerBuilder {
     /// An HTTP/1.1 server whose connections are guarded by a ``ConnectionGuard``: at most
     /// `limiter.maximum` open, request heads within `headerTimeout`, closed after `idleTimeout`
     /// without a request in progress.
-    static func guardedHTTP1(idleTimeout: Duration, headerTimeout: Duration, limiter: ConnectionLimiter) -> HTTPServerBuilder {
+    /// `polls` answers the agents' long polls below the responder (``PollChannelHandler``).
+    static func guardedHTTP1(
+        idleTimeout: Duration, headerTimeout: Duration, limiter: ConnectionLimiter, polls: PollAnswerer? = nil
+    ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            GuardedHTTP1Channel(responder: responder, idleTimeout: idleTimeout, headerTimeout: headerTimeout, limiter: limiter)
+            GuardedHTTP1Channel(
+                responder: responder, idleTimeout: idleTimeout, headerTimeout: headerTimeout, limiter: limiter, polls: polls)
         }
     }
 }
