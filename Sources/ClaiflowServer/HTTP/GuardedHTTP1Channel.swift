@@ -1,7 +1,6 @@
 import HummingbirdCore
 import Logging
 import NIOCore
-import ServiceLifecycle
 
 /// Hummingbird's HTTP/1.1 child channel with a ``ConnectionGuard`` in front of its decoder and an
 /// ``ExchangeWatcher`` behind it: the connection cap, the header timeout and the close after a
@@ -28,9 +27,10 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     ) {
         self.polls = polls
         self.http1 = HTTP1Channel(
-            responder: responder,
+            responder: polls == nil ? responder : Self.agentCallsInChildTasks(responder),
             configuration: .init(
-                additionalChannelHandlers: [ClientGoneHandler(), ExchangeWatcher()], idleTimeout: TimeAmount(idleTimeout)))
+                additionalChannelHandlers: [ClientGoneHandler(), ExchangeWatcher()] + (polls == nil ? [] : [PollShutdownRelay()]),
+                idleTimeout: TimeAmount(idleTimeout)))
         self.limiter = limiter
         self.headerTimeout = headerTimeout
         self.lingerTimeout = lingerTimeout
@@ -53,16 +53,23 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         }
     }
 
-    func handle(value: Value, logger: Logger) async {
-        guard polls != nil else { return await http1.handle(value: value, logger: logger) }
-        let channel = value.channel
-        await withGracefulShutdownHandler {
-            await http1.handle(value: value, logger: logger)
-        } onGracefulShutdown: {
-            channel.eventLoop.execute {
-                try? channel.pipeline.syncOperations.handler(type: PollChannelHandler.self).shutdown()
+    /// `responder`, answering the agent protocol's calls (`/api/v1/client/…`) in a child task:
+    /// an agent's connection lives as long as the agent, and its task would otherwise keep the
+    /// memory the deepest call on it ever needed (a report through the middlewares, tens of KiB
+    /// of task allocator slabs: ``ChildTask``) while it waits for its next poll.
+    static func agentCallsInChildTasks(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
+        { request, writer, channel in
+            guard request.uri.path.hasPrefix("/api/v1/client/") else { return try await responder(request, writer, channel) }
+            let box = WriterBox(writer)
+            try await ChildTask.run {
+                guard let writer = box.take() else { return }
+                try await responder(request, writer, channel)
             }
         }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await http1.handle(value: value, logger: logger)
     }
 }
 
@@ -78,5 +85,20 @@ extension HTTPServerBuilder {
             GuardedHTTP1Channel(
                 responder: responder, idleTimeout: idleTimeout, headerTimeout: headerTimeout, limiter: limiter, polls: polls)
         }
+    }
+}
+
+/// Hands a request's response writer (not copyable) to the child task answering the request;
+/// the caller waits for that task, so one task at a time uses it.
+private final class WriterBox: @unchecked Sendable {
+    private var writer: ResponseWriter?
+
+    init(_ writer: consuming ResponseWriter) {
+        self.writer = consume writer
+    }
+
+    /// The writer, once.
+    func take() -> ResponseWriter? {
+        writer.take()
     }
 }
