@@ -157,7 +157,7 @@ struct PollChannelHandlerTests {
             let poll = "GET /api/v1/client/service?wait=0.3 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(agent.jwt)\r\n\r\n"
             await connection.send(poll + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + poll)
             #expect(
-                try await waitUntil(timeout: .seconds(10)) {
+                try await waitUntil(timeout: .seconds(30)) {
                     connection.receivedSoFar.components(separatedBy: "HTTP/1.1 ").count == 4
                 })
             let replies = connection.receivedSoFar.components(separatedBy: "HTTP/1.1 ").dropFirst()
