@@ -161,6 +161,17 @@ struct DispatchBench {
         }
         let rate = Double(pickups.finishedCount - before) / seconds(ContinuousClock.now - start)
 
+        // After the cycles every agent parks again, on a connection that also carried its
+        // reports: the server's memory then (an upper bound: it also holds what the cycles stored).
+        let (reparked, _) = try await fleet.waitParked(pickups)
+        try await Task.sleep(for: .seconds(2))
+        try await server.trimHeap()
+        let kibAfterCycles = server.residentKiB()
+        print(
+            "  after the cycles: \(reparked) parked again; server RSS (after malloc_trim) \(kibAfterCycles / 1024) MiB "
+                + "(\(reparked > 0 ? (kibAfterCycles - kibBefore) * 1024 / reparked : 0) B per parked poll over the enrolled fleet)"
+        )
+
         let last = try await server.stats()
         let peakConnections = last.peakConnections
         if last.headerTimeouts > 0 {

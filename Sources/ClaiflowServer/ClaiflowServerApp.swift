@@ -121,7 +121,11 @@ public struct ClaiflowServerApp: Sendable {
             let (idleTimeout, headerTimeout) = (config.idleTimeout.swiftDuration, config.headerTimeout.swiftDuration)
             let app = Application(
                 router: router,
-                server: .guardedHTTP1(idleTimeout: idleTimeout, headerTimeout: headerTimeout, limiter: limiter),
+                server: .guardedHTTP1(
+                    idleTimeout: idleTimeout, headerTimeout: headerTimeout, limiter: limiter,
+                    // wt-m (issue 13): the agents' long poll is answered below the middlewares.
+                    polls: config.pollsBelowResponder
+                        ? PollAnswerer(agents: agents, metrics: metrics, logger: logger, serverName: "claiflow") : nil),
                 configuration: .init(
                     address: .hostname(config.host, port: config.port), serverName: "claiflow",
                     backlog: ConnectionLimiter.listenBacklog),

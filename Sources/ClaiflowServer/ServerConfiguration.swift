@@ -59,6 +59,9 @@ public struct ServerConfiguration: Sendable {
     /// Whether the console's session cookie is always `Secure` (else only when the request came
     /// over TLS, as `X-Forwarded-Proto: https` from a proxy says).
     public var uiSecureCookie: Bool = false
+    /// Whether the agents' long poll is answered below the middlewares (``PollChannelHandler``);
+    /// off, the router answers it (the tests compare the two). Not a setting.
+    var pollsBelowResponder = true
 
     public init() {}
 

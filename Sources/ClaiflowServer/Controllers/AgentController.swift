@@ -3,6 +3,7 @@ import ClaiflowStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// The agent API over REST (`/api/v1/client/*`), wire-compatible with the original's.
 struct AgentController {
@@ -106,26 +107,38 @@ struct AgentController {
         }
     }
 
+    /// `GET /api/v1/client/service?limit=N&wait=S`. Over a server's HTTP/1.1 connections this
+    /// route is answered below the middlewares by ``PollChannelHandler`` (same behaviour, no
+    /// suspended responder chain while parked); this handler answers the polls it passes on.
     @Sendable func poll(_ request: Request, context: AppRequestContext) async throws -> Response {
         let session = try await agents.session(bearer: try Self.bearer(request))
         let params = QueryParameters(request)
-        // The use case bounds the limit (1 to ``AgentUseCases/maxLimit``).
-        let limit = params["limit"].flatMap(Int.init) ?? 1
-        let wait = try Self.wait(params["wait"])
+        let (limit, wait) = try Self.pollParameters(limit: params["limit"], wait: params["wait"])
         let agents = self.agents
-        let parkAtMost = wait
         let services = try await ClientGoneHandler.untilClientGone(context.channel) {
-            try await agents.poll(session, limit: limit, wait: parkAtMost)
+            try await agents.poll(session, limit: limit, wait: wait)
         }
+        return try Self.delivered(services, session: session, logger: context.logger, pretty: params.has("pretty"))
+    }
+
+    /// A poll's `limit` (default 1; the use case bounds it) and `wait` (``wait(_:)``) parameters.
+    static func pollParameters(limit: String?, wait: String?) throws(ClaiflowError) -> (limit: Int, wait: Duration) {
+        (limit.flatMap(Int.init) ?? 1, try Self.wait(wait))
+    }
+
+    /// The answer to a poll that returned `services`.
+    static func delivered(
+        _ services: [ClaiflowCore.Service], session: AgentSession, logger: Logger, pretty: Bool
+    ) throws -> Response {
         if !services.isEmpty {
-            context.logger.info(
+            logger.info(
                 "services delivered",
                 metadata: [
                     "cluster_uuid": .string(session.claims.clusterUUID), "session_uuid": .string(session.claims.uuid),
                     "count": .stringConvertible(services.count),
                 ])
         }
-        return try JSONResponse.make(services.map(PolledService.init), request: request)
+        return try JSONResponse.make(services.map(PolledService.init), pretty: pretty)
     }
 
     /// `POST /api/v1/client/service/cancellations?wait=S` with `{"uuids": [...]}` (the services

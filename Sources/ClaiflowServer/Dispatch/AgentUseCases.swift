@@ -158,59 +158,40 @@ public final class AgentUseCases: Sendable {
     /// handshake's `client_lib_version`: the original agent) never receives a service whose flow
     /// needs it; such services wait for an agent that does.
     public func poll(_ session: AgentSession, limit: Int, wait: Duration) async throws -> [ClaiflowCore.Service] {
-        let cluster = session.claims.clusterUUID
-        let runsFlowV2 = AgentVersion.runsFlowV2(clientLibVersion: session.claims.clientLibVersion)
-        let s = settings.settings
-        keepAlive.touch(session, expiration: s.sessionExpiration)
-        // Parking longer than half the session window would let the session (and the leases of
-        // the services the agent is running) lapse while it waits.
-        let halfWindow = Duration.nanoseconds(max(s.sessionExpiration.nanoseconds / 2, 100_000_000))
-        let deadline = ContinuousClock.now + Self.jittered(min(wait, Self.maxWait, halfWindow))
-        var current = session
-        while true {
-            let generation = hub.generation(of: cluster)
-            // A poll whose caller went away claims nothing.
-            try Task.checkCancellation()
-            if !hub.isKnownEmpty(cluster, runsFlowV2: runsFlowV2) {
-                let now = Timestamp.now()
-                let settings = self.settings.settings
-                let (store, sessionUUID) = (self.store, current.claims.uuid)
-                // In a child task: this task may park next, keeping its deepest frames meanwhile.
-                let claimed = try await ChildTask.run {
-                    try await store.claimServices(
-                        clusterUUID: cluster, sessionUUID: sessionUUID, limit: max(1, min(limit, Self.maxLimit)),
-                        validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
-                        leaseUntil: now.adding(settings.sessionExpiration), now: now, runsFlowV2: runsFlowV2)
-                }
-                if !claimed.isEmpty {
-                    Failpoint.exitAfterClaimCommit.trigger()
-                    if Task.isCancelled {
-                        // The caller left while the claim ran: put the services back now.
-                        await release(claimed.map(\.service), session: current)
-                        throw CancellationError()
-                    }
-                    // Their `sent` rows enqueued deliveries only for services that name a webhook.
-                    if claimed.contains(where: { $0.service.webhook != nil }) { deliverer.poke() }
-                    sweeper.note(deadline: now.adding(settings.sessionExpiration))
-                    for timeout in Set(claimed.compactMap(\.service.timeout)) {
-                        sweeper.note(deadline: now.adding(timeout.duration).adding(sweeper.timeoutGrace))
-                    }
-                    return claimed.map(\.service)
-                }
-                hub.markEmpty(cluster, generation: generation, runsFlowV2: runsFlowV2)
+        let poll = ParkedPoll(agents: self, session: session, limit: limit, wait: wait)
+        // When the transport serving this call stops, end the wait now rather than when it
+        // times out (only this call: the other transport may still be serving). A handler,
+        // not `cancelWhenGracefulShutdown`: that costs a task group and two tasks per parked poll.
+        return try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { c in poll.start { c.resume(with: $0) } }
+            } onCancel: {
+                poll.cancel()
             }
-            guard let wake = await Self.park(on: hub, current, generation: generation, until: deadline) else { return [] }
-            switch wake {
-            case .work: continue
-            case .timeout, .shutdown:
-                if Timestamp.now() >= current.tokenExpires {
-                    throw ClaiflowError(.unauthenticated, "the cluster token of this session has expired")
-                }
-                return []
-            case .revoked:
-                tokenCache.invalidate(uuid: current.claims.tokenUUID)
-                current = try await check(current.claims)
-            }
+        } onGracefulShutdown: {
+            poll.shutdown()
+        }
+    }
+
+    /// Claims up to `limit` (1 to ``maxLimit``) of the session's cluster's services for the session.
+    func claim(for session: AgentSession, limit: Int, runsFlowV2: Bool) async throws -> [StatusChange] {
+        let now = Timestamp.now()
+        let settings = self.settings.settings
+        return try await store.claimServices(
+            clusterUUID: session.claims.clusterUUID, sessionUUID: session.claims.uuid, limit: max(1, min(limit, Self.maxLimit)),
+            validAfter: now.adding(GoDuration(nanoseconds: -settings.serviceValidityPeriod.nanoseconds)),
+            leaseUntil: now.adding(settings.sessionExpiration), now: now, runsFlowV2: runsFlowV2)
+    }
+
+    /// After claimed services were handed to their poll: their deliveries and deadlines.
+    func handedOver(_ claimed: [StatusChange]) {
+        let now = Timestamp.now()
+        let settings = self.settings.settings
+        // Their `sent` rows enqueued deliveries only for services that name a webhook.
+        if claimed.contains(where: { $0.service.webhook != nil }) { deliverer.poke() }
+        sweeper.note(deadline: now.adding(settings.sessionExpiration))
+        for timeout in Set(claimed.compactMap(\.service.timeout)) {
+            sweeper.note(deadline: now.adding(timeout.duration).adding(sweeper.timeoutGrace))
         }
     }
 

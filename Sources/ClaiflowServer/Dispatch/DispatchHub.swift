@@ -23,13 +23,14 @@ public final class DispatchHub: Sendable {
 
     private struct Waiter {
         let tokenUUID: String
-        let continuation: CheckedContinuation<Wake, Never>
+        /// Called once, with why the wait ended.
+        let onWake: @Sendable (Wake) -> Void
         /// Ends the wait at its timeout; cancelled when the wait ends otherwise.
         let timer: Scheduled<Void>
 
         func resume(_ wake: Wake) {
             if wake != .timeout { timer.cancel() }
-            continuation.resume(returning: wake)
+            onWake(wake)
         }
     }
 
@@ -87,25 +88,37 @@ public final class DispatchHub: Sendable {
     func wait(cluster: String, tokenUUID: String, generation: UInt64, timeout: Duration, handle: WaitHandle) async -> Wake {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Wake, Never>) in
-                let immediate: Wake? = state.withLock { s in
-                    if s.shuttingDown { return .shutdown }
-                    // Cancelled or ended before it parked (the handlers found no waiter).
-                    if Task.isCancelled || handle.isEnded { return .shutdown }
-                    if (s.generations[cluster] ?? 0) != generation { return .work }
-                    s.nextID += 1
-                    let key = s.nextID
-                    guard handle.park(on: cluster, id: key) else { return .shutdown }
-                    let timer = timers.any().scheduleTask(in: TimeAmount(timeout)) { [weak self] in
-                        self?.resume(cluster: cluster, key: key, with: .timeout) ?? ()
-                    }
-                    s.waiters[cluster, default: [:]][key] = Waiter(tokenUUID: tokenUUID, continuation: c, timer: timer)
-                    return nil
+                park(cluster: cluster, tokenUUID: tokenUUID, generation: generation, timeout: timeout, handle: handle) {
+                    c.resume(returning: $0)
                 }
-                if let immediate { c.resume(returning: immediate) }
             }
         } onCancel: {
             self.end(handle)
         }
+    }
+
+    /// Parks a wait without a task: `onWake` is called once, with why it ended (at once, on the
+    /// caller's thread, when it cannot park: the cluster's generation moved on, the handle was
+    /// ended or the hub shuts down). ``end(_:)`` ends it with `.shutdown`, even before it parks.
+    func park(
+        cluster: String, tokenUUID: String, generation: UInt64, timeout: Duration, handle: WaitHandle,
+        onWake: @escaping @Sendable (Wake) -> Void
+    ) {
+        let immediate: Wake? = state.withLock { s in
+            if s.shuttingDown { return .shutdown }
+            // Ended before it parked (the handle's owner found no waiter).
+            if handle.isEnded { return .shutdown }
+            if (s.generations[cluster] ?? 0) != generation { return .work }
+            s.nextID += 1
+            let key = s.nextID
+            guard handle.park(on: cluster, id: key) else { return .shutdown }
+            let timer = timers.any().scheduleTask(in: TimeAmount(timeout)) { [weak self] in
+                self?.resume(cluster: cluster, key: key, with: .timeout) ?? ()
+            }
+            s.waiters[cluster, default: [:]][key] = Waiter(tokenUUID: tokenUUID, onWake: onWake, timer: timer)
+            return nil
+        }
+        if let immediate { onWake(immediate) }
     }
 
     /// Ends a wait with `.shutdown`: at once if it is parked, as soon as it tries to park otherwise.

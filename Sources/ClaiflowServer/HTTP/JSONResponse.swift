@@ -14,7 +14,12 @@ enum JSONResponse {
     }()
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, request: Request?) throws -> Response {
-        let prettyRequested = request.map { QueryParameters($0).has("pretty") } ?? false
+        try make(value, status: status, pretty: request.map { QueryParameters($0).has("pretty") } ?? false)
+    }
+
+    /// ``make(_:status:request:)`` for a request whose query did (`pretty`) or did not ask `?pretty`.
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, pretty prettyRequested: Bool) throws -> Response
+    {
         var bytes = prettyRequested ? Array(try pretty.encode(value)) : try compact.encode(value)
         bytes.append(0x0A)
         return Response(

@@ -23,23 +23,30 @@ struct ErrorMiddleware: RouterMiddleware {
                 ClaiflowError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); allowed: \(list)"))
             response.headers[.allow] = list
             return response
-        } catch is CancellationError {
+        } catch {
+            return Self.answer(error, request: request, logger: context.logger)
+        }
+    }
+
+    /// The error body of a request that failed with `error` (not a missing route); server faults
+    /// are logged. (Also the agents' long poll's, answered below the middlewares: ``PollChannelHandler``.)
+    static func answer(_ error: any Error, request: Request, logger: Logger) -> Response {
+        if error is CancellationError {
             // A long poll whose client went away (or the server is stopping): nobody reads this.
-            context.logger.debug(
+            logger.debug(
                 "request cancelled", metadata: ["method": .string(request.method.rawValue), "path": .string(request.uri.path)])
             return JSONResponse.error(ClaiflowError(.unavailable, "the request was cancelled"))
-        } catch {
-            let mapped = Self.map(error, request: request)
-            if mapped.kind == .internal || mapped.kind == .unavailable {
-                context.logger.error(
-                    "request failed",
-                    metadata: [
-                        "error": .string(String(describing: error)), "method": .string(request.method.rawValue),
-                        "path": .string(request.uri.path),
-                    ])
-            }
-            return JSONResponse.error(mapped)
         }
+        let mapped = Self.map(error, request: request)
+        if mapped.kind == .internal || mapped.kind == .unavailable {
+            logger.error(
+                "request failed",
+                metadata: [
+                    "error": .string(String(describing: error)), "method": .string(request.method.rawValue),
+                    "path": .string(request.uri.path),
+                ])
+        }
+        return JSONResponse.error(mapped)
     }
 
     static func map(_ error: any Error, request: Request) -> ClaiflowError {

@@ -13,9 +13,21 @@ struct ObservabilityMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
-        let route = context.endpointPath ?? "unmatched"
-        let status = String(response.status.code)
-        let method = request.method.rawValue
+        Self.record(
+            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, path: request.uri.path,
+            status: response.status.code, elapsed: elapsed, metrics: metrics, logger: context.logger)
+        return response
+    }
+}
+
+extension ObservabilityMiddleware {
+    /// Records a request's metrics and writes its access-log line. (Also the agents' long
+    /// poll's, answered below the middlewares: ``PollChannelHandler``.)
+    static func record(
+        route: String, method: String, path: String, status code: Int, elapsed: Duration, metrics: any MetricsFactory,
+        logger: Logger
+    ) {
+        let status = String(code)
         Counter(
             label: "claiflow_http_requests_total",
             dimensions: [("route", route), ("method", method), ("status", status)], factory: metrics
@@ -24,12 +36,11 @@ struct ObservabilityMiddleware: RouterMiddleware {
             label: "claiflow_http_request_duration_seconds", dimensions: [("route", route), ("method", method)],
             factory: metrics
         ).record(duration: elapsed)
-        context.logger.info(
+        logger.info(
             "request",
             metadata: [
-                "method": .string(method), "path": .string(request.uri.path), "status": .stringConvertible(response.status.code),
+                "method": .string(method), "path": .string(path), "status": .stringConvertible(code),
                 "duration_ms": .stringConvertible(elapsed / .milliseconds(1)),
             ])
-        return response
     }
 }
