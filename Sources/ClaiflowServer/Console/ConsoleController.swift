@@ -2,6 +2,7 @@ import ClaiflowCore
 import ClaiflowQuery
 import ClaiflowStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The web console under `/ui/`: pages rendered on the server from the same use cases as the
@@ -45,19 +46,38 @@ struct ConsoleController {
     // MARK: Sign-in
 
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
-        pages.page("login", title: "Sign in", context: context, [:])
+        loginForm(request, context: context, error: nil)
+    }
+
+    /// The sign-in page with its CSRF token (``LoginCSRF``) in the form and in a cookie.
+    func loginForm(_ request: Request, context: AppRequestContext, error: String?) -> Response {
+        let token = LoginCSRF.token(request)
+        var response = pages.page(
+            "login", title: "Sign in", context: context, ["error": error as Any, "loginCSRF": token],
+            status: error == nil ? .ok : .unauthorized)
+        response.headers.append(
+            HTTPField(name: .setCookie, value: LoginCSRF.set(token, secure: SessionCookie.secure(request, always: secureCookie))))
+        return response
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await FormData.read(request, context: context)
+        guard LoginCSRF.accepts(request, form: form) else {
+            throw ClaiflowError(
+                .permissionDenied, "This sign-in form has expired or was sent from another site: open the sign-in page again.")
+        }
+        let secure = SessionCookie.secure(request, always: secureCookie)
         do {
             let (token, _) = try await sessions.signIn(key: form["key"] ?? "")
-            let cookie = SessionCookie.set(
-                token, maxAge: sessions.lifetime.nanoseconds / 1_000_000_000,
-                secure: SessionCookie.secure(request, always: secureCookie))
-            return Response(status: .seeOther, headers: [.location: "/ui/", .setCookie: cookie])
+            var headers: HTTPFields = [.location: "/ui/"]
+            headers.append(
+                HTTPField(
+                    name: .setCookie,
+                    value: SessionCookie.set(token, maxAge: sessions.lifetime.nanoseconds / 1_000_000_000, secure: secure)))
+            headers.append(HTTPField(name: .setCookie, value: LoginCSRF.clear(secure: secure)))
+            return Response(status: .seeOther, headers: headers)
         } catch let e as ClaiflowError where e.kind == .unauthenticated {
-            return pages.page("login", title: "Sign in", context: context, ["error": e.message], status: .unauthorized)
+            return loginForm(request, context: context, error: e.message)
         }
     }
 
@@ -367,14 +387,36 @@ struct ConsoleController {
         } catch let e as ClaiflowError {
             resultError = e.message
         }
+        let waves = RunWave.waves(clusters, maxParallel: r.progress.maxParallel)
+        var waveOf: [String: Int] = [:]
+        for w in waves { for c in w.clusters { waveOf[c.clusterUUID] = w.number } }
         return pages.page(
             "run", title: "Run \(r.name)", context: context,
             [
                 "run": Self.runRow(r), "reduce": reduce ?? "", "result": result as Any, "resultError": resultError as Any,
                 "clusters": clusters.map { c -> [String: Any] in
-                    ["uuid": c.clusterUUID, "name": c.clusterName, "status": c.status.rawValue, "message": c.message ?? ""]
+                    [
+                        "uuid": c.clusterUUID, "name": c.clusterName, "status": c.status.rawValue, "message": c.message ?? "",
+                        "wave": waveOf[c.clusterUUID] ?? 0,
+                    ]
                 },
+                "waves": Self.waveRows(waves), "hasWaves": !waves.isEmpty,
             ])
+    }
+
+    /// The waves of a run as the run page shows them: the wave of each cluster is on its grid
+    /// cell (`data-wave`), so the script can recount a wave when a cell changes.
+    static func waveRows(_ waves: [RunWave]) -> [[String: Any]] {
+        waves.map { w in
+            [
+                "number": w.number, "size": w.clusters.count, "state": w.state.rawValue,
+                "stateClass": w.state == .inProgress ? "in-progress" : w.state.rawValue,
+                "done": w.clusters.filter { $0.status.isFinal }.count,
+                "counts": RunCluster.Status.allCases.compactMap { s in
+                    w.counts[s].map { ["status": s.rawValue, "count": $0] as [String: Any] }
+                },
+            ]
+        }
     }
 
     // MARK: Views
@@ -401,11 +443,14 @@ struct ConsoleController {
 
     static func runRow(_ r: Run) -> [String: Any] {
         let p = r.progress
+        let wave = RunWave.summary(p)
         return [
             "uuid": r.uuid, "name": r.name, "selector": r.selector ?? "", "created": r.created.description,
-            "status": r.ended == nil
-                ? "running" : (p.failed + p.expired + p.canceled > 0 ? "finished with failures" : "succeeded"),
+            // The state's word (as the API shows it), with the color of the nearest status.
+            "status": p.state.rawValue,
+            "statusClass": p.state == .stopped ? "failed" : p.state.rawValue, "maxParallel": p.maxParallel,
             "total": p.total, "succeeded": p.succeeded, "failed": p.failed, "active": p.active, "held": p.held,
+            "finished": p.succeeded + p.failed + p.expired + p.canceled, "wave": wave.current, "waves": wave.count,
         ]
     }
 
