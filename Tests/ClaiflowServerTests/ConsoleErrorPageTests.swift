@@ -162,4 +162,30 @@ struct ConsoleErrorPageTests {
             #expect(list.body.contains("2 of 5 finished, wave 2 of 3"))
         }
     }
+
+    @Test("page details: a cluster's agent sessions, templates chosen for a cluster, descriptions tied to their fields")
+    func pageDetails() async throws {
+        try await TestServer.with { s in
+            _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
+            let schema = #"{"type":"object","properties":{"a":{"type":"string","description":"About a"},"b":{"type":"string"}}}"#
+            _ = try await s.request(
+                .POST, "/api/v1/template",
+                json: #"{"uuid":"t1","name":"t1","flow":[{"$id":"s","$command":"x"}],"inputs":\#(schema)}"#)
+            let (browser, _) = try await ConsoleClient.signIn(s)
+            let cluster = try await browser.get("/ui/clusters/c1")
+            #expect(cluster.body.contains(#"<table id="sessions">"#))
+            #expect(cluster.body.contains("No agent has connected yet."))
+            #expect(cluster.body.contains("claiflow agent --server http://"))
+            #expect(cluster.body.contains(#"href="/ui/templates?cluster=c1""#))
+            let templates = try await browser.get("/ui/templates?cluster=c1")
+            #expect(templates.body.contains(#"href="/ui/templates/t1?cluster=c1""#))
+            #expect(templates.body.contains(#"<input type="hidden" name="cluster" value="c1">"#))
+            #expect(try await browser.get("/ui/templates?cluster=%22%3E").body.contains("?cluster=") == false)
+            let form = try await browser.get("/ui/templates/t1?cluster=c1")
+            #expect(form.body.contains(#"id="cluster" name="cluster" value="c1""#))
+            #expect(form.body.contains(#"aria-describedby="d-a""#))
+            #expect(!form.body.contains("d-b"))
+            #expect(!form.body.contains("e-a"))
+        }
+    }
 }

@@ -155,6 +155,11 @@ struct ConsoleController {
         let recent = try await services.listServices(
             try ListQueryParser(schema: Tables.service).parse(
                 q: #"{"eq":{"cluster_uuid":\#(JSONValue.string(uuid).serialized())}}"#, o: nil, p: #"{"limit":20}"#))
+        let sessions = try await operators.sessions(
+            try ListQueryParser(schema: Tables.session).parse(
+                q: #"{"eq":{"cluster_uuid":\#(JSONValue.string(uuid).serialized())}}"#, o: #"{"desc":"id"}"#, p: #"{"limit":10}"#)
+        )
+        let now = Timestamp.now()
         let host = request.head.authority ?? "SERVER:8099"
         var row = Self.clusterRow(c, latest[uuid], now: .now())
         row["labelsText"] = c.labels.values.keys.sorted().map { "\($0)=\(c.labels.values[$0] ?? "")" }.joined(separator: "\n")
@@ -162,6 +167,12 @@ struct ConsoleController {
             "cluster", title: "Cluster \(c.name)", context: context,
             [
                 "cluster": row, "services": recent.map(Self.serviceRow), "error": error as Any,
+                "sessions": sessions.map { x -> [String: Any] in
+                    [
+                        "uuid": x.uuid, "version": x.clientVersion ?? "", "issued": x.issuedAt.description,
+                        "updated": x.updated.description, "expires": x.expiresAt.description, "live": now < x.expiresAt,
+                    ]
+                },
                 "register": """
                 # 1. a cluster token (its secret is shown once)
                 curl -H "Authorization: Bearer $KEY" -d '{"name":"agent","cluster_uuid":"\(c.uuid)"}' \\
@@ -218,13 +229,17 @@ struct ConsoleController {
     // MARK: Templates
 
     @Sendable func templates(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let search = QueryParameters(request)["search"] ?? ""
+        let params = QueryParameters(request)
+        let search = params["search"] ?? ""
+        // From a cluster's "Run a template here": each template's form opens on that cluster.
+        let cluster = params["cluster"].flatMap { Identifier.isValid($0) ? $0 : nil } ?? ""
         let q = search.isEmpty ? nil : #"{"like":{"name":\#(JSONValue.string("%" + search + "%").serialized())}}"#
         let list = try await services.templates(try ListQueryParser(schema: Tables.template).parse(q: q, o: nil, p: nil))
         return pages.page(
             "templates", title: "Templates", context: context,
             [
-                "search": search, "empty": list.isEmpty,
+                "search": search, "empty": list.isEmpty, "cluster": cluster,
+                "query": cluster.isEmpty ? "" : "?cluster=\(cluster)",
                 "templates": list.map { ["uuid": $0.uuid, "name": $0.name, "summary": $0.summary ?? "", "origin": $0.origin] },
             ])
     }
