@@ -234,12 +234,19 @@ struct ConsoleController {
         // From a cluster's "Run a template here": each template's form opens on that cluster.
         let cluster = params["cluster"].flatMap { Identifier.isValid($0) ? $0 : nil } ?? ""
         let q = search.isEmpty ? nil : #"{"like":{"name":\#(JSONValue.string("%" + search + "%").serialized())}}"#
-        let list = try await services.templates(try ListQueryParser(schema: Tables.template).parse(q: q, o: nil, p: nil))
+        let page = max(1, Int(params["page"] ?? "") ?? 1)
+        var list = try await services.templates(
+            try ListQueryParser(schema: Tables.template).parse(
+                q: q, o: #"{"asc":"name"}"#, p: #"{"limit":\#(Self.pageSize + 1),"page":\#(page)}"#))
+        let more = list.count > Self.pageSize
+        list = Array(list.prefix(Self.pageSize))
         return pages.page(
             "templates", title: "Templates", context: context,
             [
                 "search": search, "empty": list.isEmpty, "cluster": cluster,
                 "query": cluster.isEmpty ? "" : "?cluster=\(cluster)",
+                "pager": Self.pager(
+                    page: page, more: more, base: "/ui/templates", extra: ["search": search, "cluster": cluster]),
                 "templates": list.map { ["uuid": $0.uuid, "name": $0.name, "summary": $0.summary ?? "", "origin": $0.origin] },
             ])
     }
