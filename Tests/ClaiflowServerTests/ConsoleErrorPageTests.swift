@@ -1,6 +1,7 @@
 import ClaiflowCore
 import ClaiflowServer
 import ClaiflowStore
+import ClaiflowTestSupport
 import Foundation
 import Testing
 
@@ -193,6 +194,32 @@ struct ConsoleErrorPageTests {
             #expect(form.body.contains(#"aria-describedby="d-a""#))
             #expect(!form.body.contains("d-b"))
             #expect(!form.body.contains("e-a"))
+        }
+    }
+
+    @Test(
+        "the overview counts the services of the last 24 hours by status (one range count per status)",
+        arguments: StoreKind.available)
+    func overviewCounts(kind: StoreKind) async throws {
+        try await TestServer.with(kind) { s in
+            _ = try await s.request(.POST, "/api/v1/cluster", json: #"{"uuid":"c1","name":"c1"}"#)
+            for uuid in ["s1", "s2", "s3", "old"] {
+                _ = try await s.request(
+                    .POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"\#(uuid)","flow":[{"$id":"a","$command":"x"}]}"#)
+            }
+            _ = try await s.request(.POST, "/api/v1/cluster/c1/service/s3/cancel")
+            let twoDaysAgo = Timestamp.now().microseconds - 2 * 86_400_000_000
+            try await s.store.database.transaction { db in
+                _ = try await db.execute("UPDATE service SET created = \(bind: twoDaysAgo) WHERE uuid = 'old'")
+            }
+            let overview = try await s.store.consoleOverview(
+                now: .now(), since: Timestamp(microseconds: Timestamp.now().microseconds - 86_400_000_000))
+            #expect(overview.servicesByStatus.filter { $0.value > 0 } == [.regist: 2, .canceled: 1])
+            #expect(overview.clusters == 1)
+            let (browser, _) = try await ConsoleClient.signIn(s)
+            let page = try await browser.get("/ui/")
+            #expect(page.body.contains(#"<span class="status status-regist">regist</span> <strong>2</strong>"#))
+            #expect(page.body.contains(#"<span class="status status-canceled">canceled</span> <strong>1</strong>"#))
         }
     }
 }
