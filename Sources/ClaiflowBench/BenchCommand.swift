@@ -106,6 +106,17 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("fleet-requests"), help: "Requests per measured large-fleet operation.")
     var fleetRequests: Int = 500
 
+    // Web console (issue 16): page times on a large fleet.
+    @Flag(
+        name: .customLong("console-pages"),
+        help:
+            "Run only the console page times: the large fleet (--fleet-clusters, --fleet-services), each page fetched --page-requests times; median and p99."
+    )
+    var consolePages = false
+
+    @Option(name: .customLong("page-requests"), help: "Requests per console page (with --console-pages).")
+    var pageRequests: Int = 20
+
     @Option(name: .customLong("serve"), help: .hidden)
     var serve: String?
 
@@ -144,6 +155,26 @@ struct Bench: AsyncParsableCommand {
         )
         if largeFleet {
             try await runLargeFleet(databases)
+            return
+        }
+        if consolePages {
+            print("console pages: \(fleetClusters) clusters, \(fleetServices) services, \(pageRequests) requests per page")
+            for db in databases {
+                let kind = db.hasPrefix("sqlite:") ? "sqlite" : "postgres"
+                let (seeding, measured) = try await ConsolePagesBench(
+                    databaseURL: db, clusters: fleetClusters, services: fleetServices, requests: pageRequests
+                ).run()
+                print(
+                    "\(kind): " + (seeding.seconds.map { String(format: "seeded in %.1f s", $0) } ?? "reused the seeded fleet")
+                        + String(format: ", %.0f MiB", Double(seeding.bytes) / 1_048_576))
+                print(pad("store", 10) + pad("page", 64) + pad("status", 8) + pad("KiB", 7) + pad("p50 ms", 9) + "p99 ms")
+                for m in measured {
+                    print(
+                        pad(kind, 10) + pad(m.page, 64) + pad(String(m.status), 8)
+                            + pad(String(format: "%.1f", Double(m.bytes) / 1024), 7) + pad(String(format: "%.2f", m.p50), 9)
+                            + String(format: "%.2f", m.p99))
+                }
+            }
             return
         }
         if dispatchRun {

@@ -160,6 +160,10 @@ public struct ClaiflowServerApp: Sendable {
         let auth = useCases.authenticator
         let consoleSessions = ConsoleSessions(
             store: useCases.store, authenticator: auth, lifetime: config.uiSessionLifetime)
+        // Web console (issue 16): failed requests under /ui/ answer an HTML page.
+        if let consolePages {
+            router.add(middleware: ConsoleErrorMiddleware(pages: consolePages, sessions: consoleSessions, allowed: allowed))
+        }
         let system = SystemController(useCases: useCases, registry: registry)
         system.registerPublic(on: router)
         if config.metricsPublic {

@@ -56,14 +56,33 @@ struct ConsoleClient: Sendable {
         return Page(status: Int(response.status.code), body: String(buffer: body), headers: response.headers)
     }
 
+    /// The sign-in page's CSRF token: its cookie `claiflow_login_csrf` and its hidden field.
+    func loginToken() async throws -> (cookie: String?, field: String?, setCookie: String?) {
+        let page = try await get("/ui/login")
+        let setCookie = page.headers["set-cookie"].first { $0.hasPrefix("claiflow_login_csrf=") }
+        let cookie = setCookie?.split(separator: ";").first.map { String($0.dropFirst("claiflow_login_csrf=".count)) }
+        let field = page.body.range(of: #"name="_csrf" value=""#).map {
+            String(page.body[$0.upperBound...].prefix(while: { $0 != "\"" }))
+        }
+        return (cookie, field, setCookie)
+    }
+
+    /// Posts the sign-in form as a browser does: the page's token in its cookie and its field.
+    func postLogin(key: String, headers: [(String, String)] = []) async throws -> Page {
+        let token = try await loginToken()
+        return try await post(
+            "/ui/login", [("_csrf", token.field ?? ""), ("key", key)],
+            headers: headers + [("Cookie", "claiflow_login_csrf=\(token.cookie ?? "")")])
+    }
+
     /// Signs in with a key; returns the client with its cookie and the `Set-Cookie` header.
     static func signIn(
         _ s: TestServer, key: String = TestServer.adminToken, headers: [(String, String)] = []
     ) async throws -> (
         ConsoleClient, String
     ) {
-        let page = try await ConsoleClient(s: s).post("/ui/login", [("key", key)], headers: headers)
-        let setCookie = page.headers.first(name: "set-cookie") ?? ""
+        let page = try await ConsoleClient(s: s).postLogin(key: key, headers: headers)
+        let setCookie = page.headers["set-cookie"].first { $0.hasPrefix(ConsoleSessions.cookieName + "=") } ?? ""
         let token = setCookie.split(separator: ";").first.map { String($0.dropFirst(ConsoleSessions.cookieName.count + 1)) }
         return (ConsoleClient(s: s, cookie: token), setCookie)
     }
@@ -77,10 +96,10 @@ struct ConsoleTests {
             let anonymous = try await ConsoleClient(s: s).get("/ui/clusters")
             #expect(anonymous.status == 303)
             #expect(anonymous.location == "/ui/login")
-            let wrong = try await ConsoleClient(s: s).post("/ui/login", [("key", "not-a-key-0123456789")])
+            let wrong = try await ConsoleClient(s: s).postLogin(key: "not-a-key-0123456789")
             #expect(wrong.status == 401)
             #expect(wrong.body.contains("invalid API key"))
-            #expect(wrong.headers.first(name: "set-cookie") == nil)
+            #expect(!wrong.headers["set-cookie"].contains { $0.hasPrefix(ConsoleSessions.cookieName) })
 
             let (browser, cookie) = try await ConsoleClient.signIn(s)
             #expect(cookie.contains("HttpOnly"))

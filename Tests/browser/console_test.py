@@ -118,6 +118,7 @@ def test_sign_in_and_create_cluster(d):
     assert "connected" in rows[0].text
     shot(d, "clusters")
     d.get(URL + "/ui/clusters/" + uuid)
+    assert "live" in d.find_element(By.CSS_SELECTOR, "#sessions tbody tr").text, "the agent's session"
     shot(d, "cluster")
 
 
@@ -154,7 +155,9 @@ def test_cancel_long_service(d):
     d.find_element(By.CSS_SELECTOR, "#run-form button[type=submit]").click()
     wait(d, lambda: "/ui/services/" in d.current_url, what="the service page")
     wait(d, lambda: d.find_element(By.ID, "service-status").text == "processing", what="processing")
-    d.find_element(By.CSS_SELECTOR, "#cancel-form button").click()
+    # The live update re-reads the page when the status changes: a button found just before can
+    # go stale before the click; look again.
+    wait(d, lambda: d.find_element(By.CSS_SELECTOR, "#cancel-form button").click() or True, what="the cancel button")
     wait(d, lambda: d.find_element(By.ID, "service-status").text == "canceled"
          or "cancel requested" in d.find_element(By.CSS_SELECTOR, "dl.facts").text, what="the cancel")
 
@@ -165,11 +168,16 @@ def test_run_over_selector_fills_grid(d):
     d.find_element(By.ID, "t-selector").click()
     d.find_element(By.ID, "selector").send_keys("env=browser")
     wait(d, lambda: "2 clusters match" in d.find_element(By.ID, "selector-preview").text, what="the selector preview")
+    d.find_element(By.ID, "max_parallel").send_keys("1")
     d.find_element(By.CSS_SELECTOR, "#run-form button[type=submit]").click()
     wait(d, lambda: "/ui/runs/" in d.current_url, what="the run page")
     d.execute_script("window.__claiflowMark = 7")
     cells = lambda: d.find_elements(By.CSS_SELECTOR, "#run-grid li")
     wait(d, lambda: len(cells()) == 2 and all("succeeded" in c.text for c in cells()), what="the grid to fill")
+    # One cluster at a time: two waves, both reaching done without a reload.
+    states = lambda: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#run-waves [data-wave-state]")]
+    wait(d, lambda: states() == ["done", "done"], what="both waves done")
+    wait(d, lambda: d.find_element(By.ID, "run-progress-bar").get_attribute("value") == "2", what="the progress bar")
     assert d.execute_script("return window.__claiflowMark") == 7, "the page was reloaded"
     shot(d, "run")
     d.get(URL + "/ui/services")
@@ -206,6 +214,44 @@ def test_post_without_csrf_refused(d):
     assert not [c for c in api("GET", "/api/v1/cluster") if c["name"] == "forged"]
 
 
+# wt-v (issue 16): the sign-in form's CSRF token, error pages, the keyboard.
+def test_login_csrf_and_error_pages(d):
+    # A cross-site sign-in has no token: a POST without it is refused, even with a valid key.
+    status = d.execute_script("""
+        const r = await fetch('/ui/login', {method: 'POST', body: 'key=' + encodeURIComponent(arguments[0]),
+            headers: {'Content-Type': 'application/x-www-form-urlencoded'}});
+        return [r.status, r.headers.get('content-type')];""", KEY)
+    assert status[0] == 403 and status[1].startswith("text/html"), status
+    d.get(URL + "/ui/clusters/no-such-cluster")
+    assert d.find_element(By.TAG_NAME, "h1").text == "Not found"
+    assert d.find_element(By.CSS_SELECTOR, "[data-error='404'] [role=alert]").text
+    d.find_element(By.LINK_TEXT, "Back to Clusters").click()
+    wait(d, lambda: d.find_element(By.TAG_NAME, "h1").text == "Clusters", what="the clusters page")
+
+
+def test_keyboard_only_form(d):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    d.get(URL + "/ui/templates")
+    active = lambda: d.switch_to.active_element
+    # The first Tab reaches the skip link, which shows itself and leads to the content.
+    ActionChains(d).send_keys(Keys.TAB).perform()
+    assert active().get_attribute("class") == "skip", active().get_attribute("outerHTML")
+    assert active().rect["x"] >= 0, "the focused skip link is off screen"
+    ActionChains(d).send_keys(Keys.ENTER).perform()
+    for _ in range(20):
+        if active().get_attribute("id") == "search":
+            break
+        ActionChains(d).send_keys(Keys.TAB).perform()
+    assert active().get_attribute("id") == "search", active().get_attribute("outerHTML")
+    outline = d.execute_script("return getComputedStyle(arguments[0]).outlineStyle", active())
+    assert outline != "none", "no visible focus"
+    ActionChains(d).send_keys("browser_e").send_keys(Keys.ENTER).perform()
+    wait(d, lambda: "search=browser_e" in d.current_url, what="the search by keyboard")
+    rows = d.find_elements(By.CSS_SELECTOR, "main table tbody tr a")
+    assert [r.text for r in rows] == ["browser_echo"], [r.text for r in rows]
+
+
 def main():
     flow = [{"$id": "s1", "$command": "claiflow.echo", "inputs": {"msg": "$inputs.msg", "replicas": "$inputs.replicas"}}]
     schema = {"type": "object", "required": ["msg", "replicas"], "properties": {
@@ -218,7 +264,8 @@ def main():
                                       "inputs": {"type": "object", "required": ["seconds"],
                                                  "properties": {"seconds": {"type": "integer", "minimum": 0}}}})
     tests = [test_sign_in_and_create_cluster, test_run_template_from_generated_form, test_cancel_long_service,
-             test_run_over_selector_fills_grid, test_viewer_sees_no_write_controls, test_post_without_csrf_refused]
+             test_run_over_selector_fills_grid, test_viewer_sees_no_write_controls, test_post_without_csrf_refused,
+             test_login_csrf_and_error_pages, test_keyboard_only_form]
     tests += WEBHOOK_AND_KEY_TESTS
     passed = failed = 0
     d = browser()

@@ -2,6 +2,7 @@ import ClaiflowCore
 import ClaiflowQuery
 import ClaiflowStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// The web console under `/ui/`: pages rendered on the server from the same use cases as the
@@ -54,19 +55,38 @@ struct ConsoleController {
     // MARK: Sign-in
 
     @Sendable func loginPage(_ request: Request, context: AppRequestContext) async throws -> Response {
-        pages.page("login", title: "Sign in", context: context, [:])
+        loginForm(request, context: context, error: nil)
+    }
+
+    /// The sign-in page with its CSRF token (``LoginCSRF``) in the form and in a cookie.
+    func loginForm(_ request: Request, context: AppRequestContext, error: String?) -> Response {
+        let token = LoginCSRF.token(request)
+        var response = pages.page(
+            "login", title: "Sign in", context: context, ["error": error as Any, "loginCSRF": token],
+            status: error == nil ? .ok : .unauthorized)
+        response.headers.append(
+            HTTPField(name: .setCookie, value: LoginCSRF.set(token, secure: SessionCookie.secure(request, always: secureCookie))))
+        return response
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await FormData.read(request, context: context)
+        guard LoginCSRF.accepts(request, form: form) else {
+            throw ClaiflowError(
+                .permissionDenied, "This sign-in form has expired or was sent from another site: open the sign-in page again.")
+        }
+        let secure = SessionCookie.secure(request, always: secureCookie)
         do {
             let (token, _) = try await sessions.signIn(key: form["key"] ?? "")
-            let cookie = SessionCookie.set(
-                token, maxAge: sessions.lifetime.nanoseconds / 1_000_000_000,
-                secure: SessionCookie.secure(request, always: secureCookie))
-            return Response(status: .seeOther, headers: [.location: "/ui/", .setCookie: cookie])
+            var headers: HTTPFields = [.location: "/ui/"]
+            headers.append(
+                HTTPField(
+                    name: .setCookie,
+                    value: SessionCookie.set(token, maxAge: sessions.lifetime.nanoseconds / 1_000_000_000, secure: secure)))
+            headers.append(HTTPField(name: .setCookie, value: LoginCSRF.clear(secure: secure)))
+            return Response(status: .seeOther, headers: headers)
         } catch let e as ClaiflowError where e.kind == .unauthenticated {
-            return pages.page("login", title: "Sign in", context: context, ["error": e.message], status: .unauthorized)
+            return loginForm(request, context: context, error: e.message)
         }
     }
 
@@ -144,6 +164,11 @@ struct ConsoleController {
         let recent = try await services.listServices(
             try ListQueryParser(schema: Tables.service).parse(
                 q: #"{"eq":{"cluster_uuid":\#(JSONValue.string(uuid).serialized())}}"#, o: nil, p: #"{"limit":20}"#))
+        let sessions = try await operators.sessions(
+            try ListQueryParser(schema: Tables.session).parse(
+                q: #"{"eq":{"cluster_uuid":\#(JSONValue.string(uuid).serialized())}}"#, o: #"{"desc":"id"}"#, p: #"{"limit":10}"#)
+        )
+        let now = Timestamp.now()
         let host = request.head.authority ?? "SERVER:8099"
         var row = Self.clusterRow(c, latest[uuid], now: .now())
         row["labelsText"] = c.labels.values.keys.sorted().map { "\($0)=\(c.labels.values[$0] ?? "")" }.joined(separator: "\n")
@@ -151,6 +176,12 @@ struct ConsoleController {
             "cluster", title: "Cluster \(c.name)", context: context,
             [
                 "cluster": row, "services": recent.map(Self.serviceRow), "error": error as Any,
+                "sessions": sessions.map { x -> [String: Any] in
+                    [
+                        "uuid": x.uuid, "version": x.clientVersion ?? "", "issued": x.issuedAt.description,
+                        "updated": x.updated.description, "expires": x.expiresAt.description, "live": now < x.expiresAt,
+                    ]
+                },
                 "register": """
                 # 1. a cluster token (its secret is shown once)
                 curl -H "Authorization: Bearer $KEY" -d '{"name":"agent","cluster_uuid":"\(c.uuid)"}' \\
@@ -207,13 +238,24 @@ struct ConsoleController {
     // MARK: Templates
 
     @Sendable func templates(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let search = QueryParameters(request)["search"] ?? ""
+        let params = QueryParameters(request)
+        let search = params["search"] ?? ""
+        // From a cluster's "Run a template here": each template's form opens on that cluster.
+        let cluster = params["cluster"].flatMap { Identifier.isValid($0) ? $0 : nil } ?? ""
         let q = search.isEmpty ? nil : #"{"like":{"name":\#(JSONValue.string("%" + search + "%").serialized())}}"#
-        let list = try await services.templates(try ListQueryParser(schema: Tables.template).parse(q: q, o: nil, p: nil))
+        let page = max(1, Int(params["page"] ?? "") ?? 1)
+        var list = try await services.templates(
+            try ListQueryParser(schema: Tables.template).parse(
+                q: q, o: #"{"asc":"name"}"#, p: #"{"limit":\#(Self.pageSize + 1),"page":\#(page)}"#))
+        let more = list.count > Self.pageSize
+        list = Array(list.prefix(Self.pageSize))
         return pages.page(
             "templates", title: "Templates", context: context,
             [
-                "search": search, "empty": list.isEmpty,
+                "search": search, "empty": list.isEmpty, "cluster": cluster,
+                "query": cluster.isEmpty ? "" : "?cluster=\(cluster)",
+                "pager": Self.pager(
+                    page: page, more: more, base: "/ui/templates", extra: ["search": search, "cluster": cluster]),
                 "templates": list.map { ["uuid": $0.uuid, "name": $0.name, "summary": $0.summary ?? "", "origin": $0.origin] },
             ])
     }
@@ -376,14 +418,36 @@ struct ConsoleController {
         } catch let e as ClaiflowError {
             resultError = e.message
         }
+        let waves = RunWave.waves(clusters, maxParallel: r.progress.maxParallel)
+        var waveOf: [String: Int] = [:]
+        for w in waves { for c in w.clusters { waveOf[c.clusterUUID] = w.number } }
         return pages.page(
             "run", title: "Run \(r.name)", context: context,
             [
                 "run": Self.runRow(r), "reduce": reduce ?? "", "result": result as Any, "resultError": resultError as Any,
                 "clusters": clusters.map { c -> [String: Any] in
-                    ["uuid": c.clusterUUID, "name": c.clusterName, "status": c.status.rawValue, "message": c.message ?? ""]
+                    [
+                        "uuid": c.clusterUUID, "name": c.clusterName, "status": c.status.rawValue, "message": c.message ?? "",
+                        "wave": waveOf[c.clusterUUID] ?? 0,
+                    ]
                 },
+                "waves": Self.waveRows(waves), "hasWaves": !waves.isEmpty,
             ])
+    }
+
+    /// The waves of a run as the run page shows them: the wave of each cluster is on its grid
+    /// cell (`data-wave`), so the script can recount a wave when a cell changes.
+    static func waveRows(_ waves: [RunWave]) -> [[String: Any]] {
+        waves.map { w in
+            [
+                "number": w.number, "size": w.clusters.count, "state": w.state.rawValue,
+                "stateClass": w.state == .inProgress ? "in-progress" : w.state.rawValue,
+                "done": w.clusters.filter { $0.status.isFinal }.count,
+                "counts": RunCluster.Status.allCases.compactMap { s in
+                    w.counts[s].map { ["status": s.rawValue, "count": $0] as [String: Any] }
+                },
+            ]
+        }
     }
 
     // MARK: Views
@@ -410,11 +474,14 @@ struct ConsoleController {
 
     static func runRow(_ r: Run) -> [String: Any] {
         let p = r.progress
+        let wave = RunWave.summary(p)
         return [
             "uuid": r.uuid, "name": r.name, "selector": r.selector ?? "", "created": r.created.description,
-            "status": r.ended == nil
-                ? "running" : (p.failed + p.expired + p.canceled > 0 ? "finished with failures" : "succeeded"),
+            // The state's word (as the API shows it), with the color of the nearest status.
+            "status": p.state.rawValue,
+            "statusClass": p.state == .stopped ? "failed" : p.state.rawValue, "maxParallel": p.maxParallel,
             "total": p.total, "succeeded": p.succeeded, "failed": p.failed, "active": p.active, "held": p.held,
+            "finished": p.succeeded + p.failed + p.expired + p.canceled, "wave": wave.current, "waves": wave.count,
         ]
     }
 

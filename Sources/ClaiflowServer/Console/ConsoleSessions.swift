@@ -44,10 +44,15 @@ public struct ConsoleSessions: Sendable {
 
     /// The session token of a `Cookie` header, if it has one.
     public static func token(cookieHeader: String?) -> String? {
+        cookie(cookieName, in: cookieHeader)
+    }
+
+    /// The value of the cookie `name` in a `Cookie` header, if it has one.
+    static func cookie(_ name: String, in cookieHeader: String?) -> String? {
         guard let cookieHeader else { return nil }
         for part in cookieHeader.split(separator: ";") {
             let pair = part.trimmingCharacters(in: .whitespaces)
-            if pair.hasPrefix(cookieName + "=") { return String(pair.dropFirst(cookieName.count + 1)) }
+            if pair.hasPrefix(name + "=") { return String(pair.dropFirst(name.count + 1)) }
         }
         return nil
     }

@@ -114,6 +114,11 @@ struct SchemaForm: Sendable {
             }
             if let d = f.description { v["description"] = d }
             if let e = errors[f.name] { v["fieldError"] = e }
+            // Only ids the page has: the description and the error, when there are.
+            let describedBy = [f.description.map { _ in "d-" + f.name }, errors[f.name].map { _ in "e-" + f.name }]
+                .compactMap { $0 }
+            v["described"] = !describedBy.isEmpty
+            v["describedBy"] = describedBy.joined(separator: " ")
             return v
         }
     }

@@ -15,13 +15,9 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let e as HTTPError where e.status == .notFound && e.body == nil {
-            // No route: a path that exists with other methods is 405, anything else 404.
-            let methods = allowed.methods(for: request.uri.path)
-            guard !methods.isEmpty else { return JSONResponse.error(Self.map(e, request: request)) }
-            let list = methods.sorted().joined(separator: ", ")
-            var response = JSONResponse.error(
-                ClaiflowError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); allowed: \(list)"))
-            response.headers[.allow] = list
+            let (mapped, allow) = Self.noRoute(e, request: request, allowed: allowed)
+            var response = JSONResponse.error(mapped)
+            if let allow { response.headers[.allow] = allow }
             return response
         } catch {
             return Self.answer(error, request: request, logger: context.logger)
@@ -47,6 +43,16 @@ struct ErrorMiddleware: RouterMiddleware {
                 ])
         }
         return JSONResponse.error(mapped)
+    }
+
+    /// No route: a path that exists with other methods is 405 (with the `Allow` list), anything else 404.
+    static func noRoute(_ e: HTTPError, request: Request, allowed: AllowedMethods) -> (ClaiflowError, allow: String?) {
+        let methods = allowed.methods(for: request.uri.path)
+        guard !methods.isEmpty else { return (Self.map(e, request: request), nil) }
+        let list = methods.sorted().joined(separator: ", ")
+        return (
+            ClaiflowError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); allowed: \(list)"), list
+        )
     }
 
     static func map(_ error: any Error, request: Request) -> ClaiflowError {

@@ -22,10 +22,14 @@ extension Store {
                 try await db.first(
                     "SELECT COUNT(DISTINCT cluster_uuid) AS n FROM cluster_session WHERE expiration_time > \(bind: .timestamp(now))"
                 )?.integer("n") ?? 0
+            // One range count per status on `service_status_created (status, created)`: a
+            // `GROUP BY status` had the planner scan that whole index for its order (1,000,000
+            // services: 80 ms of the page's 83 ms), when the window holds a few thousand.
+            let perStatus = ServiceStatus.allCases.map { s -> SQL in
+                "SELECT \(raw: String(s.rawValue)) AS status, COUNT(*) AS n FROM service WHERE status = \(raw: String(s.rawValue)) AND created >= \(bind: .timestamp(since))"
+            }
             var byStatus: [ServiceStatus: Int] = [:]
-            for row in try await db.query(
-                "SELECT status, COUNT(*) AS n FROM service WHERE created >= \(bind: .timestamp(since)) GROUP BY status")
-            {
+            for row in try await db.query(SQL.join(perStatus, separator: " UNION ALL ")) {
                 if let s = ServiceStatus(rawValue: Int(try row.integer("status"))) { byStatus[s] = Int(try row.integer("n")) }
             }
             let runs = try await db.first("SELECT COUNT(*) AS n FROM run WHERE ended IS NULL")?.integer("n") ?? 0

@@ -3,10 +3,11 @@
 const terminal = new Set(["succeeded", "failed", "canceled", "expired"]);
 const runWord = { regist: "pending", sent: "running", processing: "running" };
 
+// Shows a status: its word, and its color by class (`status-WORD`, spaces as dashes).
 function setStatus(el, word) {
   if (!el) return;
   el.textContent = word;
-  el.className = el.className.replace(/\bstatus-\S+/g, "").trim() + " status-" + word;
+  el.className = el.className.replace(/\bstatus-\S+/g, "").trim() + " status-" + word.replace(/ /g, "-");
 }
 
 async function refreshMain() {
@@ -38,6 +39,8 @@ function onService(e) {
 
 function onRun(e) {
   const d = JSON.parse(e.data);
+  // The list of runs: re-read it when one of its runs moves on.
+  if (document.querySelector(`#runs tr[data-uuid="${CSS.escape(d.uuid)}"]`)) refreshSoon();
   const facts = document.querySelector("[data-run]");
   if (!facts || facts.dataset.run !== d.uuid) return;
   const cell = document.querySelector(`#run-grid [data-cluster="${CSS.escape(d.cluster_uuid)}"]`);
@@ -45,8 +48,32 @@ function onRun(e) {
   if (cell) {
     setStatus(cell, word);
     setStatus(cell.querySelector("[data-status]"), word);
+    recountWave(cell.dataset.wave);
   }
   if (terminal.has(d.status)) refreshSoon();
+}
+
+// A wave's row on the run page, recounted from its grid cells (the server's page is re-read
+// when a service ends; this keeps the counts current in between).
+function recountWave(number) {
+  const row = document.querySelector(`#run-waves tr[data-wave="${CSS.escape(number || "")}"]`);
+  if (!row) return;
+  const cells = [...document.querySelectorAll(`#run-grid [data-wave="${CSS.escape(number)}"] [data-status]`)];
+  const counts = {};
+  for (const c of cells) counts[c.textContent] = (counts[c.textContent] || 0) + 1;
+  const done = cells.filter((c) => terminal.has(c.textContent) || c.textContent === "skipped").length;
+  row.querySelector("[data-wave-done]").textContent = `${done} of ${cells.length}`;
+  const box = row.querySelector("[data-wave-counts]");
+  box.replaceChildren();
+  for (const [word, n] of Object.entries(counts)) {
+    const chip = document.createElement("span");
+    chip.className = "status status-" + word;
+    chip.textContent = word;
+    box.append(chip, ` ${n} `);
+  }
+  const state = row.querySelector("[data-wave-state]");
+  if (done === cells.length) setStatus(state, "done");
+  else if (cells.some((c) => c.textContent !== "pending")) setStatus(state, "in progress");
 }
 
 function onCluster(e) {
