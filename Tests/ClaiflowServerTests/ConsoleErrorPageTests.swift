@@ -184,6 +184,21 @@ struct ConsoleErrorPageTests {
             #expect(first.body.contains(#"href="/ui/templates?page=2" rel="next""#))
             let second = try await browser.get("/ui/templates?page=2")
             #expect(second.body.contains(#"href="/ui/templates?page=1" rel="prev""#))
+            // Page n starts at row (n - 1) × 50: walking the pages lists every template once.
+            var seen: [String] = []
+            var page = 1
+            while true {
+                let body = try await browser.get("/ui/templates?page=\(page)").body
+                seen += body.components(separatedBy: #"<tr><td><a href="/ui/templates/"#).dropFirst().map {
+                    String($0.prefix { $0 != "\"" })
+                }
+                guard body.contains(#"href="/ui/templates?page=\#(page + 1)" rel="next""#) else { break }
+                page += 1
+            }
+            let all = try await s.request(.GET, TestServer.query("/api/v1/template", p: #"{"limit":1000}"#))
+            let total = try JSONSerialization.jsonObject(with: Data(all.body.utf8)) as? [Any]
+            #expect(Set(seen).count == seen.count)
+            #expect(seen.count == total?.count)
             #expect(try await browser.get("/ui/templates?search=t1").body.contains(#"href="/ui/templates/t1""#))
             let templates = try await browser.get("/ui/templates?cluster=c1&search=t1")
             #expect(templates.body.contains(#"href="/ui/templates/t1?cluster=c1""#))

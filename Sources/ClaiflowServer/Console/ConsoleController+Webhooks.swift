@@ -103,11 +103,15 @@ extension ConsoleController {
     }
 
     /// `query` limited to page `page` (from 1) of ``pageSize`` rows, plus one row that tells
-    /// whether a next page exists.
-    static func pageQuery(_ query: ListQuery, page: Int) -> ListQuery {
+    /// whether a next page exists: page `n` starts at row `(n - 1) × pageSize`. A page past the
+    /// largest offset a list takes is a 400 naming `page`.
+    static func pageQuery(_ query: ListQuery, page: Int) throws -> ListQuery {
+        let last = ListQueryParser.maxOffset / pageSize
+        guard page <= last else {
+            throw ClaiflowError.invalidField("page", "page \(page) is too large: a list reaches page \(last) at most")
+        }
         var q = query
-        let page = min(max(1, page), ListQueryParser.maxOffset / pageSize)
-        q.page = Page(limit: pageSize + 1, offset: (page - 1) * pageSize)
+        q.page = Page(limit: pageSize + 1, offset: (max(1, page) - 1) * pageSize)
         return q
     }
 

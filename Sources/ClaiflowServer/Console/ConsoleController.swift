@@ -135,8 +135,8 @@ struct ConsoleController {
         if !selectorText.isEmpty {
             do { selector = try LabelSelector(parsing: selectorText) } catch let e { error = "selector: \(e.message)" }
         }
-        let query = try ListQueryParser(schema: Tables.cluster).parse(
-            q: nil, o: nil, p: #"{"limit":\#(Self.pageSize + 1),"page":\#(page)}"#)
+        let query = try Self.pageQuery(
+            ListQueryParser(schema: Tables.cluster).parse(q: nil, o: nil, p: nil), page: page)
         var list = error == nil ? try await operators.clusters(query, selector: selector) : []
         let more = list.count > Self.pageSize
         list = Array(list.prefix(Self.pageSize))
@@ -245,8 +245,8 @@ struct ConsoleController {
         let q = search.isEmpty ? nil : #"{"like":{"name":\#(JSONValue.string("%" + search + "%").serialized())}}"#
         let page = max(1, Int(params["page"] ?? "") ?? 1)
         var list = try await services.templates(
-            try ListQueryParser(schema: Tables.template).parse(
-                q: q, o: #"{"asc":"name"}"#, p: #"{"limit":\#(Self.pageSize + 1),"page":\#(page)}"#))
+            try Self.pageQuery(
+                ListQueryParser(schema: Tables.template).parse(q: q, o: #"{"asc":"name"}"#, p: nil), page: page))
         let more = list.count > Self.pageSize
         list = Array(list.prefix(Self.pageSize))
         return pages.page(
@@ -339,8 +339,8 @@ struct ConsoleController {
         }
         let q = conditions.isEmpty ? nil : #"{"and":[\#(conditions.joined(separator: ","))]}"#
         var list = try await services.listServices(
-            try ListQueryParser(schema: Tables.service).parse(
-                q: q, o: nil, p: #"{"limit":\#(Self.pageSize + 1),"page":\#(page)}"#))
+            try Self.pageQuery(
+                ListQueryParser(schema: Tables.service).parse(q: q, o: nil, p: nil), page: page))
         let more = list.count > Self.pageSize
         list = Array(list.prefix(Self.pageSize))
         return pages.page(
@@ -395,8 +395,8 @@ struct ConsoleController {
     @Sendable func runList(_ request: Request, context: AppRequestContext) async throws -> Response {
         let page = max(1, Int(QueryParameters(request)["page"] ?? "") ?? 1)
         var list = try await runs.list(
-            try ListQueryParser(schema: Tables.run).parse(
-                q: nil, o: #"{"desc":"id"}"#, p: #"{"limit":\#(Self.pageSize + 1),"page":\#(page)}"#))
+            try Self.pageQuery(
+                ListQueryParser(schema: Tables.run).parse(q: nil, o: #"{"desc":"id"}"#, p: nil), page: page))
         let more = list.count > Self.pageSize
         list = Array(list.prefix(Self.pageSize))
         return pages.page(
