@@ -10,6 +10,14 @@ function setStatus(el, word) {
   el.className = el.className.replace(/\bstatus-\S+/g, "").trim() + " status-" + word.replace(/ /g, "-");
 }
 
+// Events of different replicas may arrive out of order (each replica publishes its own after
+// its commits): a status that has ended never goes back to one that has not.
+function advanceStatus(el, word) {
+  if (!el || (terminal.has(el.textContent.trim()) && !terminal.has(word))) return false;
+  setStatus(el, word);
+  return true;
+}
+
 async function refreshMain() {
   const response = await fetch(location.href, { headers: { Accept: "text/html" } });
   if (!response.ok) return;
@@ -28,12 +36,11 @@ function refreshSoon() {
 function onService(e) {
   const d = JSON.parse(e.data);
   for (const row of document.querySelectorAll(`[data-topic="service"] tr[data-uuid="${CSS.escape(d.uuid)}"]`)) {
-    setStatus(row.querySelector("[data-status]"), d.status);
+    advanceStatus(row.querySelector("[data-status]"), d.status);
   }
   const facts = document.querySelector("[data-service]");
   if (facts && facts.dataset.service === d.uuid && facts.dataset.cluster === d.cluster_uuid) {
-    setStatus(document.getElementById("service-status"), d.status);
-    refreshSoon();
+    if (advanceStatus(document.getElementById("service-status"), d.status)) refreshSoon();
   }
 }
 
@@ -45,9 +52,8 @@ function onRun(e) {
   if (!facts || facts.dataset.run !== d.uuid) return;
   const cell = document.querySelector(`#run-grid [data-cluster="${CSS.escape(d.cluster_uuid)}"]`);
   const word = runWord[d.status] || d.status;
-  if (cell) {
+  if (cell && advanceStatus(cell.querySelector("[data-status]"), word)) {
     setStatus(cell, word);
-    setStatus(cell.querySelector("[data-status]"), word);
     recountWave(cell.dataset.wave);
   }
   if (terminal.has(d.status)) refreshSoon();
