@@ -171,11 +171,13 @@ final class EventPublisher: Sendable {
                     try await sendRetrying(slice.map(\.0))
                 } catch {
                     let lost = batch[start...].reduce(0) { $0 + $1.1 }
-                    state.withLock { s in
+                    // Once closed, ``close(waiting:)`` counted them already.
+                    let closed = state.withLock { s in
                         s.inFlight = 0
                         if !s.closed { s.missed = true }
+                        return s.closed
                     }
-                    noteDropped(lost, reason: "\(error)")
+                    if !closed { noteDropped(lost, reason: "\(error)") }
                     break
                 }
                 counters.withLock {
