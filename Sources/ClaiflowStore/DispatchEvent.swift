@@ -17,6 +17,9 @@ public enum DispatchEvent: Sendable, Hashable {
     case cancel(cluster: String)
     /// Statuses changed (for the watchers of ``StatusEvent``s; nothing to dispatch).
     case status([StatusEvent])
+    /// A replica dropped events it could not publish: every replica must assume it missed some
+    /// (trust no "known empty" mark and no cached token).
+    case eventsMissed(replica: String)
 
     /// The longest payload a `status:` event is given (PostgreSQL refuses 8,000 bytes and more).
     static let maxStatusPayload = 7_900
@@ -48,6 +51,7 @@ public enum DispatchEvent: Sendable, Hashable {
         case .clusterDeleted(let cluster): "cluster:" + cluster
         case .cancel(let cluster): "cancel:" + cluster
         case .status(let events): "status:" + events.map(\.line).joined(separator: "\n")
+        case .eventsMissed(let replica): "missed:" + replica
         }
     }
 
@@ -62,6 +66,7 @@ public enum DispatchEvent: Sendable, Hashable {
         case "token": self = .tokenChanged(token: id)
         case "cluster": self = .clusterDeleted(cluster: id)
         case "cancel": self = .cancel(cluster: id)
+        case "missed": self = .eventsMissed(replica: id)
         case "status":
             let events = id.split(separator: "\n").compactMap(StatusEvent.init(line:))
             guard !events.isEmpty else { return nil }

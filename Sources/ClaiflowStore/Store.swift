@@ -49,7 +49,9 @@ public final class Store: Sendable {
         self.database = database
         self.metrics = metrics
         self.publisher = (database as? PostgresDatabase).map { pg in
-            EventPublisher(logger: Logger(label: "claiflow.events")) { try await pg.notify(channel: Store.eventChannel, $0) }
+            EventPublisher(logger: Logger(label: "claiflow.events"), metrics: metrics) {
+                try await pg.notify(channel: Store.eventChannel, $0)
+            }
         }
     }
 
@@ -76,9 +78,13 @@ public final class Store: Sendable {
         try await Migrations.run(on: database)
     }
 
-    /// Closes the database, once the events of the commits so far were published.
+    /// How long ``close()`` waits for the events of the commits so far to be published.
+    static let closeFlushTimeout: Duration = .seconds(3)
+
+    /// Closes the database, once the events of the commits so far were published or after
+    /// ``closeFlushTimeout`` (the events not published by then are dropped and logged).
     public func close() async {
-        await publisher?.flush()
+        await publisher?.close(waiting: Self.closeFlushTimeout)
         await database.close()
     }
 

@@ -1,9 +1,10 @@
 import ClaiflowCore
-import ClaiflowServer
 import ClaiflowStore
 import ClaiflowTestSupport
 import Foundation
 import Testing
+
+@testable import ClaiflowServer
 
 /// A REST agent as the original's protocol describes it.
 struct TestAgent: Sendable {
@@ -478,6 +479,29 @@ struct AgentAPITests {
                 // Only the event ends it in time: the poll would park 20 s otherwise.
                 #expect(try await parked.status == 401)
                 #expect(ContinuousClock.now - start < .seconds(5))
+            }
+        }
+        try await cleanup()
+    }
+
+    @Test("across replicas on PostgreSQL: a replica that dropped events makes the others forget their known-empty marks")
+    func replicasMissedEvents() async throws {
+        guard StoreKind.available.contains(.postgres) else { return }
+        let (url, cleanup) = try await StoreFixtureURL.fresh(.postgres)
+        try await TestServer.with(databaseURL: url) { a in
+            try await TestServer.with(databaseURL: url) { b in
+                let hub = b.app.agents.hub
+                // B listens once a wake-up from A reaches it (its (re)connect forgets marks by
+                // itself); a `NOTIFY` sent before it listened reaches nobody, so A sends again.
+                #expect(
+                    try await waitUntil {
+                        try await a.store.publish([.wake(cluster: "other")])
+                        return hub.generation(of: "other") > 0
+                    })
+                hub.markEmpty("c1", generation: hub.generation(of: "c1"))
+                #expect(hub.isKnownEmpty("c1"))
+                try await a.store.publish([.eventsMissed(replica: "a")])
+                #expect(try await waitUntil { !hub.isKnownEmpty("c1") })
             }
         }
         try await cleanup()

@@ -1,4 +1,5 @@
 import ClaiflowTestSupport
+import Synchronization
 import Testing
 
 @testable import ClaiflowServer
@@ -80,5 +81,29 @@ struct DispatchHubTests {
         #expect(waits.allSatisfy { $0 >= .seconds(27) && $0 <= .seconds(30) })
         #expect(Set(waits).count > 1)
         #expect(AgentUseCases.jittered(.seconds(5)) == .seconds(5))
+    }
+
+    @Test("a known-empty mark holds until a wake-up or until its lifetime has passed, whichever comes first")
+    func emptyMarkLifetime() {
+        let start = ContinuousClock.now
+        let elapsed = Mutex<Duration>(.zero)
+        let hub = DispatchHub(emptyMarkLifetime: .seconds(30), now: { start + elapsed.withLock { $0 } })
+        hub.markEmpty("c1", generation: hub.generation(of: "c1"))
+        hub.markEmpty("c2", generation: hub.generation(of: "c2"), runsFlowV2: false)
+        #expect(hub.isKnownEmpty("c1"))
+        #expect(hub.isKnownEmpty("c2", runsFlowV2: false))
+        #expect(!hub.isKnownEmpty("c2"))
+        elapsed.withLock { $0 = .seconds(29) }
+        #expect(hub.isKnownEmpty("c1"))
+        #expect(hub.isKnownEmpty("c2", runsFlowV2: false))
+        // A wake-up that was lost (no `wake`) costs at most the lifetime: then polls look again.
+        elapsed.withLock { $0 = .seconds(30) }
+        #expect(!hub.isKnownEmpty("c1"))
+        #expect(!hub.isKnownEmpty("c2", runsFlowV2: false))
+        // A new mark holds for a lifetime of its own; a wake-up ends it at once.
+        hub.markEmpty("c1", generation: hub.generation(of: "c1"))
+        #expect(hub.isKnownEmpty("c1"))
+        hub.wake(clusters: ["c1"])
+        #expect(!hub.isKnownEmpty("c1"))
     }
 }

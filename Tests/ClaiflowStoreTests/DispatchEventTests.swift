@@ -7,7 +7,7 @@ struct DispatchEventTests {
     static let events: [DispatchEvent] = [
         .wake(cluster: "c1"), .tokenChanged(token: "t-1"), .clusterDeleted(cluster: "c_2"),
         // Ids are opaque here: everything after the first ':' is the id, colons included.
-        .wake(cluster: "a:b"), .tokenChanged(token: "::"), .clusterDeleted(cluster: "x:"),
+        .wake(cluster: "a:b"), .tokenChanged(token: "::"), .clusterDeleted(cluster: "x:"), .eventsMissed(replica: "r-1"),
     ]
 
     @Test("an event survives encoding and decoding", arguments: events)

@@ -54,6 +54,152 @@ struct EventPublisherTests {
         #expect(recorder.batches.withLock { $0.last } == ["wake:d"])
     }
 
+    /// Limits that make the tests quick.
+    static let quick = EventPublisher.Limits(
+        sendTimeout: .seconds(30), retries: 3, backoff: .milliseconds(1), maxQueuedStatus: 10_000, maxPayloadsPerSend: 500)
+
+    /// A send that fails with `failure` for its first `failures` calls and records every call.
+    final class FailingSend: Sendable {
+        let calls = Mutex<[[String]]>([])
+        let failures: Int
+        let failure: @Sendable () -> any Error
+
+        init(failures: Int, failure: @escaping @Sendable () -> any Error) {
+            self.failures = failures
+            self.failure = failure
+        }
+
+        func send(_ payloads: [String]) throws {
+            let n = calls.withLock { c in
+                c.append(payloads)
+                return c.count
+            }
+            if n <= failures { throw failure() }
+        }
+    }
+
+    @Test("a send that fails for its connection runs again, ahead of newer events, and its events go out once")
+    func retriesUnavailable() async throws {
+        let recorder = FailingSend(failures: 2) { EventPublisher.Unavailable(description: "connection reset") }
+        let publisher = EventPublisher(logger: StoreFixture.logger, limits: Self.quick) { try recorder.send($0) }
+        publisher.enqueue([.wake(cluster: "a")])
+        publisher.enqueue([.wake(cluster: "b")])
+        await publisher.flush()
+        publisher.enqueue([.wake(cluster: "c")])
+        await publisher.flush()
+        let calls = recorder.calls.withLock { $0 }
+        #expect(calls.first == ["wake:a"] || calls.first == ["wake:a", "wake:b"])
+        #expect(calls.count >= 4)
+        #expect(calls.last == ["wake:c"])
+        #expect(Set(calls.flatMap { $0 }) == ["wake:a", "wake:b", "wake:c"])
+        #expect(!calls.flatMap { $0 }.contains { $0.hasPrefix("missed:") })
+        let counts = publisher.counts
+        #expect(counts.failed == 2)
+        #expect(counts.dropped == 0)
+        #expect(counts.published == 3)
+    }
+
+    @Test("a send that keeps failing is dropped after its retries; the next publish first says events were missed")
+    func dropsAfterRetries() async throws {
+        let recorder = FailingSend(failures: 4) { EventPublisher.Unavailable(description: "pool closed") }
+        let publisher = EventPublisher(logger: StoreFixture.logger, limits: Self.quick) { try recorder.send($0) }
+        publisher.enqueue([
+            .wake(cluster: "a"), .status([StatusEvent(topic: .service, uuid: "s1", cluster: "a", status: "regist")]),
+        ])
+        await publisher.flush()
+        #expect(recorder.calls.withLock { $0.count } == 4)
+        #expect(publisher.counts.dropped == 2)
+        publisher.enqueue([.wake(cluster: "b")])
+        await publisher.flush()
+        #expect(
+            recorder.calls.withLock { $0.last } == [DispatchEvent.eventsMissed(replica: publisher.replica).payload, "wake:b"])
+        #expect(DispatchEvent(payload: "missed:\(publisher.replica)") == .eventsMissed(replica: publisher.replica))
+        // Said once.
+        publisher.enqueue([.wake(cluster: "c")])
+        await publisher.flush()
+        #expect(recorder.calls.withLock { $0.last } == ["wake:c"])
+    }
+
+    @Test("an error PostgreSQL answered the statement with is not sent again")
+    func noRetryOfStatementErrors() async throws {
+        let recorder = FailingSend(failures: 1) { StoreError.database("22023 payload string too long") }
+        let publisher = EventPublisher(logger: StoreFixture.logger, limits: Self.quick) { try recorder.send($0) }
+        publisher.enqueue([.wake(cluster: "a")])
+        await publisher.flush()
+        #expect(recorder.calls.withLock { $0.count } == 1)
+        #expect(publisher.counts == (published: 0, failed: 1, dropped: 1))
+    }
+
+    @Test("a send with no answer within its timeout counts as failed and runs again")
+    func sendTimeout() async throws {
+        let calls = Atomic<Int>(0)
+        var limits = Self.quick
+        limits.sendTimeout = .milliseconds(50)
+        let publisher = EventPublisher(logger: StoreFixture.logger, limits: limits) { _ in
+            if calls.add(1, ordering: .relaxed).newValue == 1 {
+                // Hangs (until the publisher gives up on it and cancels it).
+                try await Task.sleep(for: .seconds(3600))
+            }
+        }
+        publisher.enqueue([.wake(cluster: "a")])
+        await publisher.flush()
+        #expect(calls.load(ordering: .relaxed) == 2)
+        #expect(publisher.counts == (published: 1, failed: 1, dropped: 0))
+    }
+
+    @Test(
+        "a backlog goes out in statements of at most the limit's payloads; the oldest waiting status events are dropped beyond the cap"
+    )
+    func bounds() async throws {
+        let recorder = GatedSend()
+        var limits = Self.quick
+        limits.maxPayloadsPerSend = 2
+        limits.maxQueuedStatus = 3
+        let publisher = EventPublisher(logger: StoreFixture.logger, limits: limits) { await recorder.send($0) }
+        publisher.enqueue([.wake(cluster: "first")])
+        #expect(try await waitUntil { recorder.batches.withLock { $0.count } == 1 })
+        publisher.enqueue((0..<3).map { .wake(cluster: "w\($0)") })
+        publisher.enqueue([
+            .status((0..<5).map { StatusEvent(topic: .service, uuid: "s\($0)", cluster: "c", status: "regist") })
+        ])
+        recorder.open()
+        await publisher.flush()
+        let batches = recorder.batches.withLock { $0 }
+        #expect(batches.count == 3)
+        #expect(batches.dropFirst().map(\.count) == [2, 2])
+        #expect(batches.last?.last == "status:service s2 c regist\nservice s3 c regist\nservice s4 c regist")
+        #expect(publisher.counts == (published: 7, failed: 0, dropped: 2))
+        #expect(publisher.publishes == 3)
+    }
+
+    @Test("closing waits for a publish at most its timeout, then drops what was not sent")
+    func closeTimeout() async throws {
+        let recorder = GatedSend()
+        let publisher = EventPublisher(logger: StoreFixture.logger, limits: Self.quick) { await recorder.send($0) }
+        publisher.enqueue([.wake(cluster: "a")])
+        #expect(try await waitUntil { recorder.batches.withLock { $0.count } == 1 })
+        publisher.enqueue([.wake(cluster: "b"), .wake(cluster: "c")])
+        #expect(await publisher.close(waiting: .milliseconds(50)) == 3)
+        publisher.enqueue([.wake(cluster: "d")])
+        recorder.open()
+        await publisher.flush()
+        #expect(recorder.batches.withLock { $0 } == [["wake:a"]])
+    }
+
+    @Test("PostgreSQL: a send on a closed pool is unavailable (sent again), one PostgreSQL refuses is not")
+    func postgresFailures() async throws {
+        guard StoreKind.available.contains(.postgres) else { return }
+        let (url, cleanup) = try await StoreFixture.freshDatabaseURL(.postgres)
+        let pg = try PostgresDatabase(url: url, logger: StoreFixture.logger)
+        await #expect(throws: StoreError.self) {
+            try await pg.notify(channel: Store.eventChannel, [String(repeating: "x", count: 9_000)])
+        }
+        try await pg.notify(channel: Store.eventChannel, ["wake:a"])
+        await pg.close()
+        await #expect(throws: EventPublisher.Unavailable.self) { try await pg.notify(channel: Store.eventChannel, ["wake:a"]) }
+        try await cleanup()
+    }
+
     static func service(_ uuid: String, cluster: String) -> Service {
         let now = Timestamp.now()
         return Service(

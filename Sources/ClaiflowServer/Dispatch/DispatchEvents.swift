@@ -91,10 +91,13 @@ public struct DispatchEvents: Sendable {
             agents.cancelWatches.wake(clusters: [cluster])
         case .status(let events):
             broadcaster.publish(events)
+        case .eventsMissed:
+            eventsMayHaveBeenMissed()
         }
     }
 
-    /// Events may have been missed (listening to the other replicas (re)started): trust no
+    /// Events may have been missed (listening to the other replicas (re)started, or a replica
+    /// dropped events it could not publish): trust no
     /// "known empty" mark and no cached token.
     func eventsMayHaveBeenMissed() {
         hub.forgetEmpty()

@@ -7,7 +7,9 @@ import Synchronization
 /// Each cluster has a generation counter, bumped by every wake-up. A poll reads it before it
 /// looks for work and hands it to ``wait(cluster:tokenUUID:generation:timeout:)``: if work arrived
 /// in between, the wait returns at once, so no wake-up is ever lost. The same counter lets a poll
-/// skip the database when nothing happened for its cluster since its last empty look.
+/// skip the database when nothing happened for its cluster since its last empty look — for at
+/// most ``emptyMarkLifetime``: a wake-up lost between replicas (a `NOTIFY` that failed) then
+/// delays a cluster's new work by at most that lifetime and one poll wait, not forever.
 ///
 /// A parked poll costs no task of its own here: its timeout is a timer on an event loop, and a
 /// ``WaitHandle`` lets its transport's graceful shutdown end it (thousands of parked polls, one
@@ -38,19 +40,42 @@ public final class DispatchHub: Sendable {
         var generations: [String: UInt64] = [:]
         var nextID: UInt64 = 0
         var waiters: [String: [UInt64: Waiter]] = [:]
-        var emptyAt: [String: UInt64] = [:]
+        var emptyAt: [String: EmptyMark] = [:]
         /// Marks of polls that do not take v2 services (an original agent's): the cluster may
         /// still have work for an agent that does.
-        var emptyForOriginalAt: [String: UInt64] = [:]
+        var emptyForOriginalAt: [String: EmptyMark] = [:]
         var shuttingDown = false
     }
 
+    /// A cluster found empty at a generation, at a time.
+    private struct EmptyMark {
+        let generation: UInt64
+        let at: ContinuousClock.Instant
+    }
+
+    /// How long a "known empty" mark is trusted (30 s by default). Wake-ups travel between
+    /// replicas by `NOTIFY`, which can be lost (the publish failed after its retries, or the
+    /// listener was reconnecting): a poll then looks at the database again once the mark is this
+    /// old. Shorter costs more empty looks for clusters whose agents poll often; longer lets a
+    /// lost wake-up delay work longer.
+    public static let defaultEmptyMarkLifetime: Duration = .seconds(30)
+
     private let state = Mutex(State())
     private let timers: any EventLoopGroup
+    /// How long a "known empty" mark is trusted.
+    public let emptyMarkLifetime: Duration
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    /// A hub whose wait timeouts run on `timers`.
-    public init(timers: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    /// A hub whose wait timeouts run on `timers`, trusting a "known empty" mark for
+    /// `emptyMarkLifetime` as measured by `now`.
+    public init(
+        timers: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        emptyMarkLifetime: Duration = DispatchHub.defaultEmptyMarkLifetime,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.timers = timers
+        self.emptyMarkLifetime = emptyMarkLifetime
+        self.now = now
     }
 
     /// The cluster's generation now.
@@ -59,18 +84,25 @@ public final class DispatchHub: Sendable {
     /// Records that the cluster had no claimable work at `generation` for a poll that takes v2
     /// services (`runsFlowV2`; then none for any poll) or for one that does not.
     public func markEmpty(_ cluster: String, generation: UInt64, runsFlowV2: Bool = true) {
+        let mark = EmptyMark(generation: generation, at: now())
         state.withLock { s in
-            if runsFlowV2 { s.emptyAt[cluster] = generation } else { s.emptyForOriginalAt[cluster] = generation }
+            if runsFlowV2 { s.emptyAt[cluster] = mark } else { s.emptyForOriginalAt[cluster] = mark }
         }
     }
 
     /// Whether the cluster is known to have no claimable work for a poll that takes v2 services
-    /// (`runsFlowV2`) or one that does not (nothing woke it since it was found empty).
+    /// (`runsFlowV2`) or one that does not: nothing woke it since it was found empty, less than
+    /// ``emptyMarkLifetime`` ago.
     public func isKnownEmpty(_ cluster: String, runsFlowV2: Bool = true) -> Bool {
-        state.withLock { s in
-            let now = s.generations[cluster] ?? 0
-            if s.emptyAt[cluster] == now { return true }
-            return !runsFlowV2 && s.emptyForOriginalAt[cluster] == now
+        let oldest = now() - emptyMarkLifetime
+        return state.withLock { s in
+            let generation = s.generations[cluster] ?? 0
+            func holds(_ mark: EmptyMark?) -> Bool {
+                guard let mark else { return false }
+                return mark.generation == generation && mark.at > oldest
+            }
+            if holds(s.emptyAt[cluster]) { return true }
+            return !runsFlowV2 && holds(s.emptyForOriginalAt[cluster])
         }
     }
 

@@ -45,7 +45,7 @@ public struct OperatorUseCases: Sendable {
         let c = Cluster(
             uuid: uuid ?? Identifier.generate(), name: name, summary: summary, created: now, updated: now, labels: labels,
             pausedSince: paused ? now : nil)
-        try await store.insertCluster(c)  // its `created` (or `paused`) event goes out with the commit
+        try await store.insertCluster(c)  // its `created` (or `paused`) event is published after the commit
         return c
     }
 

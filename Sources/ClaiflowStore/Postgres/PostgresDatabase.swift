@@ -187,15 +187,34 @@ public final class PostgresDatabase: SQLDatabase {
     /// does not wait for the WAL flush (`synchronous_commit` off for this transaction only): it
     /// writes no data, and PostgreSQL holds its notification lock, which serializes every
     /// notifying commit of the database, until the commit is done.
+    /// A failure of the connection or the pool (no answer from PostgreSQL about the statement)
+    /// throws ``EventPublisher/Unavailable``: sending again may succeed.
     func notify(channel: String, _ payloads: [String]) async throws {
         guard !payloads.isEmpty else { return }
         let list = String(decoding: try JSONEncoder().encode(payloads), as: UTF8.self)
-        try await autocommit(
-            """
-            SELECT pg_notify(\(bind: channel), p), s.c
-            FROM (SELECT set_config('synchronous_commit', 'off', true) AS c) AS s,
-                json_array_elements_text(\(bind: list)::json) AS p
-            """)
+        var binds = PostgresBindings(capacity: 2)
+        binds.append(channel)
+        binds.append(list)
+        // Run here rather than through `PostgresExecutor`, which maps every error to a
+        // `StoreError`: the publisher must tell a failed connection from a refused statement.
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT pg_notify($1, p), s.c
+                FROM (SELECT set_config('synchronous_commit', 'off', true) AS c) AS s,
+                    json_array_elements_text($2::json) AS p
+                """, binds: binds)
+        do {
+            try await client.withConnection { conn in
+                counter.increment()
+                for try await _ in try await conn.query(query, logger: logger) {}
+            }
+        } catch let e as PSQLError where e.serverInfo != nil {
+            throw Self.map(e)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw EventPublisher.Unavailable(description: String(reflecting: error))
+        }
     }
 
     /// Listens on a channel on one pooled connection until cancelled or the connection fails.

@@ -11,7 +11,10 @@ extension Store {
     /// only): queued when, and only if, the transaction commits, and published by the
     /// ``EventPublisher`` soon after (not inside the transaction).
     static func notify(_ db: any SQLExecutor, _ events: [DispatchEvent]) {
-        guard db.dialect == .postgres, !events.isEmpty, let collecting = db as? EventCollectingExecutor else { return }
+        guard db.dialect == .postgres, !events.isEmpty else { return }
+        guard let collecting = db as? EventCollectingExecutor else {
+            return assertionFailure("events of a PostgreSQL write outside Store.write(_:_:) are lost")
+        }
         collecting.collector.add(events)
     }
 
@@ -65,7 +68,14 @@ extension Store {
     /// Sends status events written inside a transaction, once it committed: through the
     /// ``EventPublisher`` on PostgreSQL, to the handler on SQLite.
     static func notifyStatus(_ db: any SQLExecutor, _ events: [StatusEvent]) async throws {
-        guard !events.isEmpty, let collecting = db as? EventCollectingExecutor else { return }
+        guard !events.isEmpty else { return }
+        guard let collecting = db as? EventCollectingExecutor else {
+            // On SQLite without a status handler nobody listens; on PostgreSQL they would be lost.
+            if db.dialect == .postgres {
+                assertionFailure("status events of a PostgreSQL write outside Store.write(_:_:) are lost")
+            }
+            return
+        }
         collecting.collector.add(events)
     }
 
