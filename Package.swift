@@ -230,6 +230,7 @@ let package = Package(
             name: "ClaiflowInstallTests",
             dependencies: [
                 "ClaiflowInstall", "ClaiflowAgent", "ClaiflowAgentCommands", "ClaiflowServer", "ClaiflowStore", "ClaiflowCore",
+                "ClaiflowTestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -60,7 +60,7 @@ public enum ClaiflowBinary {
         p.standardError = try FileHandle(forWritingTo: err)
         p.terminationHandler = { onExit($0.terminationStatus) }
         do {
-            try p.run()
+            try ProcessLauncher.run(p)
         } catch {
             try? FileManager.default.removeItem(at: dir)
             throw error

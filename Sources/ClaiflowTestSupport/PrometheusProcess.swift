@@ -47,7 +47,7 @@ public final class PrometheusProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLauncher.run(process)
         self.process = process
     }
 
@@ -80,7 +80,7 @@ public final class PrometheusProcess: Sendable {
     public func stop() {
         if process.isRunning {
             process.terminate()
-            process.waitUntilExit()
+            ProcessLauncher.waitUntilExit(process)
         }
         try? FileManager.default.removeItem(at: directory)
     }

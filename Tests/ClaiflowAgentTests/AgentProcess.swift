@@ -1,4 +1,5 @@
 import ClaiflowCore
+import ClaiflowTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -46,7 +47,7 @@ final class AgentProcess: ChildProcess, @unchecked Sendable {
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = handle
         p.standardError = handle
-        try p.run()
+        try ProcessLauncher.run(p)
         return p
     }
 

@@ -90,7 +90,7 @@ struct AgentProcessTests {
             _ = try await server.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"killed","flow":\#(long)}"#)
             #expect(try await waitUntil(timeout: .seconds(30)) { try await Self.current(server, "killed") == 2 })
             kill(agent.processIdentifier, SIGKILL)
-            agent.waitUntilExit()
+            ProcessLauncher.waitUntilExit(agent)
             #expect(try await waitUntil(timeout: .seconds(20)) { try await Self.current(server, "killed") == 8 })
             #expect(try await Self.statuses(server, "killed").last?.2?.contains("agent lost") == true)
         } catch {

@@ -1,3 +1,4 @@
+import ClaiflowTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -14,13 +15,13 @@ extension ChildProcess {
     /// `kill -9`, and waits until the process is gone.
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        ProcessLauncher.waitUntilExit(process)
     }
 
     /// Stops the process (SIGTERM) and waits for it.
     func stop() {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        ProcessLauncher.waitUntilExit(process)
     }
 
     /// The process's log so far.

@@ -62,7 +62,7 @@ struct CrashRecoveryTests {
             _ = try? await server.request(.POST, "/api/v1/cluster/c1/service", json: #"{"uuid":"lost","flow":\#(flow)}"#)
             #expect(try await waitUntil(timeout: .seconds(30)) { !server.process.isRunning })
             let crashed = ContinuousClock.now
-            server.process.waitUntilExit()
+            ProcessLauncher.waitUntilExit(server.process)
             #expect(server.process.terminationStatus == 86, "the failpoint ended the server")
 
             try await server.restart()

@@ -89,7 +89,7 @@ final class ServerProcess: ChildProcess, @unchecked Sendable {
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = handle
         p.standardError = handle
-        try p.run()
+        try ProcessLauncher.run(p)
         return p
     }
 

@@ -1,3 +1,4 @@
+import ClaiflowTestSupport
 import Foundation
 import Testing
 import Yams
@@ -17,10 +18,10 @@ struct AgentManifestsCommandTests {
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        try process.run()
+        try ProcessLauncher.run(process)
         let out = output.fileHandleForReading.readDataToEndOfFile()
         let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        ProcessLauncher.waitUntilExit(process)
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 

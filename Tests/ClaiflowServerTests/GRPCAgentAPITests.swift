@@ -449,8 +449,8 @@ struct GRPCAgentAPITests {
             "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert,
         ]
         openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
+        try ProcessLauncher.run(openssl)
+        ProcessLauncher.waitUntilExit(openssl)
         try #require(openssl.terminationStatus == 0)
         try await TestServer.with(configure: { c in
             c.grpcPort = 0
