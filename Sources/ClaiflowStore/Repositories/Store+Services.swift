@@ -68,7 +68,8 @@ extension Store {
             if let uuid { template = try await self.template(uuid: uuid) }
             let services = try make(template)
             if services.count == 1, services[0].webhook == nil, services[0].runUUID == nil {
-                try await insertService(services[0], sealedInputs: try box?.seal(services[0].inputs) ?? services[0].inputs, on: pg)
+                try await insertService(
+                    services[0], sealedInputs: try box?.seal(services[0].inputs) ?? services[0].inputs, on: pg)
                 return services
             }
         }
