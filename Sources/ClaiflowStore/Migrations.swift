@@ -246,6 +246,14 @@ enum Migrations {
                 "CREATE INDEX console_session_expires ON console_session (expires)",
             ]
         ),
+        Migration(
+            version: 11, name: "a webhook's delivery log by status",
+            statements: [
+                // A webhook's deliveries of one status, newest first (the console's log filter):
+                // without it SQLite walked the webhook's whole log for a status that few have.
+                "CREATE INDEX webhook_delivery_status ON webhook_delivery (webhook_uuid, status, id)"
+            ]
+        ),
     ]
 
     static func idColumn(_ dialect: SQLDialect) -> String {

@@ -74,6 +74,22 @@ struct LargeFleetIndexTests {
         }
     }
 
+    @Test("a webhook's delivery log of one status, newest first, is read through webhook_delivery_status (SQLite)")
+    func deliveryLogByStatusUsesItsIndex() async throws {
+        try await StoreFixture.withStore(.sqlite) { store in
+            let plan: [String] = try await store.database.transaction { db in
+                try await db.query(
+                    """
+                    EXPLAIN QUERY PLAN SELECT * FROM webhook_delivery
+                    WHERE webhook_uuid = 'h1' AND status = 3 ORDER BY id DESC LIMIT 51
+                    """
+                ).map { try $0.text("detail") }
+            }
+            #expect(plan.contains { $0.contains("webhook_delivery_status") }, "plan: \(plan)")
+            #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "plan: \(plan)")
+        }
+    }
+
     @Test("a prefix like on the cluster name can be served by the name index", arguments: StoreKind.available)
     func prefixLikeUsesNameIndex(kind: StoreKind) async throws {
         try await StoreFixture.withStore(kind) { store in

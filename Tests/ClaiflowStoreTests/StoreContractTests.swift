@@ -37,7 +37,7 @@ struct StoreContractTests {
             #expect(try await store.migrate() == [])
             let rows = try await store.database.read { db in try await db.query("SELECT version FROM schema_migration") }
             let versions = try rows.map { try $0.integer("version") }.sorted()
-            #expect(versions == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+            #expect(versions == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
         }
     }
 
