@@ -77,7 +77,10 @@ ANALYZE webhook_delivery;
 SQL
 fi
 start
-curl -fs -c "$work/jar" -o /dev/null --data-urlencode "key=$key" "$url/ui/login"
+# The sign-in form carries a CSRF token in a cookie and a hidden field: read both first.
+login_csrf=$(curl -fs -c "$work/jar" "$url/ui/login" | sed -n 's/.*name="_csrf" value="\([0-9a-f]*\)".*/\1/p' | head -1)
+curl -fs -b "$work/jar" -c "$work/jar" -o /dev/null --data-urlencode "key=$key" --data-urlencode "_csrf=$login_csrf" \
+    "$url/ui/login"
 
 measure() {
   local times=()
