@@ -22,9 +22,7 @@ extension ConsoleController {
         notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let page = max(1, page)
-        var list = try await operators.apiKeys(Self.pageQuery(ListQuery(), page: page))
-        let more = list.count > Self.pageSize
-        list = Array(list.prefix(Self.pageSize))
+        let (list, more) = try await Self.onePage(ListQuery(), page: page) { try await operators.apiKeys($0) }
         let own = context.consoleSession?.keyUUID
         let role = form?["role"] ?? Role.viewer.rawValue
         return pages.page(

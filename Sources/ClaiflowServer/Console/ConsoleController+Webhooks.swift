@@ -11,9 +11,7 @@ extension ConsoleController {
     /// `GET /ui/webhooks`: the webhooks, 50 a page, each with its newest delivery's status.
     @Sendable func webhookList(_ request: Request, context: AppRequestContext) async throws -> Response {
         let page = max(1, Int(QueryParameters(request)["page"] ?? "") ?? 1)
-        var list = try await webhooks.list(Self.pageQuery(ListQuery(), page: page))
-        let more = list.count > Self.pageSize
-        list = Array(list.prefix(Self.pageSize))
+        let (list, more) = try await Self.onePage(ListQuery(), page: page) { try await webhooks.list($0) }
         let latest = try await webhooks.latestDeliveries(webhookUUIDs: list.map(\.uuid))
         return pages.page(
             "webhooks", title: "Webhooks", context: context,
@@ -61,12 +59,10 @@ extension ConsoleController {
                     + DeliveryStatus.allCases.map(\.rawValue).joined(separator: ", ")
             }
         }
-        var list: [WebhookDelivery] = []
-        if filterError == nil {
-            list = try await webhooks.deliveries(webhookUUID: uuid, query: Self.pageQuery(query, page: page))
-        }
-        let more = list.count > Self.pageSize
-        list = Array(list.prefix(Self.pageSize))
+        let (list, more): ([WebhookDelivery], Bool) =
+            filterError == nil
+            ? try await Self.onePage(query, page: page) { try await webhooks.deliveries(webhookUUID: uuid, query: $0) }
+            : ([], false)
         let httpStatus: HTTPResponse.Status = error != nil ? errorStatus : filterError != nil ? .badRequest : .ok
         return pages.page(
             "webhook", title: "Webhook \(w.name)", context: context,
@@ -100,19 +96,6 @@ extension ConsoleController {
         if !status.isEmpty { query.append("status=\(status)") }
         if page > 1 { query.append("page=\(page)") }
         return Response(status: .seeOther, headers: [.location: "/ui/webhooks/\(uuid)?" + query.joined(separator: "&")])
-    }
-
-    /// `query` limited to page `page` (from 1) of ``pageSize`` rows, plus one row that tells
-    /// whether a next page exists: page `n` starts at row `(n - 1) × pageSize`. A page past the
-    /// largest offset a list takes is a 400 naming `page`.
-    static func pageQuery(_ query: ListQuery, page: Int) throws -> ListQuery {
-        let last = ListQueryParser.maxOffset / pageSize
-        guard page <= last else {
-            throw ClaiflowError.invalidField("page", "page \(page) is too large: a list reaches page \(last) at most")
-        }
-        var q = query
-        q.page = Page(limit: pageSize + 1, offset: (max(1, page) - 1) * pageSize)
-        return q
     }
 
     // MARK: Views

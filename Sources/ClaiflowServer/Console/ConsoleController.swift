@@ -23,6 +23,22 @@ struct ConsoleController {
     /// How many rows a list page shows.
     static let pageSize = 50
 
+    /// Page `page` (from 1) of what `fetch` lists: at most ``pageSize`` rows, page `n` starting
+    /// at row `(n - 1) × pageSize`, and whether a next page exists (`fetch` is asked for one row
+    /// more). A page past the largest offset a list takes is a 400 naming `page`.
+    static func onePage<Row>(
+        _ query: ListQuery, page: Int, _ fetch: (ListQuery) async throws -> [Row]
+    ) async throws -> (rows: [Row], more: Bool) {
+        let last = ListQueryParser.maxOffset / pageSize
+        guard page <= last else {
+            throw ClaiflowError.invalidField("page", "page \(page) is too large: a list reaches page \(last) at most")
+        }
+        var q = query
+        q.page = Page(limit: pageSize + 1, offset: (max(1, page) - 1) * pageSize)
+        let rows = try await fetch(q)
+        return (Array(rows.prefix(pageSize)), rows.count > pageSize)
+    }
+
     func register(on router: Router<AppRequestContext>) {
         let ui = router.group("ui")
         ui.get("login", use: loginPage)
@@ -135,11 +151,10 @@ struct ConsoleController {
         if !selectorText.isEmpty {
             do { selector = try LabelSelector(parsing: selectorText) } catch let e { error = "selector: \(e.message)" }
         }
-        let query = try Self.pageQuery(
-            ListQueryParser(schema: Tables.cluster).parse(q: nil, o: nil, p: nil), page: page)
-        var list = error == nil ? try await operators.clusters(query, selector: selector) : []
-        let more = list.count > Self.pageSize
-        list = Array(list.prefix(Self.pageSize))
+        let query = try ListQueryParser(schema: Tables.cluster).parse(q: nil, o: nil, p: nil)
+        let (list, more) =
+            error == nil
+            ? try await Self.onePage(query, page: page) { try await operators.clusters($0, selector: selector) } : ([], false)
         let latest = try await reads.latestSessions(clusterUUIDs: list.map(\.uuid))
         let now = Timestamp.now()
         return pages.page(
@@ -244,11 +259,9 @@ struct ConsoleController {
         let cluster = params["cluster"].flatMap { Identifier.isValid($0) ? $0 : nil } ?? ""
         let q = search.isEmpty ? nil : #"{"like":{"name":\#(JSONValue.string("%" + search + "%").serialized())}}"#
         let page = max(1, Int(params["page"] ?? "") ?? 1)
-        var list = try await services.templates(
-            try Self.pageQuery(
-                ListQueryParser(schema: Tables.template).parse(q: q, o: #"{"asc":"name"}"#, p: nil), page: page))
-        let more = list.count > Self.pageSize
-        list = Array(list.prefix(Self.pageSize))
+        let (list, more) = try await Self.onePage(
+            ListQueryParser(schema: Tables.template).parse(q: q, o: #"{"asc":"name"}"#, p: nil), page: page
+        ) { try await services.templates($0) }
         return pages.page(
             "templates", title: "Templates", context: context,
             [
@@ -338,11 +351,9 @@ struct ConsoleController {
             }
         }
         let q = conditions.isEmpty ? nil : #"{"and":[\#(conditions.joined(separator: ","))]}"#
-        var list = try await services.listServices(
-            try Self.pageQuery(
-                ListQueryParser(schema: Tables.service).parse(q: q, o: nil, p: nil), page: page))
-        let more = list.count > Self.pageSize
-        list = Array(list.prefix(Self.pageSize))
+        let (list, more) = try await Self.onePage(
+            ListQueryParser(schema: Tables.service).parse(q: q, o: nil, p: nil), page: page
+        ) { try await services.listServices($0) }
         return pages.page(
             "services", title: "Services", context: context,
             [
@@ -394,11 +405,9 @@ struct ConsoleController {
 
     @Sendable func runList(_ request: Request, context: AppRequestContext) async throws -> Response {
         let page = max(1, Int(QueryParameters(request)["page"] ?? "") ?? 1)
-        var list = try await runs.list(
-            try Self.pageQuery(
-                ListQueryParser(schema: Tables.run).parse(q: nil, o: #"{"desc":"id"}"#, p: nil), page: page))
-        let more = list.count > Self.pageSize
-        list = Array(list.prefix(Self.pageSize))
+        let (list, more) = try await Self.onePage(
+            ListQueryParser(schema: Tables.run).parse(q: nil, o: #"{"desc":"id"}"#, p: nil), page: page
+        ) { try await runs.list($0) }
         return pages.page(
             "runs", title: "Runs", context: context,
             [
