@@ -21,9 +21,9 @@ public enum ClaiflowBinary {
     }
 
     /// A started `claiflow` process writing to two files.
-    public struct Running: @unchecked Sendable {
+    public struct Running: Sendable {
         /// The process.
-        public let process: Process
+        public let process: SpawnedProcess
         /// Where its standard output goes.
         public let stdout: URL
         /// Where its standard error goes.
@@ -49,18 +49,13 @@ public enum ClaiflowBinary {
         let err = dir.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let p = Process()
-        p.executableURL = url
-        p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        p.environment = env
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        p.terminationHandler = { onExit($0.terminationStatus) }
+        let p: SpawnedProcess
         do {
-            try ProcessLauncher.run(p)
+            p = try SpawnedProcess(
+                executable: url.path, arguments: arguments, environment: env, stdout: out.path, stderr: err.path,
+                onExit: onExit)
         } catch {
             try? FileManager.default.removeItem(at: dir)
             throw error
