@@ -19,7 +19,7 @@ import traceback
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -72,9 +72,18 @@ def browser():
 
 def wait(d, condition, timeout=30, what="condition"):
     # An element found while the page navigates can go stale before it is read: look again.
+    # Chromium sometimes reports that as "Node with given id does not belong to the document"
+    # instead of a stale element.
+    def check(_):
+        try:
+            return condition()
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return False
+            raise
     return WebDriverWait(
         d, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    ).until(lambda _: condition(), message=f"timed out waiting for {what}")
+    ).until(check, message=f"timed out waiting for {what}")
 
 
 def sign_in(d, key=KEY):
